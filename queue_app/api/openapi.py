@@ -1,0 +1,230 @@
+"""``/api/v1/openapi.json``: the API described for integrators (OpenAPI 3.1)."""
+
+from __future__ import annotations
+
+from flask import jsonify
+
+from . import api
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _errors(*codes: int) -> dict:
+    text = {
+        400: "Malformed JSON or an invalid field (the error names it)",
+        401: "No token, or an unknown one",
+        403: "The caller's role may not do this",
+        404: "Unknown service, room or ticket",
+        409: "The ticket's status does not allow this, or the room is busy or paused",
+        413: "Body over 64 KiB",
+    }
+    return {
+        str(code): {"description": text[code], "content": {"application/json": {"schema": ERROR}}}
+        for code in codes
+    }
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+STAFF = [{"bearer": []}, {"session": []}]
+TICKET_REF = {"$ref": "#/components/schemas/PatientTicket"}
+STAFF_TICKET_REF = {"$ref": "#/components/schemas/StaffTicket"}
+WAIT_FIELDS = {
+    "estimated_wait_minutes": {"type": ["integer", "null"]},
+    "estimate_low_minutes": {"type": ["integer", "null"]},
+    "estimate_high_minutes": {"type": ["integer", "null"]},
+}
+
+SPEC = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Clinic queue API",
+        "version": "1",
+        "description": "Check patients in, call them to rooms and follow the queue. "
+        "Live updates: Socket.IO events `queue`, `ticket` and `called` (see docs/api.md).",
+    },
+    "servers": [{"url": "/api/v1"}],
+    "components": {
+        "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "a token from `queue-app create-token`"},
+            "session": {"type": "apiKey", "in": "cookie", "name": "session"},
+        },
+        "schemas": {
+            "Error": {
+                "type": "object",
+                "required": ["error"],
+                "properties": {
+                    "error": {
+                        "type": "object",
+                        "required": ["code", "message"],
+                        "properties": {
+                            "code": {"type": "string"},
+                            "message": {"type": "string"},
+                            "field": {"type": "string"},
+                        },
+                    }
+                },
+            },
+            "Service": {
+                "type": "object",
+                "required": ["id", "name", "waiting", "estimated_wait_minutes"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "name": {"type": "string"},
+                    "names": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "prefix": {"type": "string"},
+                    "waiting": {"type": "integer"},
+                    **WAIT_FIELDS,
+                },
+            },
+            "CheckIn": {
+                "type": "object",
+                "required": ["service"],
+                "properties": {
+                    "service": {"type": "string"},
+                    "phone": {"type": "string", "description": "any format; the clinic's region is assumed"},
+                    "language": {"type": "string"},
+                    "priority": {"type": "string", "enum": ["walk_in", "appointment", "urgent"], "description": "staff only"},
+                },
+            },
+            "PatientTicket": {
+                "type": "object",
+                "required": ["id", "number", "status", "position"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "number": {"type": "string", "examples": ["A-007"]},
+                    "service": {"type": "string"},
+                    "status": {
+                        "type": "string",
+                        "enum": ["waiting", "called", "in_consultation", "finished", "no_show", "left", "cancelled", "expired"],
+                    },
+                    "position": {"type": ["integer", "null"]},
+                    "ahead": {"type": ["integer", "null"]},
+                    "room": {"type": "string", "description": "once called"},
+                    **WAIT_FIELDS,
+                },
+            },
+            "NewTicket": {
+                "allOf": [
+                    TICKET_REF,
+                    {
+                        "type": "object",
+                        "required": ["token", "url", "qr_url"],
+                        "properties": {
+                            "token": {"type": "string"},
+                            "url": {"type": "string"},
+                            "qr_url": {"type": "string"},
+                        },
+                    },
+                ]
+            },
+            "StaffTicket": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "number": {"type": "string"},
+                    "service": {"type": "string"},
+                    "status": {"type": "string"},
+                    "priority": {"type": "string"},
+                    "position": {"type": ["integer", "null"]},
+                    "room": {"type": ["string", "null"]},
+                    "reachable": {"type": "boolean"},
+                    **WAIT_FIELDS,
+                },
+            },
+            "Room": {
+                "type": "object",
+                "required": ["id", "name", "services", "status"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "name": {"type": "string"},
+                    "services": {"type": "array", "items": {"type": "string"}},
+                    "status": {"type": "string", "enum": ["open", "paused"]},
+                    "serving": {"type": ["string", "null"]},
+                },
+            },
+        },
+    },
+    "paths": {
+        "/services": {
+            "get": {
+                "summary": "Services with the number waiting and the wait for a new check-in",
+                "parameters": [{"name": "lang", "in": "query", "schema": {"type": "string"}}],
+                "responses": {
+                    "200": _json({"type": "array", "items": {"$ref": "#/components/schemas/Service"}}, "services"),
+                    **_errors(400),
+                },
+            }
+        },
+        "/tickets": {
+            "post": {
+                "summary": "Check a patient in",
+                "security": [{"bearer": []}, {}],
+                "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}],
+                "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/CheckIn"}}}},
+                "responses": {
+                    "201": _json({"$ref": "#/components/schemas/NewTicket"}, "the new ticket"),
+                    "200": _json({"$ref": "#/components/schemas/NewTicket"}, "the ticket this Idempotency-Key already made"),
+                    **_errors(400, 401, 403, 404, 413),
+                },
+            }
+        },
+        "/tickets/{token}": {
+            "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "get": {"summary": "The patient's view of their ticket", "responses": {"200": _json(TICKET_REF, "ticket"), **_errors(404)}},
+            "delete": {"summary": "The patient leaves the queue", "responses": {"200": _json(TICKET_REF, "ticket, now left"), **_errors(404, 409)}},
+        },
+        "/tickets/{token}/qr.svg": {
+            "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "get": {"summary": "QR code of the patient's page", "responses": {"200": {"description": "SVG", "content": {"image/svg+xml": {}}}, **_errors(404)}},
+        },
+        "/tickets/{id}/{action}": {
+            "parameters": [
+                {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                {"name": "action", "in": "path", "required": True, "schema": {"type": "string", "enum": ["recall", "start", "finish", "no-show", "transfer", "cancel"]}},
+            ],
+            "post": {
+                "summary": "Act on a ticket (transfer takes {\"service\": id})",
+                "security": STAFF,
+                "responses": {"200": _json({"type": "object", "properties": {"ticket": STAFF_TICKET_REF}}, "the ticket"), **_errors(400, 401, 403, 404, 409)},
+            },
+        },
+        "/rooms": {
+            "get": {
+                "summary": "Rooms",
+                "security": STAFF,
+                "responses": {"200": _json({"type": "array", "items": {"$ref": "#/components/schemas/Room"}}, "rooms"), **_errors(401, 403)},
+            }
+        },
+        "/rooms/{room}/call-next": {
+            "parameters": [{"name": "room", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "post": {
+                "summary": "Call the next patient to the room",
+                "security": STAFF,
+                "responses": {
+                    "200": _json({"type": "object", "properties": {"ticket": STAFF_TICKET_REF}}, "the patient called"),
+                    "204": {"description": "nobody waits for this room"},
+                    **_errors(401, 403, 404, 409),
+                },
+            },
+        },
+        "/rooms/{room}/{action}": {
+            "parameters": [
+                {"name": "room", "in": "path", "required": True, "schema": {"type": "string"}},
+                {"name": "action", "in": "path", "required": True, "schema": {"type": "string", "enum": ["pause", "resume"]}},
+            ],
+            "post": {"summary": "Pause or resume a room", "security": STAFF, "responses": {"200": _json({"type": "object"}, "the room"), **_errors(401, 403, 404, 409)}},
+        },
+        "/queue": {
+            "get": {"summary": "Everyone waiting and in rooms, with estimates", "security": STAFF, "responses": {"200": _json({"type": "object"}, "queue"), **_errors(401, 403)}}
+        },
+    },
+}
+
+
+@api.get("/openapi.json")
+def openapi_document():
+    """The OpenAPI document of this API."""
+    return jsonify(SPEC)

@@ -1,0 +1,281 @@
+"""The API's endpoints: services, tickets, rooms, the queue."""
+
+from __future__ import annotations
+
+import re
+from functools import wraps
+
+from flask import g, jsonify, make_response, request
+from flask import session as login_session
+
+from .. import payloads
+from ..auth import STAFF_ROLES, Principal, principal_for_token, principal_for_user
+from ..extensions import db
+from ..models import StaffUser
+from ..phones import InvalidPhone, normalize_phone
+from ..qr import qr_svg
+from ..queue import PRIORITIES, Actor
+from ..realtime import publish
+from ..runtime import clinic_queue, runtime
+from . import api
+from .errors import ApiError
+
+CHECK_IN_ROLES = ("admin", "staff", "kiosk")
+TICKET_ACTIONS = {
+    "recall": "recall",
+    "start": "start",
+    "finish": "finish",
+    "no-show": "no_show",
+    "cancel": "cancel",
+    "transfer": "transfer",
+}
+PUBLIC_ACTOR = Actor("public", "self-check-in")
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,80}$")
+
+
+# -- who is asking ----------------------------------------------------------------------------
+
+
+def current_principal() -> Principal | None:
+    """The caller: a bearer token, else a signed-in staff session.
+
+    A wrong bearer token is refused even if a session cookie is also present.  Session
+    callers must send ``X-Requested-With`` on writes, which a cross-site form cannot.
+    """
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "unauthorized", "use Authorization: Bearer <token>")
+        principal = principal_for_token(db.session(), token.strip())
+        if principal is None:
+            raise ApiError(401, "unauthorized", "the token is unknown or revoked")
+        return principal
+    user_id = login_session.get("user_id")
+    if user_id:
+        user = db.session().get(StaffUser, user_id)
+        if user is not None and user.active:
+            if request.method not in ("GET", "HEAD") and not request.headers.get("X-Requested-With"):
+                raise ApiError(403, "forbidden", "X-Requested-With header required with a session")
+            return principal_for_user(user)
+    return None
+
+
+def require(*roles: str):
+    """Let the handler run only for callers with one of ``roles`` (401 unknown, 403 wrong role)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            principal = current_principal()
+            if principal is None:
+                raise ApiError(401, "unauthorized", "authentication required")
+            if principal.role not in roles:
+                raise ApiError(403, "forbidden", f"a {principal.role} may not do this")
+            g.principal = principal
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+# -- request bodies ----------------------------------------------------------------------------
+
+
+def json_body() -> dict:
+    """The request's JSON object ({} for an empty body), or 400 naming the body."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    data = request.get_json(force=True, silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "malformed_json", "the body must be a JSON object", "body")
+    return data
+
+
+def string_field(data: dict, name: str, required: bool = False) -> str | None:
+    """A string field of the body, or 400 naming it."""
+    value = data.get(name)
+    if value is None:
+        if required:
+            raise ApiError(400, "invalid", f"{name} is required", name)
+        return None
+    if not isinstance(value, str):
+        raise ApiError(400, "invalid", f"{name} must be a string", name)
+    return value
+
+
+def patient_url(token: str) -> str:
+    """The patient's phone page, on the public address when one is configured."""
+    base = runtime().settings.public_url or request.host_url.rstrip("/")
+    return f"{base}/t/{token}"
+
+
+# -- services ----------------------------------------------------------------------------------
+
+
+@api.get("/services")
+def list_services():
+    """Each service with the number waiting and the wait a new check-in would have."""
+    settings = runtime().settings
+    language = request.args.get("lang")
+    if language is not None and language not in settings.languages:
+        raise ApiError(400, "invalid", f"language {language!r} is not offered", "lang")
+    state = runtime().board.read(clinic_queue())
+    return jsonify(payloads.service_list(settings, state, language))
+
+
+# -- tickets -----------------------------------------------------------------------------------
+
+
+@api.post("/tickets")
+def check_in():
+    """Check a patient in: ``201`` with the ticket, its token and links.
+
+    Kiosks and staff may check in; anyone may when the clinic enables public check-in.  An
+    ``Idempotency-Key`` header makes a repeated request return the first ticket (``200``).
+    """
+    settings = runtime().settings
+    principal = current_principal()
+    if principal is None and not settings.public_check_in:
+        raise ApiError(401, "unauthorized", "check-in needs a kiosk or staff token")
+    if principal is not None and principal.role not in CHECK_IN_ROLES:
+        raise ApiError(403, "forbidden", f"a {principal.role} may not check patients in")
+    data = json_body()
+    service = string_field(data, "service", required=True)
+    language = string_field(data, "language") or settings.default_language
+    if language not in settings.languages:
+        raise ApiError(400, "invalid", f"language {language!r} is not offered", "language")
+    phone = string_field(data, "phone")
+    if phone is not None and phone.strip():
+        try:
+            phone = normalize_phone(phone, settings.phone_region)
+        except InvalidPhone as exc:
+            raise ApiError(400, "invalid", str(exc), "phone") from None
+    else:
+        phone = None
+    priority_name = string_field(data, "priority") or "walk_in"
+    if priority_name not in PRIORITIES:
+        raise ApiError(400, "invalid", f"priority must be one of {', '.join(PRIORITIES)}", "priority")
+    if priority_name != "walk_in" and (principal is None or principal.role not in STAFF_ROLES):
+        raise ApiError(403, "forbidden", "only staff can give a priority", "priority")
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not IDEMPOTENCY_KEY.match(key):
+        raise ApiError(400, "invalid", "Idempotency-Key must be 8-80 letters, digits or -_.:", "Idempotency-Key")
+    actor = principal.actor if principal else PUBLIC_ACTOR
+    queue = clinic_queue()
+    ticket, created = queue.check_in(
+        service,
+        language=language,
+        phone=phone,
+        priority=PRIORITIES[priority_name],
+        idempotency_key=key,
+        actor=actor,
+    )
+    db.session.commit()
+    state = publish(queue, queue.touched) if created else runtime().board.read(queue)
+    url = patient_url(ticket.token)
+    body = payloads.new_ticket(
+        settings, state, ticket, url=url, qr_url=f"{url.rsplit('/t/', 1)[0]}/api/v1/tickets/{ticket.token}/qr.svg"
+    )
+    return jsonify(body), 201 if created else 200
+
+
+@api.get("/tickets/<token>")
+def patient_view(token: str):
+    """The patient's view of their ticket, found by their secret token."""
+    queue = clinic_queue()
+    ticket = queue.ticket_by_token(token)
+    state = runtime().board.read(queue)
+    return jsonify(payloads.patient_ticket(runtime().settings, state, ticket))
+
+
+@api.delete("/tickets/<token>")
+def leave_queue(token: str):
+    """The patient leaves the queue; a second press answers 409 and changes nothing."""
+    queue = clinic_queue()
+    ticket = queue.leave(queue.ticket_by_token(token))
+    db.session.commit()
+    state = publish(queue, queue.touched)
+    return jsonify(payloads.patient_ticket(runtime().settings, state, ticket))
+
+
+@api.get("/tickets/<token>/qr.svg")
+def ticket_qr(token: str):
+    """The QR code of the patient's phone page, as SVG."""
+    ticket = clinic_queue().ticket_by_token(token)
+    response = make_response(qr_svg(patient_url(ticket.token)))
+    response.headers["Content-Type"] = "image/svg+xml"
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@api.post("/tickets/<int:ticket_id>/<action>")
+@require(*STAFF_ROLES)
+def ticket_action(ticket_id: int, action: str):
+    """Staff act on a ticket: recall, start, finish, no-show, transfer or cancel."""
+    method = TICKET_ACTIONS.get(action)
+    if method is None:
+        raise ApiError(404, "not_found", f"unknown action {action!r}; one of {', '.join(TICKET_ACTIONS)}")
+    data = json_body()
+    queue = clinic_queue()
+    if method == "transfer":
+        service = string_field(data, "service", required=True)
+        ticket = queue.transfer(ticket_id, service, g.principal.actor)
+    else:
+        ticket = getattr(queue, method)(ticket_id, g.principal.actor)
+    db.session.commit()
+    state = publish(queue, queue.touched, called=ticket if method == "recall" else None)
+    return jsonify({"ticket": payloads.staff_ticket(runtime().settings, state, ticket)})
+
+
+# -- rooms and the queue -------------------------------------------------------------------------
+
+
+@api.get("/rooms")
+@require(*STAFF_ROLES)
+def list_rooms():
+    """The rooms, the services each calls for, open or paused, and who is in them."""
+    state = runtime().board.read(clinic_queue())
+    return jsonify(payloads.room_list(runtime().settings, state))
+
+
+@api.post("/rooms/<room_id>/call-next")
+@require(*STAFF_ROLES)
+def call_next(room_id: str):
+    """Call the next patient to the room: ``200 {"ticket"}``, or ``204`` when nobody waits."""
+    queue = clinic_queue()
+    ticket = queue.call_next(room_id, g.principal.actor)
+    db.session.commit()
+    if queue.touched:
+        state = publish(queue, queue.touched, called=ticket)
+    if ticket is None:
+        return "", 204
+    return jsonify({"ticket": payloads.staff_ticket(runtime().settings, state, ticket)})
+
+
+@api.post("/rooms/<room_id>/<action>")
+@require(*STAFF_ROLES)
+def room_action(room_id: str, action: str):
+    """Pause a room (it calls nobody) or resume it."""
+    queue = clinic_queue()
+    if action == "pause":
+        queue.pause_room(room_id, g.principal.actor)
+    elif action == "resume":
+        queue.resume_room(room_id, g.principal.actor)
+    else:
+        raise ApiError(404, "not_found", f"unknown room action {action!r}; pause or resume")
+    db.session.commit()
+    state = publish(queue)
+    rooms = payloads.room_list(runtime().settings, state)
+    return jsonify({"room": next(r for r in rooms if r["id"] == room_id)})
+
+
+@api.get("/queue")
+@require(*STAFF_ROLES)
+def whole_queue():
+    """Everyone waiting and in consultation, with estimates."""
+    state = runtime().board.read(clinic_queue())
+    return jsonify(payloads.staff_queue(runtime().settings, state))
+

@@ -1,0 +1,162 @@
+"""The queue as everyone sees it at one instant: lines, positions, estimates, rooms, calls.
+
+``QueueBoard`` keeps this process's wait estimator fed from the database (it reads only the
+visits that ended since it last looked, so several server processes sharing one database
+each learn the same history) and reads a ``QueueState`` after every change.  The payload
+builder turns that one state into what each kind of client receives.  No Flask here.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select
+
+from .config import Settings
+from .estimate import Estimate, PastVisit, RoomNow, WaitEstimator, WaitingTicket
+from .models import CALLED, FINISHED, IN_CONSULTATION, LEFT, NO_SHOW, ROOM_OPEN, Room, Ticket
+from .queue import ClinicQueue
+
+OUTCOMES = {FINISHED: "served", NO_SHOW: "no_show", LEFT: "left"}
+#: How far back the estimator learns from when a process starts.
+HISTORY_DAYS = 14
+HISTORY_LIMIT = 5000
+
+
+@dataclass(frozen=True)
+class Wait:
+    """A rounded estimate in whole minutes, as patients are shown it."""
+
+    minutes: int
+    low: int
+    high: int
+
+    @classmethod
+    def of(cls, estimate: Estimate) -> Wait:
+        minutes = max(0, round(estimate.minutes))
+        low = max(0, min(minutes, math.floor(estimate.low)))
+        high = max(minutes, math.ceil(estimate.high))
+        return cls(minutes, low, high)
+
+
+@dataclass
+class QueueState:
+    """Everything the clients are told, read in one go after a change."""
+
+    now: datetime
+    services: list
+    rooms: list[Room]
+    #: service id -> waiting tickets in call order
+    lines: dict[str, list[Ticket]]
+    in_rooms: list[Ticket]
+    recent_calls: list[Ticket]
+    #: ticket id -> estimate; ``next_walk_in`` has the wait a new check-in would get.
+    waits: dict[int, Wait] = field(default_factory=dict)
+    next_walk_in: dict[str, Wait] = field(default_factory=dict)
+    positions: dict[int, int] = field(default_factory=dict)
+
+    def line_of(self, ticket: Ticket) -> list[Ticket]:
+        return self.lines.get(ticket.service_id, [])
+
+
+class QueueBoard:
+    """This process's view of the queue: a fed estimator and the state builder."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.estimator = WaitEstimator(settings.estimator)
+        self._lock = threading.Lock()
+        self._seen: tuple[datetime, int] | None = None
+
+    def learn_new_visits(self, session, now: datetime) -> int:
+        """Feed the estimator every visit that ended since the last call; return how many."""
+        query = select(Ticket).where(Ticket.status.in_(tuple(OUTCOMES)), Ticket.ended_at.is_not(None))
+        if self._seen is None:
+            since = now - timedelta(days=HISTORY_DAYS)
+            query = query.where(Ticket.ended_at > since)
+            rows = list(
+                session.scalars(
+                    query.order_by(Ticket.ended_at.desc(), Ticket.id.desc()).limit(HISTORY_LIMIT)
+                )
+            )[::-1]
+        else:
+            at, last_id = self._seen
+            query = query.where(
+                or_(Ticket.ended_at > at, and_(Ticket.ended_at == at, Ticket.id > last_id))
+            )
+            rows = list(session.scalars(query.order_by(Ticket.ended_at, Ticket.id)))
+        for ticket in rows:
+            self.estimator.learn(past_visit(ticket))
+        if rows:
+            self._seen = (rows[-1].ended_at, rows[-1].id)
+        elif self._seen is None:
+            self._seen = (now - timedelta(days=HISTORY_DAYS), 0)
+        return len(rows)
+
+    def read(self, queue: ClinicQueue) -> QueueState:
+        """Read the queue and estimate everyone's wait."""
+        now = queue.clock.now()
+        waiting = queue.waiting()
+        lines: dict[str, list[Ticket]] = defaultdict(list)
+        for ticket in waiting:
+            lines[ticket.service_id].append(ticket)
+        state = QueueState(
+            now=now,
+            services=queue.services(),
+            rooms=queue.rooms(),
+            lines=dict(lines),
+            in_rooms=queue.in_rooms(),
+            recent_calls=queue.recent_calls(),
+        )
+        for line in lines.values():
+            for place, ticket in enumerate(line, start=1):
+                state.positions[ticket.id] = place
+        with self._lock:
+            self.learn_new_visits(queue.session, now)
+            self._estimate(state)
+        return state
+
+    def _estimate(self, state: QueueState) -> None:
+        serving = {t.room_id: t for t in state.in_rooms if t.status in (CALLED, IN_CONSULTATION)}
+        rooms = [
+            RoomNow(
+                id=room.id,
+                services=tuple(room.service_ids),
+                open=room.status == ROOM_OPEN,
+                serving_since=serving[room.id].called_at if room.id in serving else None,
+                serving_service=serving[room.id].service_id if room.id in serving else None,
+            )
+            for room in state.rooms
+        ]
+        waiting: list[WaitingTicket] = []
+        for service in state.services:
+            for ticket in state.lines.get(service.id, []):
+                waiting.append(
+                    WaitingTicket(str(ticket.id), ticket.service_id, ticket.checked_in_at, ticket.priority)
+                )
+            # A walk-in checking in now would join the end of the line.
+            waiting.append(WaitingTicket(f"next:{service.id}", service.id, state.now))
+        estimates = self.estimator.estimate(state.now, waiting, rooms)
+        for key, estimate in estimates.items():
+            if key.startswith("next:"):
+                state.next_walk_in[key[5:]] = Wait.of(estimate)
+            else:
+                state.waits[int(key)] = Wait.of(estimate)
+
+
+def past_visit(ticket: Ticket) -> PastVisit:
+    """A closed ticket as the estimator learns it."""
+    outcome = OUTCOMES[ticket.status]
+    return PastVisit(
+        service=ticket.service_id,
+        room=ticket.room_id,
+        checked_in_at=ticket.checked_in_at,
+        called_at=ticket.called_at if outcome != "left" else None,
+        finished_at=ticket.ended_at if outcome == "served" else None,
+        outcome=outcome,
+        ended_at=ticket.ended_at,
+    )

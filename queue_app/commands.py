@@ -1,0 +1,248 @@
+"""The ``queue-app`` subcommands: serve, db upgrade, demo, users, tokens, end of day."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from pathlib import Path
+
+import click
+
+from .config import ConfigError, Settings, load_settings
+
+
+class Context:
+    """The settings and, on demand, a database engine and session for one command."""
+
+    def __init__(self, config_path: str | None) -> None:
+        self.config_path = config_path
+        self._settings: Settings | None = None
+        self._engine = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            try:
+                self._settings = load_settings(self.config_path)
+            except ConfigError as exc:
+                raise click.ClickException(str(exc)) from None
+        return self._settings
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            from .extensions import make_engine
+
+            url = self.settings.database_url
+            _make_sqlite_folder(url)
+            self._engine = make_engine(url)
+        return self._engine
+
+    def session(self):
+        from sqlalchemy.orm import Session
+
+        return Session(self.engine, expire_on_commit=False)
+
+    def require_current_schema(self) -> None:
+        from .migrate import is_current
+
+        if not is_current(self.engine):
+            raise click.ClickException(
+                "the database is not up to date; run `queue-app db upgrade` first"
+            )
+
+
+def _make_sqlite_folder(url: str) -> None:
+    """Create the folder of a SQLite file, so a fresh machine needs no manual step."""
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        path = Path(url[len("sqlite:///") :])
+        if str(path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@click.group()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="TOML configuration (default: ./config.toml, else config.example.toml)")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None) -> None:
+    """Waiting-room queue, display and notifier service for clinics."""
+    ctx.obj = Context(config_path)
+
+
+# -- database ----------------------------------------------------------------------------------
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@pass_context
+def db_upgrade(ctx: Context) -> None:
+    """Create or migrate the database, then apply the configured services and rooms."""
+    from .clinic_setup import sync_clinic
+    from .migrate import upgrade
+
+    upgrade(ctx.engine)
+    with ctx.session() as session, session.begin():
+        sync_clinic(session, ctx.settings)
+    click.echo(f"database is up to date ({ctx.engine.url.render_as_string(hide_password=True)})")
+
+
+# -- demo, users, tokens -----------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--if-empty", is_flag=True, help="do nothing (and succeed) when the database has data")
+@pass_context
+def demo(ctx: Context, if_empty: bool) -> None:
+    """Load the demo clinic: its services and rooms, an admin, a staff user, kiosk and TV tokens."""
+    from .clinic_setup import DEMO_USERS, is_empty, load_demo
+    from .clock import SystemClock
+
+    ctx.require_current_schema()
+    with ctx.session() as session, session.begin():
+        if not is_empty(session):
+            if if_empty:
+                click.echo("the database already has data; demo not loaded")
+                return
+            raise click.ClickException("the database already has data; the demo needs an empty one")
+        tokens = load_demo(session, ctx.settings, SystemClock().now())
+    _demo_tokens_file(ctx).write_text(json.dumps(tokens))
+    click.echo("demo clinic loaded:")
+    for username, password, role, _ in DEMO_USERS:
+        click.echo(f"  {role:6} login: {username} / {password}")
+    click.echo(f"  kiosk token:   {tokens['kiosk']}")
+    click.echo(f"  display token: {tokens['display']}")
+
+
+def _demo_tokens_file(ctx: Context) -> Path:
+    path = Path("instance") / "demo-tokens.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@cli.command("create-user")
+@click.option("--username", required=True)
+@click.option("--role", type=click.Choice(["admin", "staff"]), default="staff", show_default=True)
+@click.option("--name", "display_name", default="", help="the name colleagues know them by")
+@click.password_option(help="at least 8 characters; asked for when not given")
+@pass_context
+def create_user_command(ctx: Context, username: str, role: str, display_name: str, password: str) -> None:
+    """Add a staff user who signs in with a password."""
+    from .auth import create_user
+    from .clock import SystemClock
+    from .queue import QueueError
+
+    ctx.require_current_schema()
+    try:
+        with ctx.session() as session, session.begin():
+            create_user(session, username, password, role, SystemClock().now(), display_name)
+    except QueueError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"user {username} ({role}) created")
+
+
+@cli.command("create-token")
+@click.option("--role", required=True, type=click.Choice(["admin", "staff", "kiosk", "display"]))
+@click.option("--name", required=True, help="what the token is for, e.g. 'Lobby kiosk'")
+@pass_context
+def create_token(ctx: Context, role: str, name: str) -> None:
+    """Make an API token; it is printed once, as the last line, and stored only hashed."""
+    from .auth import issue_api_token
+    from .clock import SystemClock
+    from .queue import QueueError
+
+    ctx.require_current_schema()
+    try:
+        with ctx.session() as session, session.begin():
+            token = issue_api_token(session, role, name, SystemClock().now())
+    except QueueError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"{role} token for {name!r} (keep it secret; it is not shown again):")
+    click.echo(token)
+
+
+# -- end of day --------------------------------------------------------------------------------
+
+
+@cli.command("expire-day")
+@click.option("--today", is_flag=True, help="also expire today's open tickets (after closing)")
+@pass_context
+def expire_day(ctx: Context, today: bool) -> None:
+    """Expire tickets left open at the end of the day; erase personal data past retention."""
+    from datetime import timedelta
+
+    from .clock import SystemClock
+    from .queue import ClinicQueue
+
+    ctx.require_current_schema()
+    settings = ctx.settings
+    with ctx.session() as session, session.begin():
+        queue = ClinicQueue(session, SystemClock(), settings.timezone)
+        through = queue.clinic_day() if today else queue.clinic_day() - timedelta(days=1)
+        expired = queue.expire_open_tickets(through)
+        erased = queue.erase_personal_data(settings.retention_days)
+    click.echo(f"expired {len(expired)} open ticket(s) through {through}")
+    click.echo(f"erased the phone numbers of {erased} visit(s) older than {settings.retention_days} days")
+
+
+# -- serve -------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--host", default=None, help="default: [server] host")
+@click.option("--port", type=int, default=None, help="default: [server] port")
+@pass_context
+def serve(ctx: Context, host: str | None, port: int | None) -> None:
+    """Run the server (Socket.IO and HTTP) under the configured async mode."""
+    from dataclasses import replace
+
+    from . import create_app
+    from .clinic_setup import sync_clinic
+    from .extensions import socketio
+
+    ctx.require_current_schema()
+    settings = ctx.settings
+    if not settings.secret_key:
+        settings = replace(settings, secret_key=_instance_secret_key())
+    with ctx.session() as session, session.begin():
+        sync_clinic(session, settings)
+    host = host or settings.host
+    port = port or settings.port
+    app = create_app(settings)
+    base = settings.public_url or f"http://{host}:{port}"
+    _print_welcome(base, settings)
+    sys.stdout.flush()
+    socketio.run(app, host=host, port=port, log_output=False, allow_unsafe_werkzeug=True)
+
+
+def _instance_secret_key() -> str:
+    """A secret key kept in ``instance/secret_key``, made once, for installs that set none."""
+    path = Path("instance") / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _print_welcome(base: str, settings: Settings) -> None:
+    tokens_file = Path("instance") / "demo-tokens.json"
+    tokens = json.loads(tokens_file.read_text()) if tokens_file.exists() else {}
+    kiosk = f"{base}/kiosk" + (f"?pair={tokens['kiosk']}" if "kiosk" in tokens else "")
+    display = f"{base}/display" + (f"?pair={tokens['display']}" if "display" in tokens else "")
+    click.echo(f"{settings.clinic_name}: serving on {base} ({settings.async_mode})")
+    click.echo(f"  reception kiosk: {kiosk}")
+    click.echo(f"  waiting-room TV: {display}")
+    click.echo(f"  staff console:   {base}/staff")
+    click.echo(f"  API:             {base}/api/v1/openapi.json")
+    if tokens:
+        from .clinic_setup import DEMO_USERS
+
+        click.echo("  demo login:      " + ", ".join(f"{u} / {p}" for u, p, _, _ in DEMO_USERS))

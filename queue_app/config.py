@@ -1,0 +1,326 @@
+"""Configuration: one TOML file, overridable key by key from the environment.
+
+The file describes the clinic (name, time zone, languages, opening hours), its services and
+rooms, and how the service runs (database, message queue, server).  Any top-level key can be
+overridden by ``QUEUE_APP_<SECTION>_<KEY>`` (``QUEUE_APP_DATABASE_URL``,
+``QUEUE_APP_SERVER_SECRET_KEY``), which is how secrets reach a deployment without being
+written into the file.  Everything is validated here, once, so a bad file stops the start
+with a message naming the key instead of failing later in the middle of a morning.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from datetime import time
+from pathlib import Path
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+
+from .estimate import EstimatorSettings, OpeningHours
+
+ENV_PREFIX = "QUEUE_APP_"
+ASYNC_MODES = ("eventlet", "gevent", "threading")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+#: The project root: the example configuration and the front-end folders live here.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_CONFIG = PROJECT_ROOT / "config.example.toml"
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be used; the message names the key."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"configuration key {key}: {problem}")
+        self.key = key
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """A service patients check in for, such as general consultation or vaccination."""
+
+    id: str
+    prefix: str
+    names: Mapping[str, str]
+    default_minutes: float
+
+    def name(self, language: str) -> str:
+        """The service's name in ``language``, falling back to any name it has."""
+        return self.names.get(language) or next(iter(self.names.values()))
+
+
+@dataclass(frozen=True)
+class RoomConfig:
+    """A consultation room and the services it calls patients for."""
+
+    id: str
+    names: Mapping[str, str]
+    services: tuple[str, ...]
+
+    def name(self, language: str) -> str:
+        """The room's name in ``language``, falling back to any name it has."""
+        return self.names.get(language) or next(iter(self.names.values()))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated configuration the whole service reads."""
+
+    clinic_name: str
+    timezone: ZoneInfo
+    languages: tuple[str, ...]
+    default_language: str
+    phone_region: str
+    public_check_in: bool
+    hours: OpeningHours
+    services: Mapping[str, ServiceConfig]
+    rooms: Mapping[str, RoomConfig]
+    database_url: str
+    message_queue: str
+    host: str
+    port: int
+    async_mode: str
+    secret_key: str
+    public_url: str
+    retention_days: int
+    source: str = ""
+    #: The whole parsed file (after overrides), for sections later parts read themselves.
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def estimator(self) -> EstimatorSettings:
+        """What the wait estimator needs: hours and per-service cold-start durations."""
+        return EstimatorSettings(
+            hours=self.hours,
+            default_minutes={s.id: s.default_minutes for s in self.services.values()},
+        )
+
+
+def default_config_path() -> Path:
+    """``config.toml`` in the working directory when there is one, else the example."""
+    local = Path("config.toml")
+    return local if local.exists() else EXAMPLE_CONFIG
+
+
+def load_settings(
+    path: str | os.PathLike | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Read, override and validate the configuration.
+
+    ``overrides`` is a nested mapping merged over the file (tests use it); ``environ``
+    defaults to the process environment.
+    """
+    path = Path(path) if path else default_config_path()
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError("--config", f"file {path} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("--config", f"{path} is not valid TOML: {exc}") from None
+    if overrides:
+        _merge(data, overrides)
+    _apply_environment(data, os.environ if environ is None else environ)
+    return replace(_validate(data), source=str(path))
+
+
+def _merge(base: dict, extra: Mapping[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def _apply_environment(data: dict, environ: Mapping[str, str]) -> None:
+    """Apply ``QUEUE_APP_<SECTION>_<KEY>`` overrides, typed like the value they replace."""
+    sections = {name.upper(): name for name, value in data.items() if isinstance(value, dict)}
+    for name in ("clinic", "hours", "database", "realtime", "server", "privacy", "notify"):
+        sections.setdefault(name.upper(), name)
+    for var, value in environ.items():
+        if not var.startswith(ENV_PREFIX):
+            continue
+        rest = var[len(ENV_PREFIX) :]
+        match = max(
+            (s for s in sections if rest.startswith(s + "_")), key=len, default=None
+        )
+        if match is None:
+            continue
+        section = data.setdefault(sections[match], {})
+        key = rest[len(match) + 1 :].lower()
+        section[key] = _coerce(var, value, section.get(key))
+
+
+def _coerce(var: str, value: str, current: Any) -> Any:
+    if isinstance(current, bool):
+        if value.lower() in ("1", "true", "yes", "on"):
+            return True
+        if value.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(var, f"expected true or false, got {value!r}")
+    if isinstance(current, int):
+        try:
+            return int(value)
+        except ValueError:
+            raise ConfigError(var, f"expected a whole number, got {value!r}") from None
+    if isinstance(current, list):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+def _get(data: Mapping, section: str, key: str, kind: type, default: Any = ...) -> Any:
+    value = data.get(section, {}).get(key, default)
+    where = f"[{section}] {key}"
+    if value is ...:
+        raise ConfigError(where, "is required")
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(where, f"must be {kind.__name__}, got {value!r}")
+    return value
+
+
+def _parse_time(where: str, value: Any) -> time:
+    if isinstance(value, time):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(r"\d{1,2}:\d{2}", value):
+        raise ConfigError(where, f"must be a time like \"09:00\", got {value!r}")
+    hour, minute = (int(part) for part in value.split(":"))
+    if hour > 23 or minute > 59:
+        raise ConfigError(where, f"{value!r} is not a time of day")
+    return time(hour, minute)
+
+
+def _names(where: str, value: Any, languages: tuple[str, ...]) -> dict[str, str]:
+    if isinstance(value, str):
+        return {lang: value for lang in languages}
+    if not isinstance(value, dict) or not value:
+        raise ConfigError(where, "must be a name or a table of names per language")
+    for lang, text in value.items():
+        if not isinstance(text, str) or not text.strip():
+            raise ConfigError(f"{where}.{lang}", "must be a non-empty string")
+    return dict(value)
+
+
+def _validate(data: dict) -> Settings:
+    clinic_name = _get(data, "clinic", "name", str)
+    tz_name = _get(data, "clinic", "timezone", str)
+    try:
+        timezone = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("[clinic] timezone", f"unknown time zone {tz_name!r}") from None
+    languages = tuple(_get(data, "clinic", "languages", list))
+    if not languages or not all(isinstance(x, str) and re.fullmatch(r"[a-z]{2}", x) for x in languages):
+        raise ConfigError("[clinic] languages", "must list two-letter language codes")
+    default_language = _get(data, "clinic", "default_language", str, languages[0])
+    if default_language not in languages:
+        raise ConfigError("[clinic] default_language", f"{default_language!r} is not in languages")
+    phone_region = _get(data, "clinic", "phone_region", str, "KR").upper()
+    if phone_region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError("[clinic] phone_region", f"unknown region {phone_region!r}")
+    public_check_in = _get(data, "clinic", "public_check_in", bool, False)
+
+    opens = _parse_time("[hours] open", data.get("hours", {}).get("open", "09:00"))
+    closes = _parse_time("[hours] close", data.get("hours", {}).get("close", "18:00"))
+    if closes <= opens:
+        raise ConfigError("[hours] close", "must be after [hours] open")
+    breaks = []
+    for i, pair in enumerate(data.get("hours", {}).get("breaks", [])):
+        where = f"[hours] breaks[{i}]"
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise ConfigError(where, 'must be a pair like ["13:00", "14:00"]')
+        start, end = _parse_time(where, pair[0]), _parse_time(where, pair[1])
+        if end <= start:
+            raise ConfigError(where, "must end after it starts")
+        breaks.append((start, end))
+    hours = OpeningHours(timezone=timezone, opens=opens, closes=closes, breaks=tuple(breaks))
+
+    services: dict[str, ServiceConfig] = {}
+    prefixes: set[str] = set()
+    raw_services = data.get("services")
+    if not isinstance(raw_services, dict) or not raw_services:
+        raise ConfigError("[services]", "at least one service is required")
+    for sid, spec in raw_services.items():
+        where = f"[services.{sid}]"
+        if not SLUG.match(sid):
+            raise ConfigError(where, "the id must be lower-case letters, digits, - or _")
+        if not isinstance(spec, dict):
+            raise ConfigError(where, "must be a table")
+        prefix = spec.get("prefix")
+        if not isinstance(prefix, str) or not re.fullmatch(r"[A-Z]{1,3}", prefix):
+            raise ConfigError(f"{where} prefix", "must be one to three capital letters")
+        if prefix in prefixes:
+            raise ConfigError(f"{where} prefix", f"{prefix!r} is used by another service")
+        prefixes.add(prefix)
+        minutes = spec.get("default_minutes", 10)
+        if not isinstance(minutes, (int, float)) or isinstance(minutes, bool) or minutes <= 0:
+            raise ConfigError(f"{where} default_minutes", "must be a positive number")
+        services[sid] = ServiceConfig(
+            sid, prefix, _names(f"{where} name", spec.get("name", sid), languages), float(minutes)
+        )
+
+    rooms: dict[str, RoomConfig] = {}
+    raw_rooms = data.get("rooms")
+    if not isinstance(raw_rooms, dict) or not raw_rooms:
+        raise ConfigError("[rooms]", "at least one room is required")
+    for rid, spec in raw_rooms.items():
+        where = f"[rooms.{rid}]"
+        if not SLUG.match(rid):
+            raise ConfigError(where, "the id must be lower-case letters, digits, - or _")
+        if not isinstance(spec, dict):
+            raise ConfigError(where, "must be a table")
+        served = spec.get("services")
+        if not isinstance(served, list) or not served:
+            raise ConfigError(f"{where} services", "must list at least one service")
+        for sid in served:
+            if sid not in services:
+                raise ConfigError(f"{where} services", f"unknown service {sid!r}")
+        rooms[rid] = RoomConfig(rid, _names(f"{where} name", spec.get("name", rid), languages), tuple(served))
+
+    database_url = _get(data, "database", "url", str, "sqlite:///instance/queue.db")
+    if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", database_url):
+        raise ConfigError("[database] url", "must be a sqlite:// or postgresql:// URL")
+    message_queue = _get(data, "realtime", "message_queue", str, "")
+    if message_queue and not message_queue.startswith(("redis://", "rediss://")):
+        raise ConfigError("[realtime] message_queue", "must be empty or a redis:// URL")
+    host = _get(data, "server", "host", str, "127.0.0.1")
+    port = _get(data, "server", "port", int, 5000)
+    if not 0 < port < 65536:
+        raise ConfigError("[server] port", "must be between 1 and 65535")
+    async_mode = _get(data, "server", "async_mode", str, "eventlet")
+    if async_mode not in ASYNC_MODES:
+        raise ConfigError("[server] async_mode", f"must be one of {', '.join(ASYNC_MODES)}")
+    secret_key = _get(data, "server", "secret_key", str, "")
+    public_url = _get(data, "server", "public_url", str, "").rstrip("/")
+    if public_url and not public_url.startswith(("http://", "https://")):
+        raise ConfigError("[server] public_url", "must start with http:// or https://")
+    retention_days = _get(data, "privacy", "retention_days", int, 30)
+    if retention_days < 1:
+        raise ConfigError("[privacy] retention_days", "must be at least 1")
+
+    return Settings(
+        clinic_name=clinic_name,
+        timezone=timezone,
+        languages=languages,
+        default_language=default_language,
+        phone_region=phone_region,
+        public_check_in=public_check_in,
+        hours=hours,
+        services=services,
+        rooms=rooms,
+        database_url=database_url,
+        message_queue=message_queue,
+        host=host,
+        port=port,
+        async_mode=async_mode,
+        secret_key=secret_key,
+        public_url=public_url,
+        retention_days=retention_days,
+        raw=data,
+    )

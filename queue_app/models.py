@@ -1,0 +1,222 @@
+"""Tables: services, rooms, tickets and their event log, staff users and API tokens.
+
+Times are stored as UTC (naive in the database, aware in Python) and shown in the clinic's
+time zone.  Schema changes go through the Alembic migrations in ``migrations/``; nothing here
+creates tables behind a user's back.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware UTC datetime in Python, a plain UTC timestamp in every database."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where an aware one is required")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+# Ticket statuses.  ``transferred`` is an event, not a status: the ticket waits again.
+WAITING = "waiting"
+CALLED = "called"
+IN_CONSULTATION = "in_consultation"
+FINISHED = "finished"
+NO_SHOW = "no_show"
+LEFT = "left"
+CANCELLED = "cancelled"
+EXPIRED = "expired"
+OPEN_STATUSES = (WAITING, CALLED, IN_CONSULTATION)
+CLOSED_STATUSES = (FINISHED, NO_SHOW, LEFT, CANCELLED, EXPIRED)
+
+# Room statuses.
+ROOM_OPEN = "open"
+ROOM_PAUSED = "paused"
+
+# Staff and device roles.
+ROLES = ("admin", "staff", "kiosk", "display")
+
+
+class Service(Base):
+    """A service patients check in for.  Names and prefixes come from the configuration."""
+
+    __tablename__ = "services"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(3), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    # The ticket counter: the last number given and the clinic day it belongs to.  Kept on
+    # the service row so that taking a number is one atomic UPDATE on every database.
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+    last_number_day: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+
+class Room(Base):
+    """A consultation room.  ``current_ticket_id`` is the patient called to it or in it."""
+
+    __tablename__ = "rooms"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default=ROOM_OPEN)
+    # No foreign key on purpose: rooms and tickets would refer to each other, and the queue
+    # keeps this pointer right itself (it is cleared whenever the ticket leaves the room).
+    current_ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    services: Mapped[list[RoomService]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="RoomService.service_id"
+    )
+
+    @property
+    def service_ids(self) -> list[str]:
+        return [link.service_id for link in self.services]
+
+
+class RoomService(Base):
+    """Which services a room calls patients for."""
+
+    __tablename__ = "room_services"
+
+    room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True)
+    service_id: Mapped[str] = mapped_column(ForeignKey("services.id"), primary_key=True)
+
+
+class Ticket(Base):
+    """One patient's visit: a number in a service's queue, from check-in to its end."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("clinic_day", "number", name="uq_tickets_clinic_day_number"),
+        Index("ix_tickets_queue", "status", "service_id", "priority", "queued_at", "id"),
+        Index("ix_tickets_ended_at", "ended_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    clinic_day: Mapped[date] = mapped_column(Date)
+    number: Mapped[str] = mapped_column(String(12))
+    service_id: Mapped[str] = mapped_column(ForeignKey("services.id"))
+    status: Mapped[str] = mapped_column(String(20), default=WAITING)
+    #: 0 urgent, 1 appointment, 2 walk-in: lower is called first.
+    priority: Mapped[int] = mapped_column(Integer, default=2)
+    #: The patient's secret: their phone page link.  At least 128 random bits.
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    language: Mapped[str] = mapped_column(String(8))
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    #: A kiosk's idempotency key, so a tap that reaches the server twice makes one ticket.
+    idempotency_key: Mapped[str | None] = mapped_column(String(80), unique=True, nullable=True)
+    checked_in_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The place in line: check-in time, or the transfer time after a transfer.
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    called_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    room_id: Mapped[str | None] = mapped_column(ForeignKey("rooms.id"), nullable=True)
+    call_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: Optimistic lock: every update checks the version it read, so two staff pressing
+    #: "finish" at once make one change and one clear refusal, not two events.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    events: Mapped[list[TicketEvent]] = relationship(
+        back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class TicketEvent(Base):
+    """The append-only history of a ticket: what happened, when, where and by whom."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    room_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    service_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+
+class RoomEvent(Base):
+    """When a room paused or resumed: the wait estimate needs to know who was calling."""
+
+    __tablename__ = "room_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(80))
+
+
+class StaffUser(Base):
+    """A person who signs in: reception, a nurse, a doctor, the clinic's admin."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApiToken(Base):
+    """A bearer token for a device or an integration.  Only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,185 @@
+"""The one place that turns queue state into what clients receive.
+
+Three audiences, three views of the same ``QueueState``:
+
+- public (the TV, the kiosk, every patient's phone): ticket numbers, positions, estimates,
+  rooms.  Numbers are public (the TV shows them); tokens, phone numbers and ticket ids are not.
+  Patients work out their own position from this one broadcast, so a call costs one message
+  to everyone instead of one message per waiting patient.
+- staff: adds ids, statuses and who can be reached, for the console.
+- the patient's own ticket: their status, place, estimate and room.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from .board import QueueState, Wait
+from .config import Settings
+from .models import CALLED, IN_CONSULTATION, Room, Ticket
+from .phones import mask_phone
+from .queue import PRIORITY_NAMES
+
+
+def iso(moment: datetime | None) -> str | None:
+    """An aware datetime as ISO 8601 with offset (UTC), or None."""
+    return moment.isoformat(timespec="seconds") if moment else None
+
+
+def _wait_fields(wait: Wait | None) -> dict:
+    return {
+        "estimated_wait_minutes": wait.minutes if wait else None,
+        "estimate_low_minutes": wait.low if wait else None,
+        "estimate_high_minutes": wait.high if wait else None,
+    }
+
+
+def _room_names(settings: Settings, room_id: str | None) -> dict | None:
+    config = settings.rooms.get(room_id) if room_id else None
+    return dict(config.names) if config else None
+
+
+def _service_names(settings: Settings, service_id: str) -> dict:
+    config = settings.services.get(service_id)
+    return dict(config.names) if config else {"en": service_id}
+
+
+def service_list(settings: Settings, state: QueueState, language: str | None = None) -> list[dict]:
+    """``GET /api/v1/services``: each service with how many wait and how long a newcomer would."""
+    language = language or settings.default_language
+    return [
+        {
+            "id": service.id,
+            "name": settings.services[service.id].name(language)
+            if service.id in settings.services
+            else service.id,
+            "names": _service_names(settings, service.id),
+            "prefix": service.prefix,
+            "waiting": len(state.lines.get(service.id, [])),
+            **_wait_fields(state.next_walk_in.get(service.id)),
+        }
+        for service in state.services
+    ]
+
+
+def call(settings: Settings, ticket: Ticket) -> dict:
+    """The ``called`` event and a display's "now calling" line: number and room only."""
+    return {
+        "number": ticket.number,
+        "room": ticket.room_id,
+        "room_names": _room_names(settings, ticket.room_id),
+        "service": ticket.service_id,
+        "called_at": iso(ticket.called_at),
+        "call_count": ticket.call_count,
+    }
+
+
+def _room_view(settings: Settings, room: Room, serving: dict[str, Ticket]) -> dict:
+    ticket = serving.get(room.id)
+    config = settings.rooms.get(room.id)
+    return {
+        "id": room.id,
+        "name": config.name(settings.default_language) if config else room.id,
+        "names": _room_names(settings, room.id),
+        "services": room.service_ids,
+        "status": room.status,
+        "serving": ticket.number if ticket else None,
+    }
+
+
+def public_queue(settings: Settings, state: QueueState) -> dict:
+    """The ``queue`` event for displays, kiosks and patients' phones."""
+    serving = {t.room_id: t for t in state.in_rooms}
+    return {
+        "clinic": settings.clinic_name,
+        "now": iso(state.now),
+        "services": [
+            {
+                "id": service.id,
+                "names": _service_names(settings, service.id),
+                "prefix": service.prefix,
+                "waiting": len(state.lines.get(service.id, [])),
+                **_wait_fields(state.next_walk_in.get(service.id)),
+                # [number, low, high] per waiting patient, in call order: compact on purpose,
+                # since this goes to every phone on every change.
+                "line": [
+                    [t.number, state.waits[t.id].low, state.waits[t.id].high]
+                    if t.id in state.waits
+                    else [t.number, None, None]
+                    for t in state.lines.get(service.id, [])
+                ],
+            }
+            for service in state.services
+        ],
+        "rooms": [_room_view(settings, room, serving) for room in state.rooms],
+        "calls": [call(settings, t) for t in state.recent_calls],
+    }
+
+
+def staff_ticket(settings: Settings, state: QueueState, ticket: Ticket) -> dict:
+    """One ticket as staff see it."""
+    return {
+        "id": ticket.id,
+        "number": ticket.number,
+        "service": ticket.service_id,
+        "status": ticket.status,
+        "priority": PRIORITY_NAMES.get(ticket.priority, "walk_in"),
+        "position": state.positions.get(ticket.id),
+        "room": ticket.room_id,
+        "language": ticket.language,
+        "phone": mask_phone(ticket.phone),
+        "reachable": bool(ticket.phone),
+        "checked_in_at": iso(ticket.checked_in_at),
+        "called_at": iso(ticket.called_at),
+        "call_count": ticket.call_count,
+        **_wait_fields(state.waits.get(ticket.id)),
+    }
+
+
+def staff_queue(settings: Settings, state: QueueState) -> dict:
+    """The ``queue`` event for staff and ``GET /api/v1/queue``."""
+    serving = {t.room_id: t for t in state.in_rooms}
+    return {
+        "now": iso(state.now),
+        "waiting": [
+            staff_ticket(settings, state, t)
+            for service in state.services
+            for t in state.lines.get(service.id, [])
+        ],
+        "in_rooms": [staff_ticket(settings, state, t) for t in state.in_rooms],
+        "rooms": [_room_view(settings, room, serving) for room in state.rooms],
+        "services": service_list(settings, state),
+    }
+
+
+def patient_ticket(settings: Settings, state: QueueState, ticket: Ticket) -> dict:
+    """The patient's own ticket: the ``ticket`` event and ``GET /api/v1/tickets/{token}``."""
+    position = state.positions.get(ticket.id)
+    view = {
+        "id": ticket.id,
+        "number": ticket.number,
+        "service": ticket.service_id,
+        "service_names": _service_names(settings, ticket.service_id),
+        "status": ticket.status,
+        "language": ticket.language,
+        "position": position,
+        "ahead": position - 1 if position else None,
+        "checked_in_at": iso(ticket.checked_in_at),
+        **_wait_fields(state.waits.get(ticket.id)),
+    }
+    if ticket.status in (CALLED, IN_CONSULTATION) and ticket.room_id:
+        view["room"] = ticket.room_id
+        view["room_names"] = _room_names(settings, ticket.room_id)
+        view["called_at"] = iso(ticket.called_at)
+    return view
+
+
+def new_ticket(settings: Settings, state: QueueState, ticket: Ticket, url: str, qr_url: str) -> dict:
+    """The answer to a check-in: the patient's view plus their token and links."""
+    return {**patient_ticket(settings, state, ticket), "token": ticket.token, "url": url, "qr_url": qr_url}
+
+
+def room_list(settings: Settings, state: QueueState) -> list[dict]:
+    """``GET /api/v1/rooms``."""
+    serving = {t.room_id: t for t in state.in_rooms}
+    return [_room_view(settings, room, serving) for room in state.rooms]

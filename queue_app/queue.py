@@ -1,0 +1,535 @@
+"""The queue itself: every change to a ticket or a room happens here, and only here.
+
+No Flask in this module.  It works on a SQLAlchemy session the caller gives it and leaves
+the commit to the caller, so a handler can validate, call one method, commit and then push
+the news; the CLI and tests drive it the same way.
+
+A ticket moves through an explicit state machine (``TRANSITIONS``).  An action that the
+ticket's status does not allow is refused with ``IllegalTransition`` and changes nothing.
+
+"Call next" must never give one patient to two rooms, nor skip a patient when a button is
+pressed twice.  Two compare-and-set updates make that true on SQLite and PostgreSQL alike:
+the room is claimed (``current_ticket_id`` still what we read) and then the ticket
+(``status`` still ``waiting``).  If either row changed under us, the update touches no row
+and we know at once, without relying on a database's isolation level.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case, select, update
+from sqlalchemy.orm import Session
+
+from .estimate import PRIORITY_APPOINTMENT, PRIORITY_URGENT, PRIORITY_WALK_IN
+from .models import (
+    CALLED,
+    CANCELLED,
+    EXPIRED,
+    FINISHED,
+    IN_CONSULTATION,
+    LEFT,
+    NO_SHOW,
+    OPEN_STATUSES,
+    ROOM_OPEN,
+    ROOM_PAUSED,
+    WAITING,
+    Room,
+    RoomEvent,
+    Service,
+    Ticket,
+    TicketEvent,
+)
+
+PRIORITIES = {"urgent": PRIORITY_URGENT, "appointment": PRIORITY_APPOINTMENT, "walk_in": PRIORITY_WALK_IN}
+PRIORITY_NAMES = {rank: name for name, rank in PRIORITIES.items()}
+
+#: action -> (statuses it may start from, status it leaves the ticket in, event kind)
+TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
+    "call": (frozenset({WAITING}), CALLED, "called"),
+    "recall": (frozenset({CALLED}), CALLED, "recalled"),
+    "start": (frozenset({CALLED}), IN_CONSULTATION, "consultation_started"),
+    # A doctor who never pressed "start" can still finish: the call was the start.
+    "finish": (frozenset({CALLED, IN_CONSULTATION}), FINISHED, "finished"),
+    "no_show": (frozenset({CALLED}), NO_SHOW, "no_show"),
+    "transfer": (frozenset({WAITING, CALLED, IN_CONSULTATION}), WAITING, "transferred"),
+    "cancel": (frozenset({WAITING, CALLED}), CANCELLED, "cancelled"),
+    "leave": (frozenset({WAITING, CALLED}), LEFT, "left"),
+    "expire": (frozenset(OPEN_STATUSES), EXPIRED, "expired"),
+}
+
+#: How many times "call next" looks for another patient when the one it chose was taken
+#: by another room in the same instant.  Each retry means another room got a patient.
+CALL_ATTEMPTS = 20
+
+
+class QueueError(Exception):
+    """A refused change.  ``code`` is stable for API clients; nothing was changed."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidInput(QueueError):
+    """A value the queue cannot use, such as a language the clinic does not offer."""
+
+    status = 400
+    code = "invalid"
+
+
+class NotFound(QueueError):
+    """No such service, room or ticket."""
+
+    status = 404
+    code = "not_found"
+
+
+class IllegalTransition(QueueError):
+    """The ticket's status does not allow this action (finishing a finished ticket)."""
+
+    status = 409
+    code = "illegal_transition"
+
+
+class RoomBusy(QueueError):
+    """The room already has a patient called; the second press of a double click lands here."""
+
+    status = 409
+    code = "room_busy"
+
+
+class RoomPaused(QueueError):
+    """A paused room calls nobody until it resumes."""
+
+    status = 409
+    code = "room_paused"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something, as written into the event log: ``staff:kim``, ``kiosk:lobby``."""
+
+    kind: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.name}"[:80]
+
+
+SYSTEM = Actor("system", "queue-app")
+PATIENT = Actor("patient", "self")
+
+
+def new_patient_token() -> str:
+    """An unguessable link token: 192 random bits, URL-safe."""
+    return secrets.token_urlsafe(24)
+
+
+class ClinicQueue:
+    """The clinic's queue over one database session.
+
+    ``clock`` answers ``now()`` (aware UTC); ``timezone`` is the clinic's, which decides the
+    clinic day that ticket numbers restart on.
+    """
+
+    def __init__(self, session: Session, clock, timezone: ZoneInfo) -> None:
+        self.session = session
+        self.clock = clock
+        self.timezone = timezone
+        #: Tickets changed through this object, in order: whom to tell after the commit.
+        self.touched: list[Ticket] = []
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def clinic_day(self, moment: datetime | None = None) -> date:
+        """The clinic's local date at ``moment`` (now by default)."""
+        return (moment or self.clock.now()).astimezone(self.timezone).date()
+
+    def service(self, service_id: str) -> Service:
+        """An active service, or ``NotFound``."""
+        service = self.session.get(Service, service_id) if isinstance(service_id, str) else None
+        if service is None or not service.active:
+            raise NotFound(f"unknown service {service_id!r}", field="service")
+        return service
+
+    def room(self, room_id: str) -> Room:
+        """An active room, or ``NotFound``."""
+        room = self.session.get(Room, room_id)
+        if room is None or not room.active:
+            raise NotFound(f"unknown room {room_id!r}", field="room")
+        return room
+
+    def ticket(self, ticket_id: int) -> Ticket:
+        """A ticket by its id, or ``NotFound``."""
+        ticket = self.session.get(Ticket, ticket_id)
+        if ticket is None:
+            raise NotFound(f"unknown ticket {ticket_id}", field="ticket")
+        return ticket
+
+    def ticket_by_token(self, token: str) -> Ticket:
+        """A ticket by the patient's token, or ``NotFound`` (never another patient's)."""
+        ticket = None
+        if isinstance(token, str) and 16 <= len(token) <= 64:
+            ticket = self.session.scalar(select(Ticket).where(Ticket.token == token))
+        if ticket is None:
+            raise NotFound("no ticket for this link", field="token")
+        return ticket
+
+    def waiting(self) -> list[Ticket]:
+        """Everyone waiting, in the order they will be called within each service."""
+        return list(
+            self.session.scalars(
+                select(Ticket)
+                .where(Ticket.status == WAITING)
+                .order_by(Ticket.service_id, Ticket.priority, Ticket.queued_at, Ticket.id)
+            )
+        )
+
+    def in_rooms(self) -> list[Ticket]:
+        """Patients called to a room or in consultation."""
+        return list(
+            self.session.scalars(
+                select(Ticket)
+                .where(Ticket.status.in_((CALLED, IN_CONSULTATION)))
+                .order_by(Ticket.called_at)
+            )
+        )
+
+    def rooms(self) -> list[Room]:
+        """The active rooms in the configuration's order."""
+        return list(
+            self.session.scalars(select(Room).where(Room.active).order_by(Room.sort_order, Room.id))
+        )
+
+    def services(self) -> list[Service]:
+        """The active services in the configuration's order."""
+        return list(
+            self.session.scalars(
+                select(Service).where(Service.active).order_by(Service.sort_order, Service.id)
+            )
+        )
+
+    def recent_calls(self, limit: int = 8) -> list[Ticket]:
+        """Today's most recent calls, newest first, for the display's "last called" list."""
+        return list(
+            self.session.scalars(
+                select(Ticket)
+                .where(Ticket.called_at.is_not(None), Ticket.clinic_day == self.clinic_day())
+                .order_by(Ticket.called_at.desc(), Ticket.id.desc())
+                .limit(limit)
+            )
+        )
+
+    # -- check-in --------------------------------------------------------------------------
+
+    def check_in(
+        self,
+        service_id: str,
+        *,
+        language: str,
+        actor: Actor,
+        phone: str | None = None,
+        priority: int = PRIORITY_WALK_IN,
+        idempotency_key: str | None = None,
+    ) -> tuple[Ticket, bool]:
+        """Give the patient the next number of ``service_id``; ``(ticket, created)``.
+
+        With an ``idempotency_key`` already used, the ticket it made is returned unchanged
+        and ``created`` is False: a kiosk tap that reaches the server twice makes one ticket.
+        """
+        if idempotency_key is not None:
+            earlier = self.session.scalar(
+                select(Ticket).where(Ticket.idempotency_key == idempotency_key)
+            )
+            if earlier is not None:
+                return earlier, False
+        service = self.service(service_id)
+        if priority not in PRIORITY_NAMES:
+            raise InvalidInput(f"unknown priority {priority!r}", field="priority")
+        now = self.clock.now()
+        day = self.clinic_day(now)
+        # One atomic UPDATE takes the number: a row lock on PostgreSQL, the write lock on
+        # SQLite.  Two kiosks checking in at once get consecutive numbers, never the same.
+        self.session.execute(
+            update(Service)
+            .where(Service.id == service.id)
+            .values(last_number=_next_number(day), last_number_day=day)
+            .execution_options(synchronize_session=False)
+        )
+        self.session.refresh(service, ["last_number"])
+        ticket = Ticket(
+            clinic_day=day,
+            number=f"{service.prefix}-{service.last_number:03d}",
+            service_id=service.id,
+            status=WAITING,
+            priority=priority,
+            token=new_patient_token(),
+            language=language,
+            phone=phone,
+            idempotency_key=idempotency_key,
+            checked_in_at=now,
+            queued_at=now,
+            call_count=0,
+        )
+        self.session.add(ticket)
+        self.session.flush()
+        self._log(ticket, "checked_in", actor, now, detail={"priority": PRIORITY_NAMES[priority]})
+        return ticket, True
+
+    # -- calling ---------------------------------------------------------------------------
+
+    def call_next(self, room_id: str, actor: Actor) -> Ticket | None:
+        """Call the next patient to ``room_id``; ``None`` when nobody waits for it.
+
+        A patient still in consultation in this room is finished first, so "call next" is
+        the one button a doctor needs.  A patient called but not yet started blocks the call
+        with ``RoomBusy``: that is the second click of a double click, and it must not pass
+        over the patient who is on their way to the room.
+        """
+        room = self.room(room_id)
+        if room.status != ROOM_OPEN:
+            raise RoomPaused(f"room {room.id} is paused", field="room")
+        now = self.clock.now()
+        current_id = room.current_ticket_id
+        if current_id is not None:
+            current = self.session.get(Ticket, current_id)
+            if current is not None and current.status == CALLED:
+                raise RoomBusy(
+                    f"{current.number} is still called to this room: start, finish or mark "
+                    f"no-show first",
+                    field="room",
+                )
+            if current is not None and current.status == IN_CONSULTATION:
+                self._close(current, "finish", actor, now)
+                self.session.flush()
+                current_id = None
+        service_ids = room.service_ids
+        if not service_ids:
+            return None
+        for _ in range(CALL_ATTEMPTS):
+            candidate = self.session.scalar(
+                select(Ticket)
+                .where(Ticket.status == WAITING, Ticket.service_id.in_(service_ids))
+                .order_by(Ticket.priority, Ticket.queued_at, Ticket.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            if candidate is None:
+                return None
+            # Claim the room: still holding what we read, or another call got there first.
+            claimed_room = self.session.execute(
+                update(Room)
+                .where(Room.id == room.id, _is(Room.current_ticket_id, current_id))
+                .values(current_ticket_id=candidate.id)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if claimed_room != 1:
+                raise RoomBusy("this room has just called someone; press again if needed", "room")
+            claimed_ticket = self.session.execute(
+                update(Ticket)
+                .where(Ticket.id == candidate.id, Ticket.status == WAITING)
+                .values(
+                    status=CALLED,
+                    room_id=room.id,
+                    called_at=now,
+                    call_count=1,
+                    version=Ticket.version + 1,
+                )
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if claimed_ticket == 1:
+                self.session.refresh(candidate)
+                self.session.refresh(room)
+                self._log(candidate, "called", actor, now, room_id=room.id)
+                return candidate
+            # Another room took this patient in the same instant: give the room back and
+            # look again.  Nobody is skipped: the patient we lost is in the other room.
+            self.session.execute(
+                update(Room)
+                .where(Room.id == room.id)
+                .values(current_ticket_id=current_id)
+                .execution_options(synchronize_session=False)
+            )
+        raise RoomBusy("too many rooms are calling at once; please press again", field="room")
+
+    def recall(self, ticket_id: int, actor: Actor) -> Ticket:
+        """Call the same patient again to the same room."""
+        ticket = self.ticket(ticket_id)
+        self._transition(ticket, "recall", actor, self.clock.now())
+        ticket.call_count += 1
+        return ticket
+
+    def start(self, ticket_id: int, actor: Actor) -> Ticket:
+        """The patient came in: the consultation starts."""
+        ticket = self.ticket(ticket_id)
+        now = self.clock.now()
+        self._transition(ticket, "start", actor, now)
+        ticket.started_at = now
+        return ticket
+
+    def finish(self, ticket_id: int, actor: Actor) -> Ticket:
+        """The consultation is over."""
+        return self._close(self.ticket(ticket_id), "finish", actor)
+
+    def no_show(self, ticket_id: int, actor: Actor) -> Ticket:
+        """The patient did not answer the call."""
+        return self._close(self.ticket(ticket_id), "no_show", actor)
+
+    def cancel(self, ticket_id: int, actor: Actor) -> Ticket:
+        """Staff take the ticket out of the queue (a duplicate, a mistake)."""
+        return self._close(self.ticket(ticket_id), "cancel", actor)
+
+    def leave(self, ticket: Ticket, actor: Actor = PATIENT) -> Ticket:
+        """The patient leaves the queue from their phone."""
+        return self._close(ticket, "leave", actor)
+
+    def transfer(self, ticket_id: int, service_id: str, actor: Actor) -> Ticket:
+        """Send the patient to another service's queue, at its end, keeping their number."""
+        ticket = self.ticket(ticket_id)
+        target = self.service(service_id)
+        if target.id == ticket.service_id and ticket.status == WAITING:
+            raise IllegalTransition(f"{ticket.number} already waits for {target.id}", "service")
+        now = self.clock.now()
+        self._transition(
+            ticket, "transfer", actor, now, detail={"from": ticket.service_id, "to": target.id}
+        )
+        self._release_room(ticket)
+        ticket.service_id = target.id
+        ticket.queued_at = now
+        ticket.room_id = None
+        ticket.called_at = None
+        ticket.started_at = None
+        ticket.call_count = 0
+        return ticket
+
+    # -- rooms -----------------------------------------------------------------------------
+
+    def pause_room(self, room_id: str, actor: Actor) -> Room:
+        """Stop calling patients to the room (a break, an emergency)."""
+        return self._set_room_status(room_id, ROOM_PAUSED, "paused", actor)
+
+    def resume_room(self, room_id: str, actor: Actor) -> Room:
+        """Start calling patients to the room again."""
+        return self._set_room_status(room_id, ROOM_OPEN, "resumed", actor)
+
+    def _set_room_status(self, room_id: str, status: str, kind: str, actor: Actor) -> Room:
+        room = self.room(room_id)
+        if room.status == status:
+            raise IllegalTransition(f"room {room.id} is already {status}", field="room")
+        room.status = status
+        self.session.add(RoomEvent(room_id=room.id, kind=kind, at=self.clock.now(), actor=str(actor)))
+        return room
+
+    # -- end of day ------------------------------------------------------------------------
+
+    def expire_open_tickets(self, through_day: date, actor: Actor = SYSTEM) -> list[Ticket]:
+        """Expire every ticket still open from ``through_day`` or before; return them.
+
+        The ticket and its history stay: an expired ticket is a record of a visit the day
+        did not close, which the estimator and the no-show figures still want.
+        """
+        now = self.clock.now()
+        tickets = list(
+            self.session.scalars(
+                select(Ticket).where(
+                    Ticket.status.in_(OPEN_STATUSES), Ticket.clinic_day <= through_day
+                )
+            )
+        )
+        for ticket in tickets:
+            self._close(ticket, "expire", actor, now)
+        return tickets
+
+    def erase_personal_data(self, retention_days: int) -> int:
+        """Blank the phone numbers of visits older than the retention limit; return how many."""
+        cutoff = self.clinic_day() - timedelta(days=retention_days)
+        result = self.session.execute(
+            update(Ticket)
+            .where(Ticket.clinic_day < cutoff, Ticket.phone.is_not(None))
+            .values(phone=None)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount or 0
+
+    # -- the state machine -----------------------------------------------------------------
+
+    def _close(self, ticket: Ticket, action: str, actor: Actor, now: datetime | None = None) -> Ticket:
+        now = now or self.clock.now()
+        self._transition(ticket, action, actor, now)
+        ticket.ended_at = now
+        self._release_room(ticket)
+        return ticket
+
+    def _transition(
+        self,
+        ticket: Ticket,
+        action: str,
+        actor: Actor,
+        now: datetime,
+        detail: dict | None = None,
+    ) -> None:
+        allowed, new_status, event = TRANSITIONS[action]
+        if ticket.status not in allowed:
+            raise IllegalTransition(
+                f"cannot {action.replace('_', '-')} {ticket.number}: it is {ticket.status.replace('_', ' ')}",
+                field="status",
+            )
+        ticket.status = new_status
+        self._log(ticket, event, actor, now, room_id=ticket.room_id, detail=detail)
+
+    def _release_room(self, ticket: Ticket) -> None:
+        """Free the room the ticket held, if it still holds it."""
+        if ticket.room_id is None:
+            return
+        self.session.execute(
+            update(Room)
+            .where(Room.id == ticket.room_id, Room.current_ticket_id == ticket.id)
+            .values(current_ticket_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        room = self.session.get(Room, ticket.room_id)
+        if room is not None:
+            self.session.refresh(room, ["current_ticket_id"])
+
+    def _log(
+        self,
+        ticket: Ticket,
+        kind: str,
+        actor: Actor,
+        now: datetime,
+        room_id: str | None = None,
+        detail: dict | None = None,
+    ) -> None:
+        if ticket not in self.touched:
+            self.touched.append(ticket)
+        self.session.add(
+            TicketEvent(
+                ticket_id=ticket.id,
+                kind=kind,
+                at=now,
+                room_id=room_id,
+                service_id=ticket.service_id,
+                actor=str(actor),
+                detail=json.dumps(detail, ensure_ascii=False) if detail else None,
+            )
+        )
+
+
+def _next_number(day: date):
+    """SQL for the service's next ticket number: 1 on a new clinic day, else one more."""
+    return case((Service.last_number_day == day, Service.last_number + 1), else_=1)
+
+
+def _is(column, value):
+    """``column = value`` that also matches NULL when ``value`` is None."""
+    return column.is_(None) if value is None else column == value
+

@@ -1,0 +1,106 @@
+"""Live updates over Socket.IO: who may listen to what, and the one way news goes out.
+
+Clients say who they are in the connection's ``auth``:
+
+- ``{"ticket": <patient token>}``: a patient's phone.  Joins its own ticket's room and the
+  public room; gets ``ticket`` (its own ticket) and ``queue`` (the public view).
+- ``{"token": <API token>}``: staff get the staff ``queue``; a kiosk or display gets the
+  public one.
+- a signed-in staff session (the console) counts as staff.
+
+Every client gets a snapshot at once on connect, which makes a reconnect a resync.  After a
+change, ``publish`` reads the queue once and sends each audience its view.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from flask import session as login_session
+from flask_socketio import join_room
+
+from . import payloads
+from .auth import principal_for_token
+from .board import QueueState
+from .extensions import db, socketio
+from .models import StaffUser, Ticket
+from .queue import ClinicQueue, NotFound
+from .runtime import clinic_queue, runtime
+
+PUBLIC = "public"
+STAFF = "staff"
+
+
+def ticket_room(ticket_id: int) -> str:
+    """The Socket.IO room of one patient's ticket."""
+    return f"ticket:{ticket_id}"
+
+
+def publish(
+    queue: ClinicQueue,
+    changed: Iterable[Ticket] = (),
+    called: Ticket | None = None,
+) -> QueueState:
+    """Tell every client about a committed change; return the state that was sent.
+
+    Call after the commit, never before: a client must never see a change that was then
+    rolled back.
+    """
+    settings = runtime().settings
+    state = runtime().board.read(queue)
+    socketio.emit("queue", payloads.public_queue(settings, state), to=PUBLIC)
+    socketio.emit("queue", payloads.staff_queue(settings, state), to=STAFF)
+    for ticket in changed:
+        socketio.emit("ticket", payloads.patient_ticket(settings, state, ticket), to=ticket_room(ticket.id))
+    if called is not None:
+        socketio.emit("called", payloads.call(settings, called), to=[PUBLIC, STAFF])
+    return state
+
+
+@socketio.on("connect")
+def on_connect(auth=None):
+    """Authenticate, join the right rooms, and send the snapshot this client needs."""
+    auth = auth if isinstance(auth, dict) else {}
+    settings = runtime().settings
+    queue = clinic_queue()
+    try:
+        if isinstance(auth.get("ticket"), str):
+            try:
+                ticket = queue.ticket_by_token(auth["ticket"])
+            except NotFound:
+                raise ConnectionRefusedError("unknown ticket") from None
+            state = runtime().board.read(queue)
+            join_room(ticket_room(ticket.id))
+            join_room(PUBLIC)
+            socketio.emit("ticket", payloads.patient_ticket(settings, state, ticket), to=_sid())
+            socketio.emit("queue", payloads.public_queue(settings, state), to=_sid())
+            return True
+        principal = None
+        if isinstance(auth.get("token"), str):
+            principal = principal_for_token(db.session(), auth["token"])
+            if principal is None:
+                raise ConnectionRefusedError("invalid token")
+        elif login_session.get("user_id"):
+            user = db.session().get(StaffUser, login_session["user_id"])
+            if user is not None and user.active:
+                from .auth import principal_for_user
+
+                principal = principal_for_user(user)
+        if principal is None:
+            raise ConnectionRefusedError("authentication required")
+        state = runtime().board.read(queue)
+        if principal.is_staff:
+            join_room(STAFF)
+            socketio.emit("queue", payloads.staff_queue(settings, state), to=_sid())
+        else:
+            join_room(PUBLIC)
+            socketio.emit("queue", payloads.public_queue(settings, state), to=_sid())
+        return True
+    finally:
+        db.session.remove()
+
+
+def _sid() -> str:
+    from flask import request
+
+    return request.sid

@@ -1,0 +1,36 @@
+"""What one running app holds besides Flask's own: settings, the queue board, the clock.
+
+Handlers reach it with ``runtime()`` and get a ``ClinicQueue`` over the request's session
+with ``clinic_queue()``; nothing else in the package needs to know about ``current_app``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from .board import QueueBoard
+from .config import Settings
+from .extensions import db
+from .queue import ClinicQueue
+
+
+@dataclass
+class Runtime:
+    """The app's settings, its queue board and its clock."""
+
+    settings: Settings
+    board: QueueBoard
+    clock: object
+
+
+def runtime() -> Runtime:
+    """The running app's ``Runtime``."""
+    return current_app.extensions["queue_app"]
+
+
+def clinic_queue() -> ClinicQueue:
+    """The clinic's queue over this request's database session."""
+    rt = runtime()
+    return ClinicQueue(db.session(), rt.clock, rt.settings.timezone)
