@@ -1,0 +1,36 @@
+# The two commands of the README: `make run` and `make test`.  Everything they need is
+# installed from here, into .venv, so a fresh machine with Python 3.11+ needs nothing else.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test lint bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+## Start the service: install, migrate the SQLite database, load the demo clinic if empty, serve.
+run: $(STAMP)
+	$(BIN)/queue-app db upgrade
+	$(BIN)/queue-app demo --if-empty
+	$(BIN)/queue-app serve --host $(HOST) --port $(PORT)
+
+## Run the whole test suite.
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check queue_app tests bench
+
+bench: $(STAMP)
+	$(BIN)/python bench/fanout.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

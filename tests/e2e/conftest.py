@@ -1,0 +1,98 @@
+"""The real server: ``queue-app serve`` as its own process, under eventlet, on a free port."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from queue_app.config import EXAMPLE_CONFIG
+
+QUEUE_APP = [sys.executable, "-m", "queue_app.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """One clinic's server process with its own database folder; restartable."""
+
+    def __init__(self, workdir: Path, env_overrides: dict[str, str] | None = None) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "QUEUE_APP_DATABASE_URL": f"sqlite:///{workdir / 'queue.db'}",
+            "QUEUE_APP_SERVER_SECRET_KEY": "e2e-secret",
+            "PYTHONUNBUFFERED": "1",
+            **(env_overrides or {}),
+        }
+        self.process: subprocess.Popen | None = None
+        self.log = workdir / "server.log"
+
+    def command(self, *args: str) -> str:
+        """Run a ``queue-app`` command against this server's configuration; its output."""
+        result = subprocess.run(
+            [*QUEUE_APP, "--config", str(EXAMPLE_CONFIG), *args],
+            cwd=self.workdir, env=self.env, capture_output=True, text=True, timeout=60,
+        )
+        assert result.returncode == 0, result.stderr + result.stdout
+        return result.stdout
+
+    def token(self, role: str) -> str:
+        return self.command("create-token", "--role", role, "--name", f"e2e {role}").strip().splitlines()[-1]
+
+    def start(self) -> None:
+        log = open(self.log, "a")
+        self.process = subprocess.Popen(
+            [*QUEUE_APP, "--config", str(EXAMPLE_CONFIG), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()}")
+            try:
+                if requests.get(self.url + "/api/v1/services", timeout=1).ok:
+                    return
+            except requests.RequestException:
+                time.sleep(0.1)
+        raise RuntimeError(f"server did not start: {self.log.read_text()}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop(signal.SIGKILL)
+        self.start()
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """A migrated clinic (the example configuration) served by a real process."""
+    server = LiveServer(tmp_path)
+    server.command("db", "upgrade")
+    server.start()
+    yield server
+    server.stop()
+    if os.environ.get("KEEP_E2E_LOGS"):
+        shutil.copy(server.log, Path.cwd() / "e2e-server.log")
