@@ -43,6 +43,7 @@ def create_app(config=None, *, clock=None):
         app,
         async_mode=settings.async_mode,
         message_queue=settings.message_queue or None,
+        channel=settings.channel,
     )
     app.register_blueprint(api)
     return app

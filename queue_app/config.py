@@ -81,6 +81,7 @@ class Settings:
     rooms: Mapping[str, RoomConfig]
     database_url: str
     message_queue: str
+    channel: str
     host: str
     port: int
     async_mode: str
@@ -289,6 +290,9 @@ def _validate(data: dict) -> Settings:
     message_queue = _get(data, "realtime", "message_queue", str, "")
     if message_queue and not message_queue.startswith(("redis://", "rediss://")):
         raise ConfigError("[realtime] message_queue", "must be empty or a redis:// URL")
+    channel = _get(data, "realtime", "channel", str, "queue-app")
+    if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,80}", channel):
+        raise ConfigError("[realtime] channel", "must be 1-80 letters, digits or -_.:")
     host = _get(data, "server", "host", str, "127.0.0.1")
     port = _get(data, "server", "port", int, 5000)
     if not 0 < port < 65536:
@@ -316,6 +320,7 @@ def _validate(data: dict) -> Settings:
         rooms=rooms,
         database_url=database_url,
         message_queue=message_queue,
+        channel=channel,
         host=host,
         port=port,
         async_mode=async_mode,

@@ -84,3 +84,36 @@ def test_server_restarted_mid_morning_keeps_the_queue_and_clients_resync(live_se
         assert [row[0] for row in view["services"][0]["line"]] == ["A-002", "A-003", "A-004"]
     finally:
         phone.close()
+
+
+def test_two_server_processes_share_postgresql_and_redis(tmp_path, postgres_url, redis_url):
+    """A call made on one process reaches a phone connected to the other."""
+    from .conftest import LiveServer
+
+    env = {
+        "QUEUE_APP_DATABASE_URL": postgres_url,
+        "QUEUE_APP_REALTIME_MESSAGE_QUEUE": redis_url,
+        "QUEUE_APP_REALTIME_CHANNEL": f"queue-app-e2e-{tmp_path.name}",
+    }
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = LiveServer(tmp_path / "a", env)
+    second = LiveServer(tmp_path / "b", env)
+    first.command("db", "upgrade")
+    first.start()
+    second.start()
+    phone = None
+    try:
+        kiosk = {"Authorization": f"Bearer {first.token('kiosk')}"}
+        staff = {"Authorization": f"Bearer {first.token('staff')}"}
+        ticket = requests.post(f"{first.url}/api/v1/tickets", json={"service": "general"}, headers=kiosk, timeout=10).json()
+        phone = Listener(second.url, {"ticket": ticket["token"]})
+        phone.wait_for(lambda e, d: e == "ticket")
+        assert requests.post(f"{first.url}/api/v1/rooms/room1/call-next", headers=staff, timeout=10).status_code == 200
+        called = phone.wait_for(lambda e, d: e == "ticket" and d["status"] == "called")
+        assert called["room"] == "room1"
+    finally:
+        if phone:
+            phone.close()
+        first.stop()
+        second.stop()

@@ -1,0 +1,108 @@
+"""The `queue-app` command: setup, demo, users, tokens, end of day, and clear refusals."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from queue_app.auth import principal_for_token
+from queue_app.clock import ManualClock
+from queue_app.config import EXAMPLE_CONFIG
+from queue_app.extensions import make_engine
+from queue_app.models import StaffUser, Ticket
+from queue_app.queue import Actor, ClinicQueue
+
+from .conftest import SEOUL
+
+
+def run(tmp_path, *args, input=None, env=None, check=True):
+    result = subprocess.run(
+        [sys.executable, "-m", "queue_app.cli", "--config", str(EXAMPLE_CONFIG), *args],
+        cwd=tmp_path,
+        env={**os.environ, "QUEUE_APP_DATABASE_URL": f"sqlite:///{tmp_path / 'q.db'}", **(env or {})},
+        capture_output=True,
+        text=True,
+        input=input,
+        timeout=60,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr + result.stdout
+    return result
+
+
+@pytest.fixture
+def migrated(tmp_path):
+    run(tmp_path, "db", "upgrade")
+    return tmp_path
+
+
+def engine_of(tmp_path):
+    return make_engine(f"sqlite:///{tmp_path / 'q.db'}")
+
+
+def test_commands_refuse_an_unmigrated_database(tmp_path):
+    result = run(tmp_path, "create-token", "--role", "kiosk", "--name", "x", check=False)
+    assert result.returncode != 0
+    assert "queue-app db upgrade" in result.stderr
+
+
+def test_bad_configuration_stops_with_the_key(tmp_path):
+    result = run(tmp_path, "serve", env={"QUEUE_APP_SERVER_ASYNC_MODE": "asyncio"}, check=False)
+    assert result.returncode == 2
+    assert "[server] async_mode" in result.stderr
+
+
+def test_demo_loads_once(migrated):
+    first = run(migrated, "demo", "--if-empty")
+    assert "staff / staff-demo-pass" in first.stdout
+    assert (migrated / "instance" / "demo-tokens.json").exists()
+    again = run(migrated, "demo", "--if-empty")
+    assert "demo not loaded" in again.stdout
+    refused = run(migrated, "demo", check=False)
+    assert refused.returncode != 0
+    with Session(engine_of(migrated)) as session:
+        assert {u.username for u in session.scalars(select(StaffUser))} == {"admin", "staff"}
+
+
+def test_create_token_prints_a_working_token_last(migrated):
+    token = run(migrated, "create-token", "--role", "display", "--name", "Hall TV").stdout.strip().splitlines()[-1]
+    with Session(engine_of(migrated)) as session:
+        principal = principal_for_token(session, token)
+    assert principal.role == "display" and principal.name == "Hall TV"
+
+
+def test_create_user_with_password_from_the_prompt(migrated):
+    run(migrated, "create-user", "--username", "kim", "--role", "staff", input="long-password\nlong-password\n")
+    short = run(migrated, "create-user", "--username", "lee", input="short\nshort\n", check=False)
+    assert short.returncode != 0 and "8 characters" in short.stderr
+    duplicate = run(migrated, "create-user", "--username", "kim", input="long-password\nlong-password\n", check=False)
+    assert duplicate.returncode != 0 and "already exists" in duplicate.stderr
+
+
+def test_expire_day_closes_yesterday_and_keeps_today(migrated):
+    engine = engine_of(migrated)
+    yesterday = ManualClock(datetime.now(SEOUL) - timedelta(days=1))
+    with Session(engine) as session:
+        old, _ = ClinicQueue(session, yesterday, SEOUL).check_in("general", language="ko", actor=Actor("kiosk", "k"))
+        session.commit()
+        old_id = old.id
+    with Session(engine) as session:
+        new, _ = ClinicQueue(session, ManualClock(datetime.now(SEOUL)), SEOUL).check_in(
+            "general", language="ko", actor=Actor("kiosk", "k")
+        )
+        session.commit()
+        new_id = new.id
+    output = run(migrated, "expire-day").stdout
+    assert "expired 1 open ticket" in output
+    with Session(engine) as session:
+        assert session.get(Ticket, old_id).status == "expired"
+        assert session.get(Ticket, new_id).status == "waiting"
+    run(migrated, "expire-day", "--today")
+    with Session(engine) as session:
+        assert session.get(Ticket, new_id).status == "expired"

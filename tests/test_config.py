@@ -1,0 +1,78 @@
+"""Configuration: the example loads, environment overrides apply, bad values name their key."""
+
+from __future__ import annotations
+
+import pytest
+
+from queue_app.config import EXAMPLE_CONFIG, ConfigError, load_settings
+
+
+def test_example_describes_the_demo_clinic():
+    settings = load_settings(EXAMPLE_CONFIG, environ={})
+    assert settings.timezone.key == "Asia/Seoul"
+    assert list(settings.services) == ["general", "pediatrics", "vaccination"]
+    assert len(settings.rooms) == 4
+    assert settings.rooms["room2"].services == ("general", "pediatrics")
+    assert settings.hours.breaks[0][0].hour == 13
+    assert settings.async_mode == "eventlet" and settings.message_queue == ""
+    assert settings.services["general"].name("ru") == "Общий приём"
+
+
+def test_environment_overrides_keys_typed_like_the_file():
+    settings = load_settings(
+        EXAMPLE_CONFIG,
+        environ={
+            "QUEUE_APP_DATABASE_URL": "postgresql+psycopg://db/clinic",
+            "QUEUE_APP_SERVER_PORT": "8080",
+            "QUEUE_APP_SERVER_SECRET_KEY": "s3cret",
+            "QUEUE_APP_CLINIC_PUBLIC_CHECK_IN": "true",
+            "QUEUE_APP_REALTIME_MESSAGE_QUEUE": "redis://127.0.0.1:6379/0",
+            "UNRELATED": "x",
+        },
+    )
+    assert settings.database_url == "postgresql+psycopg://db/clinic"
+    assert settings.port == 8080
+    assert settings.secret_key == "s3cret"
+    assert settings.public_check_in is True
+    assert settings.message_queue.startswith("redis://")
+
+
+@pytest.mark.parametrize(
+    "overrides, key",
+    [
+        ({"clinic": {"timezone": "Mars/Olympus"}}, "[clinic] timezone"),
+        ({"clinic": {"default_language": "fr"}}, "[clinic] default_language"),
+        ({"clinic": {"phone_region": "XX"}}, "[clinic] phone_region"),
+        ({"server": {"port": 70000}}, "[server] port"),
+        ({"server": {"port": "80"}}, "[server] port"),
+        ({"server": {"async_mode": "asyncio"}}, "[server] async_mode"),
+        ({"database": {"url": "mysql://x"}}, "[database] url"),
+        ({"realtime": {"message_queue": "amqp://x"}}, "[realtime] message_queue"),
+        ({"hours": {"open": "25:00"}}, "[hours] open"),
+        ({"hours": {"close": "08:00"}}, "[hours] close"),
+        ({"services": {"general": {"prefix": "P"}}}, "[services.pediatrics] prefix"),
+        ({"services": {"general": {"prefix": "a1"}}}, "[services.general] prefix"),
+        ({"services": {"general": {"default_minutes": -1}}}, "[services.general] default_minutes"),
+        ({"rooms": {"room1": {"services": ["dentistry"]}}}, "[rooms.room1] services"),
+        ({"privacy": {"retention_days": 0}}, "[privacy] retention_days"),
+    ],
+)
+def test_bad_values_name_the_key(overrides, key):
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(EXAMPLE_CONFIG, overrides=overrides, environ={})
+    assert excinfo.value.key == key
+    assert key in str(excinfo.value)
+
+
+def test_bad_environment_value_names_the_variable():
+    with pytest.raises(ConfigError, match="QUEUE_APP_SERVER_PORT"):
+        load_settings(EXAMPLE_CONFIG, environ={"QUEUE_APP_SERVER_PORT": "eighty"})
+
+
+def test_missing_or_broken_file(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(tmp_path / "nope.toml", environ={})
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[clinic\nname = ")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(broken, environ={})
