@@ -456,7 +456,6 @@ class ClinicQueue:
             update(Ticket)
             .where(Ticket.clinic_day < cutoff, Ticket.phone.is_not(None))
             .values(phone=None)
-            .execution_options(synchronize_session=False)
         )
         return result.rowcount or 0
 
