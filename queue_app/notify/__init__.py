@@ -1,0 +1,1 @@
+"""Patient notifications: the channel adapters live in :mod:`queue_app.notify.channels`."""

@@ -1,0 +1,161 @@
+"""The one interface every messaging channel adapter implements.
+
+An adapter turns an :class:`OutgoingMessage` into one provider call and reports the outcome
+in one of three ways:
+
+* it returns a :class:`SendResult` -- the provider accepted the message (``delivered`` is True
+  only where the provider confirms delivery synchronously);
+* it raises :class:`TemporaryFailure` -- timeout, connection refused, HTTP 5xx or 429: send the
+  same message (same ``id``) again later with backoff;
+* it raises :class:`CannotReach` -- permanent for this patient on this channel (invalid or
+  refused number, opted out, push subscription gone, a 4xx that a retry will not fix): go on
+  to the next channel and do not retry this one.  :class:`ChannelMisconfigured` is the kind of
+  ``CannotReach`` that is our fault (bad credentials, no template for a message kind); it
+  deserves an alert to the clinic's admin as well.
+
+Adapters are pure Python: no Flask, no SQLAlchemy.  Every provider call has a timeout
+(setting ``timeout``, seconds, default 10), and every adapter accepts a base URL / host / port
+setting so tests can point it at a local server.  No error message ever contains a secret.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import requests
+
+DEFAULT_TIMEOUT = 10.0
+
+#: Message kinds the service sends.
+KINDS = ("checked_in", "turn_near", "called", "recalled")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """What the patient gave and agreed to; any of it may be None."""
+
+    phone: str | None = None  # E.164, e.g. "+821012345678"
+    email: str | None = None
+    telegram_chat_id: str | None = None
+    push_subscription: dict | None = None  # PushSubscription JSON {endpoint, keys:{p256dh, auth}}
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    id: str  # unique, the SAME on every retry (idempotency key where the provider has one)
+    kind: str  # "checked_in" | "turn_near" | "called" | "recalled"
+    language: str  # "ko" | "en" | "ru" ...
+    text: str  # rendered body for SMS / Telegram / push / email
+    subject: str  # email subject and push title
+    variables: dict[str, str]  # {"clinic", "number", "room", "link"}: AlimTalk template variables
+    recipient: Recipient
+    event: dict = field(default_factory=dict)  # the webhook's JSON body
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_id: str | None = None
+    delivered: bool = False  # True only where the provider confirms delivery synchronously
+
+
+class ChannelError(Exception):
+    """Base of the errors an adapter raises from ``send``."""
+
+
+class TemporaryFailure(ChannelError):
+    """Retry later with backoff: timeout, connection refused, 5xx, 429.
+
+    ``retry_after`` (seconds) is set when the provider said how long to wait.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class CannotReach(ChannelError):
+    """Permanent for this patient on this channel: go to the next channel, no retries."""
+
+
+class ChannelMisconfigured(CannotReach):
+    """Permanent because of our own configuration (credentials, sender, template ...)."""
+
+
+class ChannelConfigError(ValueError):
+    """Raised by a constructor when a required setting is missing or invalid."""
+
+
+class Channel:
+    """Abstract adapter.  ``settings`` is the config section ``[channels.<name>]``."""
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, settings: dict):
+        self.settings = dict(settings or {})
+        try:
+            self.timeout = float(self.settings.get("timeout", DEFAULT_TIMEOUT))
+        except (TypeError, ValueError) as exc:
+            raise ChannelConfigError(f"{self.name}: timeout must be a number") from exc
+        if self.timeout <= 0:
+            raise ChannelConfigError(f"{self.name}: timeout must be positive")
+
+    def can_reach(self, recipient: Recipient) -> bool:
+        raise NotImplementedError
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        raise NotImplementedError
+
+    # helpers for subclasses -------------------------------------------------------------
+
+    def _require(self, *keys: str) -> None:
+        missing = [k for k in keys if not self.settings.get(k)]
+        if missing:
+            raise ChannelConfigError(f"{self.name}: missing setting(s) {', '.join(missing)}")
+
+    def __repr__(self) -> str:  # never show settings: they hold secrets
+        return f"<{type(self).__name__} {self.name!r}>"
+
+
+def is_temporary_status(status: int) -> bool:
+    """HTTP statuses worth retrying: 5xx, 429 Too Many Requests, 408 Request Timeout."""
+    return status >= 500 or status in (408, 429)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header given as a number (HTTP dates are ignored)."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
+def http_post(url: str, *, timeout: float, what: str, **kwargs: Any) -> requests.Response:
+    """``requests.post`` with the timeout, turning network trouble into TemporaryFailure.
+
+    Redirects are not followed: a redirected POST means a wrong base URL, raised as
+    ChannelMisconfigured.  ``what`` names the provider in error messages; the URL is left
+    out as it may hold a token.
+    """
+    kwargs.setdefault("allow_redirects", False)
+    try:
+        response = requests.post(url, timeout=timeout, **kwargs)
+    except requests.Timeout as exc:
+        raise TemporaryFailure(f"{what}: timed out after {timeout:g}s") from exc
+    except requests.ConnectionError as exc:
+        raise TemporaryFailure(f"{what}: connection failed ({type(exc).__name__})") from exc
+    except requests.RequestException as exc:
+        raise TemporaryFailure(f"{what}: request failed ({type(exc).__name__})") from exc
+    if 300 <= response.status_code < 400:
+        raise ChannelMisconfigured(f"{what}: HTTP {response.status_code} redirect (check the URL)")
+    return response
+
+
+def as_bool(value: Any) -> bool:
+    """A setting read as a boolean (TOML gives bool; environment overrides give strings)."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
