@@ -63,12 +63,21 @@ class Server:
         self.dir = tempfile.mkdtemp(prefix="queue-bench-")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "QUEUE_APP_DATABASE_URL": f"sqlite:///{self.dir}/bench.db",
-                    "QUEUE_APP_SERVER_SECRET_KEY": "bench"}
+        self.env = {
+            **os.environ,
+            "QUEUE_APP_DATABASE_URL": f"sqlite:///{self.dir}/bench.db",
+            "QUEUE_APP_SERVER_SECRET_KEY": "bench",
+        }
 
     def cli(self, *args: str) -> str:
-        out = subprocess.run([PY, "-m", "queue_app.cli", "--config", CONFIG, *args], cwd=self.dir,
-                             env=self.env, capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [PY, "-m", "queue_app.cli", "--config", CONFIG, *args],
+            cwd=self.dir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return out.stdout
 
     def start(self) -> None:
@@ -76,8 +85,13 @@ class Server:
         self.staff = self.cli("create-token", "--role", "staff", "--name", "bench").strip().splitlines()[-1]
         self.kiosk = self.cli("create-token", "--role", "kiosk", "--name", "bench").strip().splitlines()[-1]
         self.display = self.cli("create-token", "--role", "display", "--name", "bench").strip().splitlines()[-1]
-        self.proc = subprocess.Popen([PY, "-m", "queue_app.cli", "--config", CONFIG, "serve", "--port", str(self.port)],
-                                     cwd=self.dir, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [PY, "-m", "queue_app.cli", "--config", CONFIG, "serve", "--port", str(self.port)],
+            cwd=self.dir,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_http(self.url + "/api/v1/services", self.proc)
 
     def stop(self) -> None:
@@ -91,8 +105,11 @@ class Bare:
     def start(self) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([PY, str(ROOT / "bench" / "bare_server.py"), str(self.port)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [PY, str(ROOT / "bench" / "bare_server.py"), str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_http(self.url + "/ping", self.proc)
 
     def stop(self) -> None:
@@ -126,7 +143,7 @@ class Clients:
             self.seen.append(seen)
 
         for start in range(0, len(auths), 50):
-            await asyncio.gather(*(one(a) for a in auths[start:start + 50]))
+            await asyncio.gather(*(one(a) for a in auths[start : start + 50]))
 
     async def wait_all(self, number: str, timeout: float = 60) -> float:
         deadline = time.perf_counter() + timeout
@@ -184,11 +201,22 @@ async def measure_service(n: int, calls: int) -> dict:
                     pass
                 await asyncio.sleep(0.3)
             payload_size = len(json.dumps(clients.last_queue, ensure_ascii=False).encode())
-            called_example = {"number": number, "room": "room1", "room_names": {"en": "Room 1"}, "service": "general",
-                              "called_at": "2026-11-23T01:00:00+00:00", "call_count": 1}
+            called_example = {
+                "number": number,
+                "room": "room1",
+                "room_names": {"en": "Room 1"},
+                "service": "general",
+                "called_at": "2026-11-23T01:00:00+00:00",
+                "call_count": 1,
+            }
             await clients.close()
-        return {"samples": samples, "check_in_rate": check_in_rate, "queue": clients.last_queue,
-                "called": called_example, "payload_size": payload_size}
+        return {
+            "samples": samples,
+            "check_in_rate": check_in_rate,
+            "queue": clients.last_queue,
+            "called": called_example,
+            "payload_size": payload_size,
+        }
     finally:
         server.stop()
 
@@ -205,7 +233,9 @@ async def measure_bare(n: int, calls: int, queue_payload: dict, called: dict) ->
             for i in range(calls):
                 number = f"B-{i:03d}"
                 t0 = time.perf_counter()
-                async with http.post(f"{bare.url}/broadcast", json={"queue": queue_payload, "called": {**called, "number": number}}):
+                async with http.post(
+                    f"{bare.url}/broadcast", json={"queue": queue_payload, "called": {**called, "number": number}}
+                ):
                     pass
                 t_last = await clients.wait_all(number)
                 samples.append((t_last - t0) * 1000)
@@ -233,9 +263,15 @@ async def main() -> None:
         om, op = summary(ours["samples"])
         bm, bp = summary(bare)
         rows.append((n, om, op, bm, bp, om / bm, ours["check_in_rate"], ours["payload_size"]))
-        print(f"N={n}: service median {om:.0f} ms p95 {op:.0f} ms; bare median {bm:.0f} ms p95 {bp:.0f} ms; "
-              f"ratio {om / bm:.2f}; check-ins {ours['check_in_rate']:.0f}/s", file=sys.stderr)
-    print("| clients | service median ms | service p95 ms | bare median ms | bare p95 ms | median ratio | check-ins/s | queue payload bytes |")
+        print(
+            f"N={n}: service median {om:.0f} ms p95 {op:.0f} ms; bare median {bm:.0f} ms p95 {bp:.0f} ms; "
+            f"ratio {om / bm:.2f}; check-ins {ours['check_in_rate']:.0f}/s",
+            file=sys.stderr,
+        )
+    print(
+        "| clients | service median ms | service p95 ms | bare median ms | bare p95 ms "
+        "| median ratio | check-ins/s | queue payload bytes |"
+    )
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for n, om, op, bm, bp, ratio, rate, size in rows:
         print(f"| {n} | {om:.0f} | {op:.0f} | {bm:.0f} | {bp:.0f} | {ratio:.2f} | {rate:.0f} | {size} |")

@@ -18,13 +18,13 @@ def create_app(config=None, *, clock=None):
     # Flask, Socket.IO and the database driver are imported.
     from flask import Flask
 
+    from . import realtime  # noqa: F401  (registers the Socket.IO handlers)
     from .api import api
     from .board import QueueBoard
     from .clock import SystemClock
     from .config import Settings, load_settings
     from .extensions import db, socketio
     from .runtime import Runtime
-    from . import realtime  # noqa: F401  (registers the Socket.IO handlers)
 
     settings = config if isinstance(config, Settings) else load_settings(config)
     app = Flask(__name__, instance_relative_config=False)

@@ -78,16 +78,12 @@ class QueueBoard:
         if self._seen is None:
             since = now - timedelta(days=HISTORY_DAYS)
             query = query.where(Ticket.ended_at > since)
-            rows = list(
-                session.scalars(
-                    query.order_by(Ticket.ended_at.desc(), Ticket.id.desc()).limit(HISTORY_LIMIT)
-                )
-            )[::-1]
+            rows = list(session.scalars(query.order_by(Ticket.ended_at.desc(), Ticket.id.desc()).limit(HISTORY_LIMIT)))[
+                ::-1
+            ]
         else:
             at, last_id = self._seen
-            query = query.where(
-                or_(Ticket.ended_at > at, and_(Ticket.ended_at == at, Ticket.id > last_id))
-            )
+            query = query.where(or_(Ticket.ended_at > at, and_(Ticket.ended_at == at, Ticket.id > last_id)))
             rows = list(session.scalars(query.order_by(Ticket.ended_at, Ticket.id)))
         for ticket in rows:
             self.estimator.learn(past_visit(ticket))
@@ -135,9 +131,7 @@ class QueueBoard:
         waiting: list[WaitingTicket] = []
         for service in state.services:
             for ticket in state.lines.get(service.id, []):
-                waiting.append(
-                    WaitingTicket(str(ticket.id), ticket.service_id, ticket.checked_in_at, ticket.priority)
-                )
+                waiting.append(WaitingTicket(str(ticket.id), ticket.service_id, ticket.checked_in_at, ticket.priority))
             # A walk-in checking in now would join the end of the line.
             waiting.append(WaitingTicket(f"next:{service.id}", service.id, state.now))
         estimates = self.estimator.estimate(state.now, waiting, rooms)

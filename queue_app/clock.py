@@ -6,7 +6,7 @@ tests can move time forward (a day boundary, a long wait) and the backtest can r
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 
 class SystemClock:
@@ -14,7 +14,7 @@ class SystemClock:
 
     def now(self) -> datetime:
         """The current time as an aware UTC datetime."""
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class ManualClock:
@@ -23,7 +23,7 @@ class ManualClock:
     def __init__(self, start: datetime) -> None:
         if start.tzinfo is None:
             raise ValueError("ManualClock needs an aware datetime")
-        self._now = start.astimezone(timezone.utc)
+        self._now = start.astimezone(UTC)
 
     def now(self) -> datetime:
         """The clock's current time."""
@@ -36,4 +36,4 @@ class ManualClock:
 
     def set(self, moment: datetime) -> None:
         """Jump to ``moment`` (aware)."""
-        self._now = moment.astimezone(timezone.utc)
+        self._now = moment.astimezone(UTC)

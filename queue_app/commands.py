@@ -48,9 +48,7 @@ class Context:
         from .migrate import is_current
 
         if not is_current(self.engine):
-            raise click.ClickException(
-                "the database is not up to date; run `queue-app db upgrade` first"
-            )
+            raise click.ClickException("the database is not up to date; run `queue-app db upgrade` first")
 
 
 def _make_sqlite_folder(url: str) -> None:
@@ -65,8 +63,13 @@ pass_context = click.make_pass_decorator(Context)
 
 
 @click.group()
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-              help="TOML configuration (default: ./config.toml, else config.example.toml)")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="TOML configuration (default: ./config.toml, else config.example.toml)",
+)
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None) -> None:
     """Waiting-room queue, display and notifier service for clinics."""

@@ -13,10 +13,11 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import time
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -148,9 +149,7 @@ def _apply_environment(data: dict, environ: Mapping[str, str]) -> None:
         if not var.startswith(ENV_PREFIX):
             continue
         rest = var[len(ENV_PREFIX) :]
-        match = max(
-            (s for s in sections if rest.startswith(s + "_")), key=len, default=None
-        )
+        match = max((s for s in sections if rest.startswith(s + "_")), key=len, default=None)
         if match is None:
             continue
         section = data.setdefault(sections[match], {})
@@ -191,7 +190,7 @@ def _parse_time(where: str, value: Any) -> time:
     if isinstance(value, time):
         return value
     if not isinstance(value, str) or not re.fullmatch(r"\d{1,2}:\d{2}", value):
-        raise ConfigError(where, f"must be a time like \"09:00\", got {value!r}")
+        raise ConfigError(where, f'must be a time like "09:00", got {value!r}')
     hour, minute = (int(part) for part in value.split(":"))
     if hour > 23 or minute > 59:
         raise ConfigError(where, f"{value!r} is not a time of day")

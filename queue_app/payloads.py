@@ -50,9 +50,7 @@ def service_list(settings: Settings, state: QueueState, language: str | None = N
     return [
         {
             "id": service.id,
-            "name": settings.services[service.id].name(language)
-            if service.id in settings.services
-            else service.id,
+            "name": settings.services[service.id].name(language) if service.id in settings.services else service.id,
             "names": _service_names(settings, service.id),
             "prefix": service.prefix,
             "waiting": len(state.lines.get(service.id, [])),
@@ -142,9 +140,7 @@ def staff_queue(settings: Settings, state: QueueState) -> dict:
     return {
         "now": iso(state.now),
         "waiting": [
-            staff_ticket(settings, state, t)
-            for service in state.services
-            for t in state.lines.get(service.id, [])
+            staff_ticket(settings, state, t) for service in state.services for t in state.lines.get(service.id, [])
         ],
         "in_rooms": [staff_ticket(settings, state, t) for t in state.in_rooms],
         "rooms": [_room_view(settings, room, serving) for room in state.rooms],

@@ -198,24 +198,18 @@ class ClinicQueue:
         """Patients called to a room or in consultation."""
         return list(
             self.session.scalars(
-                select(Ticket)
-                .where(Ticket.status.in_((CALLED, IN_CONSULTATION)))
-                .order_by(Ticket.called_at)
+                select(Ticket).where(Ticket.status.in_((CALLED, IN_CONSULTATION))).order_by(Ticket.called_at)
             )
         )
 
     def rooms(self) -> list[Room]:
         """The active rooms in the configuration's order."""
-        return list(
-            self.session.scalars(select(Room).where(Room.active).order_by(Room.sort_order, Room.id))
-        )
+        return list(self.session.scalars(select(Room).where(Room.active).order_by(Room.sort_order, Room.id)))
 
     def services(self) -> list[Service]:
         """The active services in the configuration's order."""
         return list(
-            self.session.scalars(
-                select(Service).where(Service.active).order_by(Service.sort_order, Service.id)
-            )
+            self.session.scalars(select(Service).where(Service.active).order_by(Service.sort_order, Service.id))
         )
 
     def recent_calls(self, limit: int = 8) -> list[Ticket]:
@@ -247,9 +241,7 @@ class ClinicQueue:
         and ``created`` is False: a kiosk tap that reaches the server twice makes one ticket.
         """
         if idempotency_key is not None:
-            earlier = self.session.scalar(
-                select(Ticket).where(Ticket.idempotency_key == idempotency_key)
-            )
+            earlier = self.session.scalar(select(Ticket).where(Ticket.idempotency_key == idempotency_key))
             if earlier is not None:
                 return earlier, False
         service = self.service(service_id)
@@ -304,8 +296,7 @@ class ClinicQueue:
             current = self.session.get(Ticket, current_id)
             if current is not None and current.status == CALLED:
                 raise RoomBusy(
-                    f"{current.number} is still called to this room: start, finish or mark "
-                    f"no-show first",
+                    f"{current.number} is still called to this room: start, finish or mark no-show first",
                     field="room",
                 )
             if current is not None and current.status == IN_CONSULTATION:
@@ -399,9 +390,7 @@ class ClinicQueue:
         if target.id == ticket.service_id and ticket.status == WAITING:
             raise IllegalTransition(f"{ticket.number} already waits for {target.id}", "service")
         now = self.clock.now()
-        self._transition(
-            ticket, "transfer", actor, now, detail={"from": ticket.service_id, "to": target.id}
-        )
+        self._transition(ticket, "transfer", actor, now, detail={"from": ticket.service_id, "to": target.id})
         self._release_room(ticket)
         ticket.service_id = target.id
         ticket.queued_at = now
@@ -440,9 +429,7 @@ class ClinicQueue:
         now = self.clock.now()
         tickets = list(
             self.session.scalars(
-                select(Ticket).where(
-                    Ticket.status.in_(OPEN_STATUSES), Ticket.clinic_day <= through_day
-                )
+                select(Ticket).where(Ticket.status.in_(OPEN_STATUSES), Ticket.clinic_day <= through_day)
             )
         )
         for ticket in tickets:
@@ -453,9 +440,7 @@ class ClinicQueue:
         """Blank the phone numbers of visits older than the retention limit; return how many."""
         cutoff = self.clinic_day() - timedelta(days=retention_days)
         result = self.session.execute(
-            update(Ticket)
-            .where(Ticket.clinic_day < cutoff, Ticket.phone.is_not(None))
-            .values(phone=None)
+            update(Ticket).where(Ticket.clinic_day < cutoff, Ticket.phone.is_not(None)).values(phone=None)
         )
         return result.rowcount or 0
 
@@ -531,4 +516,3 @@ def _next_number(day: date):
 def _is(column, value):
     """``column = value`` that also matches NULL when ``value`` is None."""
     return column.is_(None) if value is None else column == value
-

@@ -14,13 +14,14 @@ change, ``publish`` reads the queue once and sends each audience its view.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
+from flask import request
 from flask import session as login_session
 from flask_socketio import join_room
 
 from . import payloads
-from .auth import principal_for_token
+from .auth import principal_for_token, principal_for_user
 from .board import QueueState
 from .extensions import db, socketio
 from .models import StaffUser, Ticket
@@ -83,8 +84,6 @@ def on_connect(auth=None):
         elif login_session.get("user_id"):
             user = db.session().get(StaffUser, login_session["user_id"])
             if user is not None and user.active:
-                from .auth import principal_for_user
-
                 principal = principal_for_user(user)
         if principal is None:
             raise ConnectionRefusedError("authentication required")
@@ -101,6 +100,5 @@ def on_connect(auth=None):
 
 
 def _sid() -> str:
-    from flask import request
-
+    """The Socket.IO session id of the client being handled."""
     return request.sid

@@ -32,7 +32,10 @@ def check_in(queue, service="general", **kw):
 
 
 def events(session, ticket):
-    return [e.kind for e in session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id))]
+    return [
+        e.kind
+        for e in session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id))
+    ]
 
 
 def test_numbers_count_up_per_service_with_its_prefix(queue):

@@ -19,8 +19,7 @@ def _errors(*codes: int) -> dict:
         413: "Body over 64 KiB",
     }
     return {
-        str(code): {"description": text[code], "content": {"application/json": {"schema": ERROR}}}
-        for code in codes
+        str(code): {"description": text[code], "content": {"application/json": {"schema": ERROR}}} for code in codes
     }
 
 
@@ -86,7 +85,11 @@ SPEC = {
                     "service": {"type": "string"},
                     "phone": {"type": "string", "description": "any format; the clinic's region is assumed"},
                     "language": {"type": "string"},
-                    "priority": {"type": "string", "enum": ["walk_in", "appointment", "urgent"], "description": "staff only"},
+                    "priority": {
+                        "type": "string",
+                        "enum": ["walk_in", "appointment", "urgent"],
+                        "description": "staff only",
+                    },
                 },
             },
             "PatientTicket": {
@@ -98,7 +101,16 @@ SPEC = {
                     "service": {"type": "string"},
                     "status": {
                         "type": "string",
-                        "enum": ["waiting", "called", "in_consultation", "finished", "no_show", "left", "cancelled", "expired"],
+                        "enum": [
+                            "waiting",
+                            "called",
+                            "in_consultation",
+                            "finished",
+                            "no_show",
+                            "left",
+                            "cancelled",
+                            "expired",
+                        ],
                     },
                     "position": {"type": ["integer", "null"]},
                     "ahead": {"type": ["integer", "null"]},
@@ -166,36 +178,61 @@ SPEC = {
                 "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/CheckIn"}}}},
                 "responses": {
                     "201": _json({"$ref": "#/components/schemas/NewTicket"}, "the new ticket"),
-                    "200": _json({"$ref": "#/components/schemas/NewTicket"}, "the ticket this Idempotency-Key already made"),
+                    "200": _json(
+                        {"$ref": "#/components/schemas/NewTicket"}, "the ticket this Idempotency-Key already made"
+                    ),
                     **_errors(400, 401, 403, 404, 413),
                 },
             }
         },
         "/tickets/{token}": {
             "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "get": {"summary": "The patient's view of their ticket", "responses": {"200": _json(TICKET_REF, "ticket"), **_errors(404)}},
-            "delete": {"summary": "The patient leaves the queue", "responses": {"200": _json(TICKET_REF, "ticket, now left"), **_errors(404, 409)}},
+            "get": {
+                "summary": "The patient's view of their ticket",
+                "responses": {"200": _json(TICKET_REF, "ticket"), **_errors(404)},
+            },
+            "delete": {
+                "summary": "The patient leaves the queue",
+                "responses": {"200": _json(TICKET_REF, "ticket, now left"), **_errors(404, 409)},
+            },
         },
         "/tickets/{token}/qr.svg": {
             "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "get": {"summary": "QR code of the patient's page", "responses": {"200": {"description": "SVG", "content": {"image/svg+xml": {}}}, **_errors(404)}},
+            "get": {
+                "summary": "QR code of the patient's page",
+                "responses": {"200": {"description": "SVG", "content": {"image/svg+xml": {}}}, **_errors(404)},
+            },
         },
         "/tickets/{id}/{action}": {
             "parameters": [
                 {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}},
-                {"name": "action", "in": "path", "required": True, "schema": {"type": "string", "enum": ["recall", "start", "finish", "no-show", "transfer", "cancel"]}},
+                {
+                    "name": "action",
+                    "in": "path",
+                    "required": True,
+                    "schema": {
+                        "type": "string",
+                        "enum": ["recall", "start", "finish", "no-show", "transfer", "cancel"],
+                    },
+                },
             ],
             "post": {
-                "summary": "Act on a ticket (transfer takes {\"service\": id})",
+                "summary": 'Act on a ticket (transfer takes {"service": id})',
                 "security": STAFF,
-                "responses": {"200": _json({"type": "object", "properties": {"ticket": STAFF_TICKET_REF}}, "the ticket"), **_errors(400, 401, 403, 404, 409)},
+                "responses": {
+                    "200": _json({"type": "object", "properties": {"ticket": STAFF_TICKET_REF}}, "the ticket"),
+                    **_errors(400, 401, 403, 404, 409),
+                },
             },
         },
         "/rooms": {
             "get": {
                 "summary": "Rooms",
                 "security": STAFF,
-                "responses": {"200": _json({"type": "array", "items": {"$ref": "#/components/schemas/Room"}}, "rooms"), **_errors(401, 403)},
+                "responses": {
+                    "200": _json({"type": "array", "items": {"$ref": "#/components/schemas/Room"}}, "rooms"),
+                    **_errors(401, 403),
+                },
             }
         },
         "/rooms/{room}/call-next": {
@@ -213,12 +250,25 @@ SPEC = {
         "/rooms/{room}/{action}": {
             "parameters": [
                 {"name": "room", "in": "path", "required": True, "schema": {"type": "string"}},
-                {"name": "action", "in": "path", "required": True, "schema": {"type": "string", "enum": ["pause", "resume"]}},
+                {
+                    "name": "action",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "enum": ["pause", "resume"]},
+                },
             ],
-            "post": {"summary": "Pause or resume a room", "security": STAFF, "responses": {"200": _json({"type": "object"}, "the room"), **_errors(401, 403, 404, 409)}},
+            "post": {
+                "summary": "Pause or resume a room",
+                "security": STAFF,
+                "responses": {"200": _json({"type": "object"}, "the room"), **_errors(401, 403, 404, 409)},
+            },
         },
         "/queue": {
-            "get": {"summary": "Everyone waiting and in rooms, with estimates", "security": STAFF, "responses": {"200": _json({"type": "object"}, "queue"), **_errors(401, 403)}}
+            "get": {
+                "summary": "Everyone waiting and in rooms, with estimates",
+                "security": STAFF,
+                "responses": {"200": _json({"type": "object"}, "queue"), **_errors(401, 403)},
+            }
         },
     },
 }

@@ -278,4 +278,3 @@ def whole_queue():
     """Everyone waiting and in consultation, with estimates."""
     state = runtime().board.read(clinic_queue())
     return jsonify(payloads.staff_queue(runtime().settings, state))
-

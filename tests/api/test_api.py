@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from queue_app.models import Ticket, TicketEvent
 from queue_app.config import EXAMPLE_CONFIG
+from queue_app.models import Ticket, TicketEvent
 
 from ..conftest import make_settings, prepare_database
 
@@ -59,8 +59,16 @@ def test_services_with_unoffered_language_is_400(client):
 def test_check_in_answers_with_ticket_token_and_links(client, tokens):
     body = check_in(client, tokens, phone="010-1234-5678", language="ru")
     assert set(body) >= {
-        "id", "number", "token", "status", "position", "estimated_wait_minutes",
-        "estimate_low_minutes", "estimate_high_minutes", "url", "qr_url",
+        "id",
+        "number",
+        "token",
+        "status",
+        "position",
+        "estimated_wait_minutes",
+        "estimate_low_minutes",
+        "estimate_high_minutes",
+        "url",
+        "qr_url",
     }
     assert body["number"] == "A-001" and body["status"] == "waiting" and body["position"] == 1
     assert body["url"].endswith("/t/" + body["token"])
@@ -121,9 +129,7 @@ def test_check_in_needs_a_token_unless_public(client, tokens, session):
     assert_error(client.post("/api/v1/tickets", json={"service": "general"}), 401, "unauthorized")
     bad = {"Authorization": "Bearer nope"}
     assert_error(client.post("/api/v1/tickets", json={"service": "general"}, headers=bad), 401)
-    assert_error(
-        client.post("/api/v1/tickets", json={"service": "general"}, headers=tokens.headers("display")), 403
-    )
+    assert_error(client.post("/api/v1/tickets", json={"service": "general"}, headers=tokens.headers("display")), 403)
     assert count(session) == 0
 
 
@@ -142,8 +148,11 @@ def test_public_check_in_when_enabled(tmp_path, clock):
 
 def test_only_staff_give_priority(client, tokens):
     assert_error(
-        client.post("/api/v1/tickets", json={"service": "general", "priority": "urgent"}, headers=tokens.headers("kiosk")),
-        403, field="priority",
+        client.post(
+            "/api/v1/tickets", json={"service": "general", "priority": "urgent"}, headers=tokens.headers("kiosk")
+        ),
+        403,
+        field="priority",
     )
     urgent = check_in(client, tokens, role="staff", priority="urgent")
     assert urgent["position"] == 1
@@ -250,7 +259,9 @@ def test_ticket_actions_through_a_whole_visit(client, tokens, session):
         response = client.post(f"/api/v1/tickets/{ticket['id']}/{action}", headers=staff)
         assert response.status_code == 200, response.get_json()
         assert response.get_json()["ticket"]["status"] == status
-    kinds = session.scalars(select(TicketEvent.kind).where(TicketEvent.ticket_id == ticket["id"]).order_by(TicketEvent.id)).all()
+    kinds = session.scalars(
+        select(TicketEvent.kind).where(TicketEvent.ticket_id == ticket["id"]).order_by(TicketEvent.id)
+    ).all()
     assert kinds == ["checked_in", "called", "recalled", "consultation_started", "finished"]
 
 
@@ -259,8 +270,14 @@ def test_no_show_and_cancel(client, tokens):
     missing = check_in(client, tokens)
     duplicate = check_in(client, tokens)
     client.post("/api/v1/rooms/room1/call-next", headers=staff)
-    assert client.post(f"/api/v1/tickets/{missing['id']}/no-show", headers=staff).get_json()["ticket"]["status"] == "no_show"
-    assert client.post(f"/api/v1/tickets/{duplicate['id']}/cancel", headers=staff).get_json()["ticket"]["status"] == "cancelled"
+    assert (
+        client.post(f"/api/v1/tickets/{missing['id']}/no-show", headers=staff).get_json()["ticket"]["status"]
+        == "no_show"
+    )
+    assert (
+        client.post(f"/api/v1/tickets/{duplicate['id']}/cancel", headers=staff).get_json()["ticket"]["status"]
+        == "cancelled"
+    )
 
 
 def test_transfer_needs_a_known_service(client, tokens, session):
@@ -321,8 +338,13 @@ def test_openapi_document_lists_every_endpoint(client):
     spec = client.get("/api/v1/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")
     assert set(spec["paths"]) >= {
-        "/services", "/tickets", "/tickets/{token}", "/tickets/{id}/{action}",
-        "/rooms", "/rooms/{room}/call-next", "/queue",
+        "/services",
+        "/tickets",
+        "/tickets/{token}",
+        "/tickets/{id}/{action}",
+        "/rooms",
+        "/rooms/{room}/call-next",
+        "/queue",
     }
 
 

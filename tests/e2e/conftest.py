@@ -46,7 +46,11 @@ class LiveServer:
         """Run a ``queue-app`` command against this server's configuration; its output."""
         result = subprocess.run(
             [*QUEUE_APP, "--config", str(EXAMPLE_CONFIG), *args],
-            cwd=self.workdir, env=self.env, capture_output=True, text=True, timeout=60,
+            cwd=self.workdir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert result.returncode == 0, result.stderr + result.stdout
         return result.stdout
@@ -58,7 +62,10 @@ class LiveServer:
         log = open(self.log, "a")
         self.process = subprocess.Popen(
             [*QUEUE_APP, "--config", str(EXAMPLE_CONFIG), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=self.workdir,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

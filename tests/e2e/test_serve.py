@@ -68,7 +68,9 @@ def test_server_restarted_mid_morning_keeps_the_queue_and_clients_resync(live_se
     kiosk = {"Authorization": f"Bearer {live_server.token('kiosk')}"}
     staff = {"Authorization": f"Bearer {live_server.token('staff')}"}
     tickets = [
-        requests.post(f"{live_server.url}/api/v1/tickets", json={"service": "general"}, headers=kiosk, timeout=10).json()
+        requests.post(
+            f"{live_server.url}/api/v1/tickets", json={"service": "general"}, headers=kiosk, timeout=10
+        ).json()
         for _ in range(3)
     ]
     phone = Listener(live_server.url, {"ticket": tickets[2]["token"]})
@@ -76,7 +78,9 @@ def test_server_restarted_mid_morning_keeps_the_queue_and_clients_resync(live_se
         phone.wait_for(lambda e, d: e == "ticket")
         live_server.restart()  # killed, not stopped politely
         # The queue survived, numbering continues, and the phone reconnected by itself.
-        after = requests.post(f"{live_server.url}/api/v1/tickets", json={"service": "general"}, headers=kiosk, timeout=10)
+        after = requests.post(
+            f"{live_server.url}/api/v1/tickets", json={"service": "general"}, headers=kiosk, timeout=10
+        )
         assert after.json()["number"] == "A-004"
         called = requests.post(f"{live_server.url}/api/v1/rooms/room1/call-next", headers=staff, timeout=10).json()
         assert called["ticket"]["number"] == "A-001"
@@ -106,7 +110,9 @@ def test_two_server_processes_share_postgresql_and_redis(tmp_path, postgres_url,
     try:
         kiosk = {"Authorization": f"Bearer {first.token('kiosk')}"}
         staff = {"Authorization": f"Bearer {first.token('staff')}"}
-        ticket = requests.post(f"{first.url}/api/v1/tickets", json={"service": "general"}, headers=kiosk, timeout=10).json()
+        ticket = requests.post(
+            f"{first.url}/api/v1/tickets", json={"service": "general"}, headers=kiosk, timeout=10
+        ).json()
         phone = Listener(second.url, {"ticket": ticket["token"]})
         phone.wait_for(lambda e, d: e == "ticket")
         assert requests.post(f"{first.url}/api/v1/rooms/room1/call-next", headers=staff, timeout=10).status_code == 200
