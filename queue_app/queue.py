@@ -170,7 +170,9 @@ class ClinicQueue:
 
     def ticket(self, ticket_id: int) -> Ticket:
         """A ticket by its id, or ``NotFound``."""
-        ticket = self.session.get(Ticket, ticket_id)
+        # Ids beyond a 32-bit integer cannot exist, and some databases refuse to compare them.
+        in_range = isinstance(ticket_id, int) and 0 < ticket_id < 2**31
+        ticket = self.session.get(Ticket, ticket_id) if in_range else None
         if ticket is None:
             raise NotFound(f"unknown ticket {ticket_id}", field="ticket")
         return ticket

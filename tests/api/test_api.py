@@ -305,6 +305,8 @@ def test_illegal_transition_is_409_and_changes_nothing(client, tokens, session):
 def test_unknown_ticket_or_action_is_404(client, tokens):
     staff = tokens.headers("staff")
     assert_error(client.post("/api/v1/tickets/999/finish", headers=staff), 404)
+    assert_error(client.post("/api/v1/tickets/99999999999999999999999/finish", headers=staff), 404)
+    assert_error(client.post("/api/v1/tickets/0/finish", headers=staff), 404)
     ticket = check_in(client, tokens)
     assert_error(client.post(f"/api/v1/tickets/{ticket['id']}/teleport", headers=staff), 404)
 
