@@ -17,13 +17,16 @@ def create_app(config=None, *, clock=None):
     # Imported here so that `queue-app serve` can choose and prepare the async mode before
     # Flask, Socket.IO and the database driver are imported.
     from flask import Flask
+    from sqlalchemy.orm import Session
 
-    from . import realtime  # noqa: F401  (registers the Socket.IO handlers)
+    from . import realtime  # registers the Socket.IO handlers
     from .api import api
     from .board import QueueBoard
     from .clock import SystemClock
     from .config import Settings, load_settings
     from .extensions import db, socketio
+    from .notify.dispatcher import Dispatcher
+    from .notify.outbox import Outbox
     from .runtime import Runtime
 
     settings = config if isinstance(config, Settings) else load_settings(config)
@@ -37,8 +40,23 @@ def create_app(config=None, *, clock=None):
     )
     app.json.ensure_ascii = False
     app.json.sort_keys = False
-    app.extensions["queue_app"] = Runtime(settings, QueueBoard(settings), clock or SystemClock())
+    clock = clock or SystemClock()
+    channels = settings.notify.build_channels()
     db.init_app(app, settings.database_url)
+    outbox = Outbox(settings, channels)
+    app.extensions["queue_app"] = Runtime(
+        settings,
+        QueueBoard(settings, reach=outbox.channels_for),
+        clock,
+        outbox=outbox,
+        dispatcher=Dispatcher(
+            settings,
+            lambda: Session(db.engine, expire_on_commit=False),
+            channels,
+            clock,
+            on_delivery=lambda delivery: realtime.report_delivery(app, delivery),
+        ),
+    )
     socketio.init_app(
         app,
         async_mode=settings.async_mode,

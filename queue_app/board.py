@@ -18,7 +18,7 @@ from sqlalchemy import and_, or_, select
 
 from .config import Settings
 from .estimate import Estimate, PastVisit, RoomNow, WaitEstimator, WaitingTicket
-from .models import CALLED, FINISHED, IN_CONSULTATION, LEFT, NO_SHOW, ROOM_OPEN, Room, Ticket
+from .models import CALLED, FINISHED, IN_CONSULTATION, LEFT, NO_SHOW, ROOM_OPEN, Message, Room, Ticket
 from .queue import ClinicQueue
 
 OUTCOMES = {FINISHED: "served", NO_SHOW: "no_show", LEFT: "left"}
@@ -58,6 +58,10 @@ class QueueState:
     waits: dict[int, Wait] = field(default_factory=dict)
     next_walk_in: dict[str, Wait] = field(default_factory=dict)
     positions: dict[int, int] = field(default_factory=dict)
+    #: ticket id -> the patient's messages, oldest first (for the staff console).
+    messages: dict[int, list] = field(default_factory=dict)
+    #: ticket id -> channels that can reach the patient, in the clinic's order.
+    channels: dict[int, list[str]] = field(default_factory=dict)
 
     def line_of(self, ticket: Ticket) -> list[Ticket]:
         return self.lines.get(ticket.service_id, [])
@@ -66,8 +70,10 @@ class QueueState:
 class QueueBoard:
     """This process's view of the queue: a fed estimator and the state builder."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, reach=None) -> None:
         self.settings = settings
+        #: ticket -> the channel names that can reach the patient (set by the app).
+        self.reach = reach
         self.estimator = WaitEstimator(settings.estimator)
         self._lock = threading.Lock()
         self._seen: tuple[datetime, int] | None = None
@@ -111,6 +117,15 @@ class QueueBoard:
         for line in lines.values():
             for place, ticket in enumerate(line, start=1):
                 state.positions[ticket.id] = place
+        open_tickets = waiting + state.in_rooms
+        if open_tickets:
+            ids = [t.id for t in open_tickets]
+            for message in queue.session.scalars(
+                select(Message).where(Message.ticket_id.in_(ids)).order_by(Message.created_at, Message.id)
+            ):
+                state.messages.setdefault(message.ticket_id, []).append(message)
+            if self.reach is not None:
+                state.channels = {t.id: self.reach(t) for t in open_tickets}
         with self._lock:
             self.learn_new_visits(queue.session, now)
             self._estimate(state)

@@ -20,19 +20,41 @@ def _config_argument(argv: list[str]) -> str | None:
     return None
 
 
+def _async_mode(config_path: str | None) -> str:
+    """The configured async mode, read with nothing but the standard library.
+
+    The full validation comes after the patch, as it imports the HTTP clients that the
+    patch must see first.  An unreadable file or mode is left to that validation to report.
+    """
+    import os
+    import tomllib
+    from pathlib import Path
+
+    # The same default as config.default_config_path, which cannot be imported yet.
+    example = Path(__file__).resolve().parent.parent / "config.example.toml"
+    path = Path(config_path) if config_path else (Path("config.toml") if Path("config.toml").exists() else example)
+    try:
+        with open(path, "rb") as fh:
+            mode = tomllib.load(fh).get("server", {}).get("async_mode", "eventlet")
+    except (OSError, tomllib.TOMLDecodeError):
+        mode = "threading"
+    return os.environ.get("QUEUE_APP_SERVER_ASYNC_MODE", mode)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``queue-app``."""
     argv = sys.argv[1:] if argv is None else argv
     if "serve" in argv:
-        from .config import ConfigError, load_settings
         from .serving import prepare_async_mode
 
+        prepare_async_mode(_async_mode(_config_argument(argv)))
+        from .config import ConfigError, load_settings
+
         try:
-            settings = load_settings(_config_argument(argv))
+            load_settings(_config_argument(argv))
         except ConfigError as exc:
             print(f"queue-app: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
-        prepare_async_mode(settings.async_mode)
     from .commands import cli
 
     cli.main(args=argv, prog_name="queue-app")

@@ -219,6 +219,10 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
     host = host or settings.host
     port = port or settings.port
     app = create_app(settings)
+    dispatcher = app.extensions["queue_app"].dispatcher
+    # Messages go out from the background, never inside a request; pending ones from before
+    # a restart are picked up on the first pass.
+    socketio.start_background_task(dispatcher.run, socketio.sleep)
     base = settings.public_url or f"http://{host}:{port}"
     _print_welcome(base, settings)
     sys.stdout.flush()

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 
 from .estimate import EstimatorSettings, OpeningHours
+from .notify.settings import NotifySettings, parse_notify
 
 ENV_PREFIX = "QUEUE_APP_"
 ASYNC_MODES = ("eventlet", "gevent", "threading")
@@ -89,6 +90,7 @@ class Settings:
     secret_key: str
     public_url: str
     retention_days: int
+    notify: NotifySettings = field(default_factory=NotifySettings)
     source: str = ""
     #: The whole parsed file (after overrides), for sections later parts read themselves.
     raw: Mapping[str, Any] = field(default_factory=dict)
@@ -143,7 +145,7 @@ def _merge(base: dict, extra: Mapping[str, Any]) -> None:
 def _apply_environment(data: dict, environ: Mapping[str, str]) -> None:
     """Apply ``QUEUE_APP_<SECTION>_<KEY>`` overrides, typed like the value they replace."""
     sections = {name.upper(): name for name, value in data.items() if isinstance(value, dict)}
-    for name in ("clinic", "hours", "database", "realtime", "server", "privacy", "notify"):
+    for name in ("clinic", "hours", "database", "realtime", "server", "privacy", "notify", "channels"):
         sections.setdefault(name.upper(), name)
     for var, value in environ.items():
         if not var.startswith(ENV_PREFIX):
@@ -326,5 +328,6 @@ def _validate(data: dict) -> Settings:
         secret_key=secret_key,
         public_url=public_url,
         retention_days=retention_days,
+        notify=parse_notify(data, services, languages),
         raw=data,
     )

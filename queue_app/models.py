@@ -150,6 +150,17 @@ class Ticket(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     room_id: Mapped[str | None] = mapped_column(ForeignKey("rooms.id"), nullable=True)
     call_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: Transfers so far: a transfer re-arms the "turn near" message for the new line.
+    transfer_count: Mapped[int] = mapped_column(Integer, default=0)
+    # How the patient can be reached: what they gave and agreed to.  Erased with the phone
+    # number when the retention limit passes.
+    consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    telegram_chat_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    telegram_code: Mapped[str | None] = mapped_column(String(40), unique=True, nullable=True)
+    push_subscription: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: No channel could reach the patient for a message that mattered: reception calls them.
+    needs_call: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Optimistic lock: every update checks the version it read, so two staff pressing
     #: "finish" at once make one change and one clear refusal, not two events.
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -220,3 +231,70 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# Message statuses.  ``skipped``: decided but not sent (the patient was told another way).
+MESSAGE_QUEUED = "queued"
+MESSAGE_SENDING = "sending"
+MESSAGE_SENT = "sent"
+MESSAGE_DELIVERED = "delivered"
+MESSAGE_FAILED = "failed"
+MESSAGE_SKIPPED = "skipped"
+
+
+class Message(Base):
+    """One message to one patient (or to the clinic's webhook), from decision to delivery.
+
+    Written in the same transaction as the queue change that causes it (the outbox), then
+    sent by the dispatcher.  ``id`` stays the same on every retry and every channel: it is
+    the provider's idempotency key where there is one, and the webhook's event id.
+    ``dedupe_key`` makes each message happen at most once per ticket.
+    """
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_due", "status", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    dedupe_key: Mapped[str] = mapped_column(String(80), unique=True)
+    #: ``patient`` (the fallback chain of the patient's channels) or ``webhook``.
+    route: Mapped[str] = mapped_column(String(16))
+    #: The channel being tried now (or the one that sent it).
+    channel: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default=MESSAGE_QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    language: Mapped[str] = mapped_column(String(8))
+    #: JSON: clinic, number, room, link, service: fixed when the message was decided.
+    variables: Mapped[str] = mapped_column(Text)
+    provider_id: Mapped[str | None] = mapped_column(String(120), nullable=True, index=True)
+    last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    cost: Mapped[float] = mapped_column(default=0.0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class MessageAttempt(Base):
+    """Each try of a message on a channel and how it went, for staff and for the bill."""
+
+    __tablename__ = "message_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+
+
+class OptOut(Base):
+    """A phone number that replied STOP: no more messages to it on that channel."""
+
+    __tablename__ = "opt_outs"
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(40), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -126,7 +126,13 @@ def staff_ticket(settings: Settings, state: QueueState, ticket: Ticket) -> dict:
         "room": ticket.room_id,
         "language": ticket.language,
         "phone": mask_phone(ticket.phone),
-        "reachable": bool(ticket.phone),
+        "channels": state.channels.get(ticket.id, []),
+        "reachable": bool(state.channels.get(ticket.id)),
+        "needs_call": ticket.needs_call,
+        "messages": [
+            {"kind": m.kind, "channel": m.channel, "status": m.status, "route": m.route}
+            for m in state.messages.get(ticket.id, [])
+        ],
         "checked_in_at": iso(ticket.checked_in_at),
         "called_at": iso(ticket.called_at),
         "call_count": ticket.call_count,

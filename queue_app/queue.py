@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
 from .estimate import PRIORITY_APPOINTMENT, PRIORITY_URGENT, PRIORITY_WALK_IN
@@ -147,6 +147,8 @@ class ClinicQueue:
         self.timezone = timezone
         #: Tickets changed through this object, in order: whom to tell after the commit.
         self.touched: list[Ticket] = []
+        #: (ticket, event kind) in the order they happened: what messages to decide.
+        self.happened: list[tuple[Ticket, str]] = []
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -236,6 +238,7 @@ class ClinicQueue:
         phone: str | None = None,
         priority: int = PRIORITY_WALK_IN,
         idempotency_key: str | None = None,
+        consent: bool = False,
     ) -> tuple[Ticket, bool]:
         """Give the patient the next number of ``service_id``; ``(ticket, created)``.
 
@@ -269,10 +272,12 @@ class ClinicQueue:
             token=new_patient_token(),
             language=language,
             phone=phone,
+            consent=consent,
             idempotency_key=idempotency_key,
             checked_in_at=now,
             queued_at=now,
             call_count=0,
+            transfer_count=0,
         )
         self.session.add(ticket)
         self.session.flush()
@@ -395,6 +400,7 @@ class ClinicQueue:
         self._transition(ticket, "transfer", actor, now, detail={"from": ticket.service_id, "to": target.id})
         self._release_room(ticket)
         ticket.service_id = target.id
+        ticket.transfer_count += 1
         ticket.queued_at = now
         ticket.room_id = None
         ticket.called_at = None
@@ -439,7 +445,7 @@ class ClinicQueue:
         return tickets
 
     def erase_personal_data(self, retention_days: int) -> int:
-        """Blank the phone numbers of visits older than the retention limit; return how many."""
+        """Blank the contact details of visits older than the retention limit; return how many."""
         cutoff = self.clinic_day() - timedelta(days=retention_days)
         result = self.session.execute(
             update(Ticket).where(Ticket.clinic_day < cutoff, Ticket.phone.is_not(None)).values(phone=None)
@@ -497,6 +503,7 @@ class ClinicQueue:
     ) -> None:
         if ticket not in self.touched:
             self.touched.append(ticket)
+        self.happened.append((ticket, kind))
         self.session.add(
             TicketEvent(
                 ticket_id=ticket.id,

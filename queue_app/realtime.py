@@ -25,7 +25,7 @@ from .auth import principal_for_token, principal_for_user
 from .board import QueueState
 from .extensions import db, socketio
 from .models import StaffUser, Ticket
-from .queue import ClinicQueue, NotFound
+from .queue import NotFound
 from .runtime import clinic_queue, runtime
 
 PUBLIC = "public"
@@ -37,25 +37,44 @@ def ticket_room(ticket_id: int) -> str:
     return f"ticket:{ticket_id}"
 
 
-def publish(
-    queue: ClinicQueue,
-    changed: Iterable[Ticket] = (),
-    called: Ticket | None = None,
-) -> QueueState:
-    """Tell every client about a committed change; return the state that was sent.
+def publish(state: QueueState, changed: Iterable[Ticket] = (), called: Ticket | None = None) -> None:
+    """Send each audience its view of ``state``, the changed tickets to their patients.
 
     Call after the commit, never before: a client must never see a change that was then
     rolled back.
     """
     settings = runtime().settings
-    state = runtime().board.read(queue)
     socketio.emit("queue", payloads.public_queue(settings, state), to=PUBLIC)
     socketio.emit("queue", payloads.staff_queue(settings, state), to=STAFF)
     for ticket in changed:
         socketio.emit("ticket", payloads.patient_ticket(settings, state, ticket), to=ticket_room(ticket.id))
     if called is not None:
         socketio.emit("called", payloads.call(settings, called), to=[PUBLIC, STAFF])
-    return state
+
+
+def report_delivery(app, delivery) -> None:
+    """Tell staff how a message went; put a patient nobody could reach on their call list.
+
+    Called from the dispatcher, outside any request, hence the app context.
+    """
+    socketio.emit(
+        "message",
+        {
+            "ticket_id": delivery.ticket_id,
+            "kind": delivery.kind,
+            "channel": delivery.channel,
+            "status": delivery.status,
+            "needs_call": delivery.needs_call,
+        },
+        to=STAFF,
+    )
+    if delivery.needs_call:
+        with app.app_context():
+            try:
+                state = runtime().board.read(clinic_queue())
+                socketio.emit("queue", payloads.staff_queue(runtime().settings, state), to=STAFF)
+            finally:
+                db.session.remove()
 
 
 @socketio.on("connect")

@@ -13,16 +13,24 @@ from flask import current_app
 from .board import QueueBoard
 from .config import Settings
 from .extensions import db
+from .notify.dispatcher import Dispatcher
+from .notify.outbox import Outbox
 from .queue import ClinicQueue
 
 
 @dataclass
 class Runtime:
-    """The app's settings, its queue board and its clock."""
+    """The app's settings, its queue board, its clock, and the messaging outbox and dispatcher.
+
+    The dispatcher is made here but runs only where something starts it (``queue-app serve``
+    in the background; tests call ``run_once``).
+    """
 
     settings: Settings
     board: QueueBoard
     clock: object
+    outbox: Outbox
+    dispatcher: Dispatcher | None = None
 
 
 def runtime() -> Runtime:

@@ -103,7 +103,7 @@ def test_kiosk_gets_public_view_and_staff_get_staff_view(app, client, tokens):
     staff_queue = events(staff, "queue")[-1]["args"][0]
     assert kiosk_queue["services"][0]["line"][0][0] == "A-001"
     assert "in_rooms" not in kiosk_queue
-    assert staff_queue["waiting"][0]["reachable"] is True
+    assert staff_queue["waiting"][0]["phone"] == "•••• 5678"
 
 
 def test_patient_of_another_ticket_gets_nothing_personal(app, client, tokens):

@@ -15,7 +15,7 @@ from ..models import StaffUser
 from ..phones import InvalidPhone, normalize_phone
 from ..qr import qr_svg
 from ..queue import PRIORITIES, Actor
-from ..realtime import publish
+from ..changes import finish_change
 from ..runtime import clinic_queue, runtime
 from . import api
 from .errors import ApiError
@@ -106,10 +106,14 @@ def string_field(data: dict, name: str, required: bool = False) -> str | None:
     return value
 
 
+def public_base() -> str:
+    """The address patients' phones reach: the configured one, else the one asked."""
+    return runtime().settings.public_url or request.host_url.rstrip("/")
+
+
 def patient_url(token: str) -> str:
-    """The patient's phone page, on the public address when one is configured."""
-    base = runtime().settings.public_url or request.host_url.rstrip("/")
-    return f"{base}/t/{token}"
+    """The patient's phone page."""
+    return f"{public_base()}/t/{token}"
 
 
 # -- services ----------------------------------------------------------------------------------
@@ -155,6 +159,9 @@ def check_in():
             raise ApiError(400, "invalid", str(exc), "phone") from None
     else:
         phone = None
+    consent = data.get("consent", False)
+    if not isinstance(consent, bool):
+        raise ApiError(400, "invalid", "consent must be true or false", "consent")
     priority_name = string_field(data, "priority") or "walk_in"
     if priority_name not in PRIORITIES:
         raise ApiError(400, "invalid", f"priority must be one of {', '.join(PRIORITIES)}", "priority")
@@ -171,10 +178,10 @@ def check_in():
         phone=phone,
         priority=PRIORITIES[priority_name],
         idempotency_key=key,
+        consent=consent,
         actor=actor,
     )
-    db.session.commit()
-    state = publish(queue, queue.touched) if created else runtime().board.read(queue)
+    state = finish_change(queue, public_base()) if created else runtime().board.read(queue)
     url = patient_url(ticket.token)
     body = payloads.new_ticket(
         settings, state, ticket, url=url, qr_url=f"{url.rsplit('/t/', 1)[0]}/api/v1/tickets/{ticket.token}/qr.svg"
@@ -196,8 +203,7 @@ def leave_queue(token: str):
     """The patient leaves the queue; a second press answers 409 and changes nothing."""
     queue = clinic_queue()
     ticket = queue.leave(queue.ticket_by_token(token))
-    db.session.commit()
-    state = publish(queue, queue.touched)
+    state = finish_change(queue, public_base())
     return jsonify(payloads.patient_ticket(runtime().settings, state, ticket))
 
 
@@ -225,8 +231,7 @@ def ticket_action(ticket_id: int, action: str):
         ticket = queue.transfer(ticket_id, service, g.principal.actor)
     else:
         ticket = getattr(queue, method)(ticket_id, g.principal.actor)
-    db.session.commit()
-    state = publish(queue, queue.touched, called=ticket if method == "recall" else None)
+    state = finish_change(queue, public_base(), called=ticket if method == "recall" else None)
     return jsonify({"ticket": payloads.staff_ticket(runtime().settings, state, ticket)})
 
 
@@ -247,9 +252,8 @@ def call_next(room_id: str):
     """Call the next patient to the room: ``200 {"ticket"}``, or ``204`` when nobody waits."""
     queue = clinic_queue()
     ticket = queue.call_next(room_id, g.principal.actor)
-    db.session.commit()
     if queue.touched:
-        state = publish(queue, queue.touched, called=ticket)
+        state = finish_change(queue, public_base(), called=ticket)
     if ticket is None:
         return "", 204
     return jsonify({"ticket": payloads.staff_ticket(runtime().settings, state, ticket)})
@@ -266,8 +270,7 @@ def room_action(room_id: str, action: str):
         queue.resume_room(room_id, g.principal.actor)
     else:
         raise ApiError(404, "not_found", f"unknown room action {action!r}; pause or resume")
-    db.session.commit()
-    state = publish(queue)
+    state = finish_change(queue, public_base())
     rooms = payloads.room_list(runtime().settings, state)
     return jsonify({"room": next(r for r in rooms if r["id"] == room_id)})
 

@@ -1,0 +1,332 @@
+"""Sending what the outbox holds: retries, fallback to the next channel, the call list.
+
+Runs in the background of each server process (``queue-app serve`` starts it), never inside
+a request.  Several processes may run one each: a message is claimed with a lease by a
+compare-and-set update before it is sent, so only one process sends it.  A process killed
+after claiming leaves a lease that runs out; the message is then sent again with the same
+id, which the provider's idempotency key (where it has one) or the webhook's event id turns
+into one delivery.
+
+For each message: the current channel is tried; a temporary failure is retried with
+exponential backoff and jitter; after the last retry, or at once when the channel cannot
+reach the patient, the next channel in the clinic's order takes over; after the last
+channel, a message that mattered puts the patient on reception's call list.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..config import Settings
+from ..models import (
+    CALLED,
+    IN_CONSULTATION,
+    MESSAGE_DELIVERED,
+    MESSAGE_FAILED,
+    MESSAGE_QUEUED,
+    MESSAGE_SENDING,
+    MESSAGE_SENT,
+    MESSAGE_SKIPPED,
+    OPEN_STATUSES,
+    WAITING,
+    Message,
+    MessageAttempt,
+    Ticket,
+)
+from . import texts
+from .channels import CannotReach, Channel, OutgoingMessage, SendResult, TemporaryFailure
+from .outbox import MUST_REACH, opted_out_phones, reachable_channels, recipient
+from .settings import WEBHOOK
+
+log = logging.getLogger(__name__)
+
+#: How long a claimed message is ours before another process may take it over.
+LEASE = timedelta(seconds=60)
+BATCH = 50
+#: A message still worth sending only while the ticket is in one of these statuses.
+STILL_RELEVANT = {
+    "checked_in": OPEN_STATUSES,
+    "turn_near": (WAITING,),
+    "called": (CALLED,),
+    "recalled": (CALLED,),
+}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What happened to one message in one step, for staff screens and tests."""
+
+    message_id: str
+    ticket_id: int
+    kind: str
+    channel: str | None
+    status: str
+    needs_call: bool = False
+
+
+class Dispatcher:
+    """Sends due messages; ``run_once`` for one pass, ``run`` for the background loop."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        session_factory: Callable[[], Session],
+        channels: Mapping[str, Channel],
+        clock,
+        on_delivery: Callable[[Delivery], None] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.notify = settings.notify
+        self.session_factory = session_factory
+        self.channels = channels
+        self.clock = clock
+        self.on_delivery = on_delivery
+        self.rng = rng or random.Random()
+        self._woken = threading.Event()
+        self.stopped = False
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """New messages are queued: look now instead of at the next poll."""
+        self._woken.set()
+
+    def run(self, sleep: Callable[[float], None], poll_seconds: float = 1.0) -> None:
+        """Send forever (until ``stopped``), sleeping with ``sleep`` (``socketio.sleep``)."""
+        while not self.stopped:
+            try:
+                busy = self.run_once()
+            except Exception:  # a database hiccup must not end the loop
+                log.exception("dispatcher pass failed")
+                busy = 0
+            if busy:
+                continue
+            waited = 0.0
+            while waited < poll_seconds and not self._woken.is_set() and not self.stopped:
+                sleep(0.05)
+                waited += 0.05
+            self._woken.clear()
+
+    def run_once(self) -> int:
+        """Send every message due now; return how many were handled."""
+        handled = 0
+        for message_id in self._claim_due():
+            self._deliver(message_id)
+            handled += 1
+        return handled
+
+    # -- claiming ------------------------------------------------------------------------
+
+    def _due(self, now: datetime):
+        return or_(
+            and_(Message.status == MESSAGE_QUEUED, Message.next_attempt_at <= now),
+            and_(Message.status == MESSAGE_SENDING, Message.lease_until < now),
+        )
+
+    def _claim_due(self) -> list[str]:
+        now = self.clock.now()
+        claimed: list[str] = []
+        with self.session_factory() as session:
+            candidates = session.scalars(
+                select(Message.id).where(self._due(now)).order_by(Message.next_attempt_at).limit(BATCH)
+            ).all()
+            for message_id in candidates:
+                won = session.execute(
+                    update(Message)
+                    .where(Message.id == message_id, self._due(now))
+                    .values(status=MESSAGE_SENDING, lease_until=now + LEASE)
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                session.commit()
+                if won == 1:
+                    claimed.append(message_id)
+        return claimed
+
+    # -- sending -------------------------------------------------------------------------
+
+    def _deliver(self, message_id: str) -> None:
+        with self.session_factory() as session:
+            message = session.get(Message, message_id)
+            ticket = session.get(Ticket, message.ticket_id)
+            if message.route != WEBHOOK and ticket.status not in STILL_RELEVANT[message.kind]:
+                # Old news (sent after a long outage, the patient already called): drop it.
+                self._finish(session, message, ticket, MESSAGE_SKIPPED, "no longer relevant")
+                return
+            channel = self.channels.get(message.channel or "")
+            if channel is None:
+                self._next_channel(session, message, ticket, "channel no longer configured")
+                return
+            outgoing = self._outgoing(session, message, ticket, channel)
+            # The session holds no lock while the provider is called: only the lease.
+            session.commit()
+            try:
+                result = channel.send(outgoing)
+            except TemporaryFailure as exc:
+                self._temporary(session, message, ticket, str(exc), exc.retry_after)
+            except CannotReach as exc:
+                self._attempt(session, message, "cannot_reach", str(exc))
+                self._next_channel(session, message, ticket, str(exc))
+            except Exception as exc:  # an adapter bug must not lose the message
+                log.exception("channel %s failed unexpectedly", message.channel)
+                self._temporary(session, message, ticket, f"unexpected error: {type(exc).__name__}", None)
+            else:
+                self._sent(session, message, ticket, result)
+
+    def _outgoing(self, session: Session, message: Message, ticket: Ticket, channel: Channel) -> OutgoingMessage:
+        facts = json.loads(message.variables)
+        custom = self.notify.templates
+        if channel.name in ("sms",) or getattr(channel, "is_sms", False):
+            text = texts.render_sms(
+                message.kind, message.language, facts, custom, include_link=self.notify.sms_include_link
+            )
+        else:
+            text = texts.render(message.kind, message.language, facts, custom)
+        opted = opted_out_phones(session, ticket.phone)
+        event = {
+            "event": message.kind,
+            "id": message.id,
+            "occurred_at": message.created_at.isoformat(timespec="seconds"),
+            "ticket": {
+                "number": facts["number"],
+                "service": ticket.service_id,
+                "language": message.language,
+                **({"room": ticket.room_id} if facts.get("room") else {}),
+                **({"phone": ticket.phone} if ticket.phone and ticket.consent else {}),
+            },
+        }
+        return OutgoingMessage(
+            id=message.id,
+            kind=message.kind,
+            language=message.language,
+            text=text,
+            subject=texts.subject(message.language, facts, custom),
+            variables=facts,
+            recipient=recipient(ticket, opted.get(channel.name, ())),
+            event=event,
+        )
+
+    # -- outcomes ------------------------------------------------------------------------
+
+    def _sent(self, session: Session, message: Message, ticket: Ticket, result: SendResult) -> None:
+        now = self.clock.now()
+        message.status = MESSAGE_DELIVERED if result.delivered else MESSAGE_SENT
+        message.provider_id = result.provider_id
+        message.sent_at = now
+        message.delivered_at = now if result.delivered else None
+        message.cost = self.notify.costs.get(message.channel or "", 0.0)
+        message.lease_until = None
+        message.last_error = None
+        self._attempt(session, message, "sent", None)
+        session.commit()
+        self._report(message, ticket)
+
+    def _temporary(
+        self, session: Session, message: Message, ticket: Ticket, error: str, retry_after: float | None
+    ) -> None:
+        message.attempts += 1
+        self._attempt(session, message, "temporary_failure", error)
+        if message.attempts >= self.notify.retries:
+            self._next_channel(session, message, ticket, error)
+            return
+        delay = min(
+            self.notify.retry_base_seconds * 2 ** (message.attempts - 1) * self.rng.uniform(0.5, 1.5),
+            self.notify.retry_max_seconds,
+        )
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, self.notify.retry_max_seconds))
+        message.status = MESSAGE_QUEUED
+        message.next_attempt_at = self.clock.now() + timedelta(seconds=delay)
+        message.lease_until = None
+        message.last_error = error[:300]
+        session.commit()
+        self._report(message, ticket)
+
+    def _next_channel(self, session: Session, message: Message, ticket: Ticket, error: str) -> None:
+        """Hand the message to the next channel that can reach the patient, or give up."""
+        following: list[str] = []
+        if message.route != WEBHOOK:
+            usable = reachable_channels(session, ticket, self.notify.order, self.channels)
+            order = list(self.notify.order)
+            after = order.index(message.channel) + 1 if message.channel in order else 0
+            following = [name for name in order[after:] if name in usable]
+        if following:
+            message.channel = following[0]
+            message.attempts = 0
+            message.status = MESSAGE_QUEUED
+            message.next_attempt_at = self.clock.now()
+            message.lease_until = None
+            message.last_error = error[:300]
+            session.commit()
+            self._report(message, ticket)
+            self.wake()
+            return
+        self._finish(session, message, ticket, MESSAGE_FAILED, error)
+
+    def _finish(self, session: Session, message: Message, ticket: Ticket, status: str, error: str | None) -> None:
+        message.status = status
+        message.lease_until = None
+        message.last_error = error[:300] if error else None
+        if status == MESSAGE_FAILED and message.route != WEBHOOK and message.kind in MUST_REACH:
+            if ticket.status in (WAITING, CALLED, IN_CONSULTATION):
+                ticket.needs_call = True
+        session.commit()
+        self._report(message, ticket)
+
+    def _attempt(self, session: Session, message: Message, outcome: str, error: str | None) -> None:
+        session.add(
+            MessageAttempt(
+                message_id=message.id,
+                channel=message.channel or "-",
+                at=self.clock.now(),
+                outcome=outcome,
+                error=error[:300] if error else None,
+            )
+        )
+
+    def _report(self, message: Message, ticket: Ticket) -> None:
+        if self.on_delivery is None:
+            return
+        try:
+            self.on_delivery(
+                Delivery(message.id, ticket.id, message.kind, message.channel, message.status, ticket.needs_call)
+            )
+        except Exception:  # telling the staff screens must never undo a delivery
+            log.exception("delivery report failed")
+
+    # -- providers' delivery reports -------------------------------------------------------
+
+    def provider_report(self, provider_id: str, delivered: bool, error: str | None = None) -> Message | None:
+        """A provider's later word on a sent message (a Twilio status callback).
+
+        Delivered: recorded.  Failed: as if the channel could not reach the patient, so the
+        next channel takes over (or the call list).  Unknown ids are ignored.
+        """
+        with self.session_factory() as session:
+            message = session.scalar(select(Message).where(Message.provider_id == provider_id))
+            if message is None:
+                return None
+            ticket = session.get(Ticket, message.ticket_id)
+            if delivered:
+                if message.status == MESSAGE_SENT:
+                    message.status = MESSAGE_DELIVERED
+                    message.delivered_at = self.clock.now()
+                    session.commit()
+                    self._report(message, ticket)
+            elif message.status in (MESSAGE_SENT, MESSAGE_DELIVERED):
+                error = error or "the provider could not deliver it"
+                self._attempt(session, message, "undelivered", error)
+                if ticket.status in STILL_RELEVANT[message.kind] or message.route == WEBHOOK:
+                    self._next_channel(session, message, ticket, error)
+                else:
+                    self._finish(session, message, ticket, MESSAGE_FAILED, error)
+            return message

@@ -1,0 +1,190 @@
+"""Deciding what to tell whom after a queue change, written in the same transaction.
+
+Called by the code that commits a queue change, after the change and before the commit,
+with the queue state as it will be (positions and estimates included).  Every message it
+decides is a row in ``messages`` committed together with the change, so a crash can lose
+neither: the dispatcher sends what is queued, whenever it runs.
+
+Each message happens at most once per ticket (``dedupe_key``); a transfer re-arms them for
+the new line.  A patient whom no channel can reach is put on reception's call list instead,
+for the messages that matter (their turn is near, they are called).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..board import QueueState
+from ..config import Settings
+from ..models import (
+    MESSAGE_FAILED,
+    MESSAGE_QUEUED,
+    MESSAGE_SKIPPED,
+    Message,
+    OptOut,
+    Ticket,
+)
+from .channels import Channel, Recipient
+from .settings import WEBHOOK
+
+#: Queue events that cause a message of the same name.
+EVENT_MESSAGES = {"checked_in": "checked_in", "called": "called", "recalled": "recalled"}
+#: Messages whose failure puts the patient on reception's call list.
+MUST_REACH = ("turn_near", "called", "recalled")
+
+
+def recipient(ticket: Ticket, opted_out: Iterable[str] = ()) -> Recipient:
+    """What the patient gave and agreed to, minus numbers that asked for no more messages.
+
+    A phone number or email counts only with the patient's consent; a push subscription or a
+    Telegram chat exists only because the patient set it up from their own phone.
+    """
+    phone = ticket.phone if ticket.consent and ticket.phone not in set(opted_out) else None
+    push = json.loads(ticket.push_subscription) if ticket.push_subscription else None
+    return Recipient(
+        phone=phone,
+        email=ticket.email if ticket.consent else None,
+        telegram_chat_id=ticket.telegram_chat_id,
+        push_subscription=push,
+    )
+
+
+def opted_out_phones(session: Session, phone: str | None) -> dict[str, set[str]]:
+    """channel -> numbers that replied STOP, for this phone number."""
+    if not phone:
+        return {}
+    result: dict[str, set[str]] = {}
+    for row in session.scalars(select(OptOut).where(OptOut.phone == phone)):
+        result.setdefault(row.channel, set()).add(row.phone)
+    return result
+
+
+def reachable_channels(
+    session: Session, ticket: Ticket, order: Iterable[str], channels: Mapping[str, Channel]
+) -> list[str]:
+    """The patient's channels in the clinic's order, each able to reach them now."""
+    opted = opted_out_phones(session, ticket.phone)
+    return [
+        name for name in order if name in channels and channels[name].can_reach(recipient(ticket, opted.get(name, ())))
+    ]
+
+
+def variables(settings: Settings, ticket: Ticket, base_url: str) -> dict[str, str]:
+    """The message's facts, fixed when it is decided: clinic, number, room, link, service."""
+    room = settings.rooms.get(ticket.room_id) if ticket.room_id else None
+    service = settings.services.get(ticket.service_id)
+    return {
+        "clinic": settings.clinic_name,
+        "number": ticket.number,
+        "room": room.name(ticket.language) if room else "",
+        "link": f"{base_url}/t/{ticket.token}",
+        "service": service.name(ticket.language) if service else ticket.service_id,
+    }
+
+
+class Outbox:
+    """Writes the messages a queue change causes, into the change's own transaction."""
+
+    def __init__(self, settings: Settings, channels: Mapping[str, Channel]) -> None:
+        self.settings = settings
+        self.notify = settings.notify
+        self.channels = channels
+
+    def channels_for(self, ticket: Ticket) -> list[str]:
+        """The clinic's channels that could reach this patient (before any opt-out)."""
+        contact = recipient(ticket)
+        return [name for name in self.notify.order if self.channels[name].can_reach(contact)]
+
+    def plan(
+        self,
+        session: Session,
+        state: QueueState,
+        happened: Iterable[tuple[Ticket, str]],
+        now: datetime,
+        base_url: str,
+    ) -> list[Message]:
+        """Add the messages caused by ``happened`` (ticket, event) and by the new positions."""
+        wanted: list[tuple[Ticket, str]] = []
+        checked_in_now: set[int] = set()
+        for ticket, event in happened:
+            if event == "checked_in":
+                checked_in_now.add(ticket.id)
+            kind = EVENT_MESSAGES.get(event)
+            if kind:
+                wanted.append((ticket, kind))
+        for service_line in state.lines.values():
+            for ticket in service_line:
+                if self._is_near(state, ticket):
+                    wanted.append((ticket, "turn_near"))
+        wanted = [(t, k) for t, k in wanted if k in self.notify.kinds]
+        if not wanted:
+            return []
+
+        keys = {self._key(t, k, route) for t, k in wanted for route in ("patient", WEBHOOK)}
+        existing = set(session.scalars(select(Message.dedupe_key).where(Message.dedupe_key.in_(keys))))
+        made: list[Message] = []
+        for ticket, kind in wanted:
+            facts = variables(self.settings, ticket, base_url)
+            # Near already at check-in: the patient is at the desk and has just been told
+            # their place; a "come back" message (or event) would only cost money.
+            suppressed = kind == "turn_near" and ticket.id in checked_in_now
+            webhook_key = self._key(ticket, kind, WEBHOOK)
+            if self.notify.webhook_enabled and webhook_key not in existing:
+                status = MESSAGE_SKIPPED if suppressed else MESSAGE_QUEUED
+                made.append(self._message(ticket, kind, WEBHOOK, WEBHOOK, status, facts, now))
+                existing.add(webhook_key)
+            key = self._key(ticket, kind, "patient")
+            if key in existing:
+                continue
+            existing.add(key)
+            usable = reachable_channels(session, ticket, self.notify.order, self.channels)
+            if suppressed:
+                status, channel = MESSAGE_SKIPPED, None
+            elif usable:
+                status, channel = MESSAGE_QUEUED, usable[0]
+            elif kind in MUST_REACH:
+                status, channel = MESSAGE_FAILED, None
+                ticket.needs_call = True
+            else:
+                status, channel = MESSAGE_SKIPPED, None
+            made.append(self._message(ticket, kind, "patient", channel, status, facts, now))
+        session.add_all(made)
+        return made
+
+    def _is_near(self, state: QueueState, ticket: Ticket) -> bool:
+        threshold = self.notify.threshold(ticket.service_id)
+        position = state.positions.get(ticket.id)
+        wait = state.waits.get(ticket.id)
+        by_place = position is not None and position - 1 <= threshold.positions
+        by_time = wait is not None and wait.minutes <= threshold.minutes
+        return by_place or by_time
+
+    @staticmethod
+    def _key(ticket: Ticket, kind: str, route: str) -> str:
+        return f"{ticket.id}:{kind}:{ticket.transfer_count}:{route}"
+
+    def _message(
+        self, ticket: Ticket, kind: str, route: str, channel: str | None, status: str, facts: dict, now: datetime
+    ) -> Message:
+        return Message(
+            id=str(uuid.uuid4()),
+            ticket_id=ticket.id,
+            kind=kind,
+            dedupe_key=self._key(ticket, kind, route),
+            route=route,
+            channel=channel,
+            status=status,
+            attempts=0,
+            next_attempt_at=now,
+            language=ticket.language,
+            variables=json.dumps(facts, ensure_ascii=False),
+            cost=0.0,
+            created_at=now,
+            last_error=None if status != MESSAGE_FAILED else "no channel can reach this patient",
+        )

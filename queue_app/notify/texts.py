@@ -1,0 +1,84 @@
+"""What the messages say, in the patient's language, with the minimum in them.
+
+A message carries the clinic's name, the ticket number, the room and the link to the phone
+page: never a name, a reason for visit or a diagnosis.  The clinic may rewrite any text in
+``[notify.templates.<language>]``.  SMS texts try to fit one segment (160 GSM-7 characters,
+70 for any other script such as Korean or Russian); the link is left out of SMS unless the
+clinic asks for it, as carriers flag texts with links.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+DEFAULT_TEXTS: dict[str, dict[str, str]] = {
+    "ko": {
+        "checked_in": "[{clinic}] 접수되었습니다. 번호 {number}. 순서 보기: {link}",
+        "turn_near": "[{clinic}] {number}번 곧 차례입니다. 대기실로 와 주세요. {link}",
+        "called": "[{clinic}] {number}번 {room}(으)로 들어오세요.",
+        "recalled": "[{clinic}] {number}번 다시 호출합니다. {room}(으)로 들어오세요.",
+        "subject": "[{clinic}] 번호 {number}",
+    },
+    "en": {
+        "checked_in": "{clinic}: you are number {number}. Follow your turn: {link}",
+        "turn_near": "{clinic}: number {number}, your turn is near. Please come back to the waiting room. {link}",
+        "called": "{clinic}: number {number}, please go to {room}.",
+        "recalled": "{clinic}: number {number}, we are calling you again. Please go to {room}.",
+        "subject": "{clinic}: number {number}",
+    },
+    "ru": {
+        "checked_in": "{clinic}: ваш номер {number}. Следите за очередью: {link}",
+        "turn_near": "{clinic}: номер {number}, скоро ваша очередь. Вернитесь, пожалуйста, в зал ожидания. {link}",
+        "called": "{clinic}: номер {number}, пройдите в {room}.",
+        "recalled": "{clinic}: номер {number}, повторный вызов. Пройдите в {room}.",
+        "subject": "{clinic}: номер {number}",
+    },
+}
+
+GSM7 = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+
+
+def one_segment_limit(text: str) -> int:
+    """How many characters fit one SMS segment for this text's alphabet."""
+    return 160 if set(text) <= GSM7 else 70
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def template(kind: str, language: str, custom: Mapping[str, Mapping[str, str]]) -> str:
+    """The clinic's text for ``kind`` in ``language``, else ours, else English."""
+    for lang in (language, "en"):
+        if kind in custom.get(lang, {}):
+            return custom[lang][kind]
+        if kind in DEFAULT_TEXTS.get(lang, {}):
+            return DEFAULT_TEXTS[lang][kind]
+    raise KeyError(kind)
+
+
+def render(kind: str, language: str, variables: Mapping[str, str], custom=None, *, link: bool = True) -> str:
+    """The message text; without the link when ``link`` is False."""
+    values = _Blank(variables)
+    if not link:
+        values["link"] = ""
+    text = template(kind, language, custom or {}).format_map(values)
+    return " ".join(text.split())
+
+
+def render_sms(kind: str, language: str, variables: Mapping[str, str], custom=None, *, include_link: bool) -> str:
+    """The SMS text: with the link only if asked and it still fits one segment."""
+    if include_link:
+        with_link = render(kind, language, variables, custom, link=True)
+        if len(with_link) <= one_segment_limit(with_link):
+            return with_link
+    return render(kind, language, variables, custom, link=False)
+
+
+def subject(language: str, variables: Mapping[str, str], custom=None) -> str:
+    """The email subject and push title."""
+    return render("subject", language, variables, custom)

@@ -1,0 +1,434 @@
+"""Telling patients: the outbox decides in the queue's transaction, the dispatcher delivers.
+
+One local HTTP server speaks Solapi (AlimTalk), Twilio (SMS) and the clinic's webhook on
+their documented paths; each test sets how each provider behaves.  Time is a ManualClock, so
+retries and backoff are driven step by step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from queue_app import create_app
+from queue_app.extensions import db
+from queue_app.models import Message, MessageAttempt, Ticket
+
+from ..conftest import Tokens, make_settings, prepare_database
+
+TWILIO_PATH = "/2010-04-01/Accounts/AC" + "1" * 32 + "/Messages.json"
+SOLAPI_PATH = "/messages/v4/send-many/detail"
+WEBHOOK_SECRET = "hook-secret"
+
+
+class Providers:
+    """How each provider answers; every request is recorded by the http_server fixture."""
+
+    def __init__(self, server) -> None:
+        self.server = server
+        self.alimtalk = "ok"  # ok | down | refuse
+        self.sms = "ok"  # ok | down | refuse
+        self.webhook = "ok"  # ok | down
+        server.handler = self.handle
+
+    def handle(self, request):
+        if request.path == SOLAPI_PATH:
+            if self.alimtalk == "down":
+                return 500, {}, {"errorCode": "InternalError", "errorMessage": "try later"}
+            message = request.json()["messages"][0]
+            if self.alimtalk == "refuse":
+                return (
+                    200,
+                    {},
+                    {
+                        "groupInfo": {"groupId": "G1", "count": {"total": 1, "registeredFailed": 1}},
+                        "messageList": [],
+                        "failedMessageList": [
+                            {"to": message["to"], "statusCode": "3059", "statusMessage": "no kakao user"}
+                        ],
+                    },
+                )
+            return (
+                200,
+                {},
+                {
+                    "groupInfo": {"groupId": "G1", "count": {"total": 1, "registeredSuccess": 1}},
+                    "failedMessageList": [],
+                    "messageList": [
+                        {"messageId": "M" + message["customFields"]["queueMessageId"][:8], "statusCode": "2000"}
+                    ],
+                },
+            )
+        if request.path == TWILIO_PATH:
+            if self.sms == "down":
+                return 503, {}, {"code": 20500, "message": "Service unavailable", "status": 503}
+            if self.sms == "refuse":
+                return 400, {}, {"code": 21211, "message": "Invalid 'To' Phone Number", "status": 400}
+            return 201, {}, {"sid": "SM" + hashlib.md5(request.body).hexdigest(), "status": "queued"}
+        if request.path == "/hook":
+            expected = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), request.body, hashlib.sha256).hexdigest()
+            assert request.headers["X-Queue-Signature"] == expected
+            if self.webhook == "down":
+                return 502, {}, b""
+            return 200, {}, b""
+        return 404, {}, b""
+
+    def sent(self, path: str) -> list:
+        return [r for r in self.server.requests if r.path == path]
+
+
+def clinic_settings(url: str, base: str, **notify):
+    return make_settings(
+        url,
+        notify={
+            "channels": ["alimtalk", "sms"],
+            "near_positions": 2,
+            "near_minutes": 0,
+            "retries": 3,
+            "retry_base_seconds": 10,
+            **notify,
+        },
+        channels={
+            "alimtalk": {
+                "api_key": "KEY",
+                "api_secret": "SECRET",
+                "pf_id": "PF",
+                "sender": "0212345678",
+                "templates": {"checked_in": "T1", "turn_near": "T2", "called": "T3", "recalled": "T4"},
+                "base_url": base,
+                "cost": 8,
+                "timeout": 2,
+            },
+            "sms": {
+                "account_sid": "AC" + "1" * 32,
+                "auth_token": "token",
+                "from_number": "+15005550006",
+                "base_url": base,
+                "cost": 20,
+                "timeout": 2,
+            },
+            "webhook": {"url": base + "/hook", "secret": WEBHOOK_SECRET, "timeout": 2},
+        },
+    )
+
+
+@pytest.fixture
+def clinic(tmp_path, clock, http_server):
+    settings = clinic_settings(f"sqlite:///{tmp_path / 'n.db'}", http_server.url)
+    prepare_database(settings)
+    app = create_app(settings, clock=clock)
+    yield Clinic(app, clock, Providers(http_server))
+    db.session.remove()
+    db.engine.dispose()
+
+
+class Clinic:
+    """The app, its clock, the providers, and the moves a morning is made of."""
+
+    def __init__(self, app, clock, providers) -> None:
+        self.app = app
+        self.clock = clock
+        self.providers = providers
+        self.client = app.test_client()
+        self.tokens = Tokens(app, clock)
+        self.dispatcher = app.extensions["queue_app"].dispatcher
+
+    def check_in(self, phone: str | None = "010-1234-5678", consent: bool = True, service: str = "general") -> dict:
+        body = {"service": service, "consent": consent, **({"phone": phone} if phone else {})}
+        response = self.client.post("/api/v1/tickets", json=body, headers=self.tokens.headers("kiosk"))
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+    def call_next(self, room: str = "room1") -> dict | None:
+        response = self.client.post(f"/api/v1/rooms/{room}/call-next", headers=self.tokens.headers("staff"))
+        assert response.status_code in (200, 204), response.get_json()
+        return response.get_json()["ticket"] if response.status_code == 200 else None
+
+    def act(self, ticket_id: int, action: str, **body) -> dict:
+        response = self.client.post(
+            f"/api/v1/tickets/{ticket_id}/{action}", json=body, headers=self.tokens.headers("staff")
+        )
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()["ticket"]
+
+    def dispatch(self, advance_seconds: float = 0) -> int:
+        if advance_seconds:
+            self.clock.advance(seconds=advance_seconds)
+        return self.dispatcher.run_once()
+
+    def messages(self, ticket_id: int | None = None, route: str = "patient", skipped: bool = False) -> list[Message]:
+        """The messages decided, oldest first; those decided but not to be sent only on request."""
+        with self.app.app_context():
+            query = select(Message).where(Message.route == route).order_by(Message.created_at, Message.id)
+            if not skipped:
+                query = query.where(Message.status != "skipped")
+            if ticket_id is not None:
+                query = query.where(Message.ticket_id == ticket_id)
+            return list(db.session.scalars(query))
+
+    def ticket(self, ticket_id: int) -> Ticket:
+        with self.app.app_context():
+            return db.session.get(Ticket, ticket_id)
+
+
+def test_check_in_writes_confirmation_and_webhook_event_with_the_ticket(clinic):
+    ticket = clinic.check_in()
+    patient = sorted((m.kind, m.channel, m.status) for m in clinic.messages(ticket["id"], skipped=True))
+    # First in line at check-in: the "turn near" message is decided and skipped (told at the desk).
+    assert patient == [("checked_in", "alimtalk", "queued"), ("turn_near", None, "skipped")]
+    assert [m.kind for m in clinic.messages(ticket["id"], route="webhook")] == ["checked_in"]
+    # Nothing was sent inside the request: the dispatcher sends.
+    assert clinic.providers.server.requests == []
+
+
+def test_refused_check_in_writes_no_message(clinic):
+    response = clinic.client.post(
+        "/api/v1/tickets", json={"service": "general", "phone": "12"}, headers=clinic.tokens.headers("kiosk")
+    )
+    assert response.status_code == 400
+    assert clinic.messages() == [] and clinic.messages(route="webhook") == []
+
+
+def test_dispatcher_sends_on_the_first_channel_with_the_minimum_in_it(clinic):
+    ticket = clinic.check_in()
+    assert clinic.dispatch() == 2
+    [alimtalk] = clinic.providers.sent(SOLAPI_PATH)
+    body = alimtalk.json()["messages"][0]
+    assert body["to"] == "01012345678"
+    assert body["kakaoOptions"]["templateId"] == "T1"
+    variables = json.dumps(body["kakaoOptions"]["variables"], ensure_ascii=False)
+    assert ticket["number"] in variables and ticket["token"] in variables
+    [message] = clinic.messages(ticket["id"])
+    assert (message.status, message.channel, message.cost) == ("sent", "alimtalk", 8.0)
+    [hook] = clinic.providers.sent("/hook")
+    event = hook.json()
+    assert event["event"] == "checked_in" and event["ticket"]["number"] == ticket["number"]
+    assert event["id"] == clinic.messages(ticket["id"], route="webhook")[0].id
+    # Nothing is sent twice.
+    assert clinic.dispatch() == 0
+    assert len(clinic.providers.server.requests) == 2
+
+
+def test_without_consent_the_phone_is_not_messaged_and_staff_see_it(clinic):
+    ticket = clinic.check_in(consent=False)
+    [message] = [m for m in clinic.messages(ticket["id"], skipped=True) if m.kind == "checked_in"]
+    assert message.status == "skipped"  # no consent: the confirmation is not sent
+    queue = clinic.client.get("/api/v1/queue", headers=clinic.tokens.headers("staff")).get_json()
+    assert queue["waiting"][0]["reachable"] is False
+
+
+def test_turn_near_once_when_within_the_places(clinic):
+    tickets = [clinic.check_in() for _ in range(5)]
+    last = tickets[-1]["id"]
+    # Checked in already near (places 1-3): told at the desk, no "come back" message.
+    assert [m.status for m in clinic.messages(tickets[0]["id"], skipped=True) if m.kind == "turn_near"] == ["skipped"]
+    assert not [m for m in clinic.messages(last) if m.kind == "turn_near"]
+    clinic.call_next()  # 4 ahead -> 3
+    assert not [m for m in clinic.messages(last) if m.kind == "turn_near"]
+    clinic.act(tickets[0]["id"], "finish")
+    clinic.call_next()  # 2 ahead: near
+    assert [m.kind for m in clinic.messages(last)].count("turn_near") == 1
+    clinic.act(tickets[1]["id"], "finish")
+    clinic.call_next()  # 1 ahead: still exactly one
+    assert [m.kind for m in clinic.messages(last)].count("turn_near") == 1
+
+
+def test_transfer_re_arms_turn_near(clinic):
+    ticket = clinic.check_in()
+    assert clinic.call_next()["id"] == ticket["id"]
+    clinic.act(ticket["id"], "start")
+    waiting = [clinic.check_in(service="vaccination") for _ in range(4)]
+    clinic.clock.advance(minutes=6)
+    clinic.act(ticket["id"], "transfer", service="vaccination")  # 4 ahead in the new line
+    clinic.call_next("room4")  # 3 ahead
+    assert not [m for m in clinic.messages(ticket["id"]) if m.kind == "turn_near" and m.status == "queued"]
+    clinic.act(waiting[0]["id"], "finish")
+    clinic.call_next("room4")  # 2 ahead: near in the new line
+    near = [m for m in clinic.messages(ticket["id"], skipped=True) if m.kind == "turn_near"]
+    # The first was skipped (near at check-in); the transfer armed a second, now queued.
+    assert [(m.status, m.dedupe_key.split(":")[2]) for m in near] == [("skipped", "0"), ("queued", "1")]
+
+
+def test_called_message_names_the_room(clinic):
+    ticket = clinic.check_in()
+    clinic.dispatch()
+    clinic.call_next("room2")
+    clinic.dispatch()
+    called = [r.json()["messages"][0] for r in clinic.providers.sent(SOLAPI_PATH)][-1]
+    assert called["kakaoOptions"]["templateId"] == "T3"
+    assert "2번 진료실" in json.dumps(called["kakaoOptions"]["variables"], ensure_ascii=False)
+    assert [m.kind for m in clinic.messages(ticket["id"]) if m.status == "sent"][-1] == "called"
+
+
+def test_provider_down_is_retried_with_backoff_then_the_next_channel(clinic):
+    clinic.providers.alimtalk = "down"
+    ticket = clinic.check_in()
+    clinic.dispatch()
+    [message] = clinic.messages(ticket["id"])
+    assert (message.status, message.attempts, message.channel) == ("queued", 1, "alimtalk")
+    first_retry = message.next_attempt_at - clinic.clock.now()
+    assert timedelta(seconds=5) <= first_retry <= timedelta(seconds=15)  # base 10 s, jitter
+    assert clinic.dispatch() == 0  # not due yet: no hammering
+    clinic.dispatch(advance_seconds=16)
+    [message] = clinic.messages(ticket["id"])
+    assert message.attempts == 2
+    second_retry = message.next_attempt_at - clinic.clock.now()
+    assert timedelta(seconds=10) <= second_retry <= timedelta(seconds=30)  # doubled
+    clinic.dispatch(advance_seconds=31)  # third failure: SMS takes over
+    [message] = clinic.messages(ticket["id"])
+    assert (message.channel, message.status, message.attempts) == ("sms", "queued", 0)
+    clinic.dispatch()
+    [message] = clinic.messages(ticket["id"])
+    assert (message.channel, message.status, message.cost) == ("sms", "sent", 20.0)
+    assert len(clinic.providers.sent(SOLAPI_PATH)) == 3 and len(clinic.providers.sent(TWILIO_PATH)) == 1
+    with clinic.app.app_context():
+        outcomes = [
+            (a.channel, a.outcome)
+            for a in db.session.scalars(select(MessageAttempt).where(MessageAttempt.message_id == message.id))
+        ]
+    assert outcomes == [("alimtalk", "temporary_failure")] * 3 + [("sms", "sent")]
+
+
+def test_refused_number_goes_to_the_next_channel_at_once(clinic):
+    clinic.providers.alimtalk = "refuse"
+    ticket = clinic.check_in()
+    clinic.dispatch()
+    clinic.dispatch()
+    [message] = clinic.messages(ticket["id"])
+    assert (message.channel, message.status) == ("sms", "sent")
+    assert len(clinic.providers.sent(SOLAPI_PATH)) == 1
+
+
+def test_no_channel_left_puts_the_patient_on_the_call_list(clinic):
+    clinic.providers.alimtalk = "refuse"
+    clinic.providers.sms = "refuse"
+    tickets = [clinic.check_in() for _ in range(4)]
+    clinic.call_next()
+    clinic.dispatch()
+    clinic.dispatch()
+    called = [m for m in clinic.messages(tickets[0]["id"]) if m.kind == "called"][0]
+    assert called.status == "failed"
+    assert clinic.ticket(tickets[0]["id"]).needs_call is True
+    queue = clinic.client.get("/api/v1/queue", headers=clinic.tokens.headers("staff")).get_json()
+    in_room = queue["in_rooms"][0]
+    assert in_room["needs_call"] is True
+    assert {"kind": "called", "channel": "sms", "status": "failed", "route": "patient"} in in_room["messages"]
+
+
+def test_patient_without_any_channel_is_on_the_call_list_when_near(clinic):
+    tickets = [clinic.check_in(phone=None) for _ in range(5)]
+    assert clinic.ticket(tickets[4]["id"]).needs_call is False
+    clinic.call_next()
+    clinic.act(tickets[0]["id"], "finish")
+    clinic.call_next()
+    assert clinic.ticket(tickets[4]["id"]).needs_call is True
+    assert [m.status for m in clinic.messages(tickets[4]["id"]) if m.kind == "turn_near"] == ["failed"]
+    assert not clinic.providers.server.requests  # nothing to send: no money spent
+
+
+def test_old_news_is_not_sent(clinic):
+    clinic.providers.alimtalk = "down"
+    clinic.providers.sms = "down"
+    ticket = clinic.check_in()
+    clinic.call_next()
+    clinic.dispatch()
+    clinic.act(ticket["id"], "finish")  # the providers were down the whole visit
+    clinic.providers.alimtalk = clinic.providers.sms = "ok"
+    before = len(clinic.providers.server.requests)
+    for _ in range(8):
+        clinic.dispatch(advance_seconds=400)
+    called = [m for m in clinic.messages(ticket["id"], skipped=True) if m.kind == "called"][0]
+    assert called.status == "skipped"
+    late = [r for r in clinic.providers.server.requests[before:] if r.path != "/hook"]
+    assert late == []  # neither "you are called" nor the stale check-in confirmation went out
+
+
+def test_webhook_is_retried_with_the_same_event_id(clinic):
+    clinic.providers.webhook = "down"
+    clinic.check_in(phone=None)
+    clinic.dispatch()
+    clinic.providers.webhook = "ok"
+    clinic.dispatch(advance_seconds=60)
+    hooks = clinic.providers.sent("/hook")
+    assert len(hooks) == 2
+    assert hooks[0].body == hooks[1].body  # identical bytes: the receiver can drop the repeat
+    [message] = clinic.messages(route="webhook")
+    assert message.status in ("sent", "delivered")
+
+
+def test_two_dispatchers_never_send_one_message_twice(clinic):
+    for _ in range(12):
+        clinic.check_in()
+    other = clinic.app.extensions["queue_app"].dispatcher.__class__(
+        clinic.app.extensions["queue_app"].settings,
+        clinic.dispatcher.session_factory,
+        clinic.dispatcher.channels,
+        clinic.clock,
+    )
+    start = threading.Barrier(2)
+
+    def run(dispatcher):
+        start.wait()
+        while dispatcher.run_once():
+            pass
+
+    threads = [threading.Thread(target=run, args=(d,)) for d in (clinic.dispatcher, other)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    ids = [r.json()["messages"][0]["customFields"]["queueMessageId"] for r in clinic.providers.sent(SOLAPI_PATH)]
+    hooks = [r.json()["id"] for r in clinic.providers.sent("/hook")]
+    assert len(ids) == len(set(ids)) == 12
+    assert len(hooks) == len(set(hooks)) == 12
+
+
+def test_a_whole_morning_everyone_told_in_time(clinic):
+    """30 patients, mixed channels; two rooms; every reachable patient hears "near" before
+    their call, and everyone else is on the call list before their call."""
+    kinds_of_patient = []
+    for i in range(30):
+        if i % 5 == 0:
+            kinds_of_patient.append(clinic.check_in(phone=None))  # no phone: the call list
+        elif i % 7 == 0:
+            kinds_of_patient.append(clinic.check_in(phone=f"+82 10 9876 54{i:02d}"))
+        else:
+            kinds_of_patient.append(clinic.check_in(phone=f"010-2345-{i:04d}"))
+    clinic.providers.alimtalk = "down"  # AlimTalk is down all morning: SMS carries it
+    called_order = []
+    told_before_call: dict[int, bool] = {}
+    for _ in range(40):
+        for room in ("room1", "room2"):
+            with clinic.app.app_context():
+                current = db.session.scalar(select(Ticket).where(Ticket.room_id == room, Ticket.status == "called"))
+            if current is not None:
+                clinic.act(current.id, "finish")
+            ticket = clinic.call_next(room)
+            if ticket is None:
+                continue
+            tid = ticket["id"]
+            near = [m for m in clinic.messages(tid) if m.kind == "turn_near"]
+            position_at_check_in = next(i for i, t in enumerate(kinds_of_patient) if t["id"] == tid)
+            if position_at_check_in < 3:
+                told_before_call[tid] = True  # near at check-in: told at the desk
+            else:
+                told_before_call[tid] = bool(near) and (
+                    near[0].status in ("sent", "delivered") or clinic.ticket(tid).needs_call
+                )
+            called_order.append(tid)
+        # Six-minute consultations; the dispatcher runs every 30 seconds.
+        for _ in range(12):
+            clinic.dispatch(advance_seconds=30)
+    assert len(called_order) == 30
+    assert all(told_before_call.values()), [t for t, ok in told_before_call.items() if not ok]
+    no_phone = [t["id"] for i, t in enumerate(kinds_of_patient) if i % 5 == 0 and i >= 3]
+    assert all(clinic.ticket(t).needs_call for t in no_phone)
+    sent = Counter(m.channel for m in clinic.messages() if m.status == "sent")
+    assert sent["alimtalk"] == 0 and sent["sms"] > 0
