@@ -25,6 +25,7 @@ def create_app(config=None, *, clock=None):
     from .clock import SystemClock
     from .config import Settings, load_settings
     from .extensions import db, socketio
+    from .hooks import hooks
     from .notify.dispatcher import Dispatcher
     from .notify.outbox import Outbox
     from .runtime import Runtime
@@ -46,7 +47,7 @@ def create_app(config=None, *, clock=None):
     outbox = Outbox(settings, channels)
     app.extensions["queue_app"] = Runtime(
         settings,
-        QueueBoard(settings, reach=outbox.channels_for),
+        QueueBoard(settings, reach=outbox.reachability),
         clock,
         outbox=outbox,
         dispatcher=Dispatcher(
@@ -64,4 +65,5 @@ def create_app(config=None, *, clock=None):
         channel=settings.channel,
     )
     app.register_blueprint(api)
+    app.register_blueprint(hooks)
     return app

@@ -72,7 +72,7 @@ class QueueBoard:
 
     def __init__(self, settings: Settings, reach=None) -> None:
         self.settings = settings
-        #: ticket -> the channel names that can reach the patient (set by the app).
+        #: (session, tickets) -> {ticket id: channels that can reach the patient} (set by the app).
         self.reach = reach
         self.estimator = WaitEstimator(settings.estimator)
         self._lock = threading.Lock()
@@ -125,7 +125,7 @@ class QueueBoard:
             ):
                 state.messages.setdefault(message.ticket_id, []).append(message)
             if self.reach is not None:
-                state.channels = {t.id: self.reach(t) for t in open_tickets}
+                state.channels = self.reach(queue.session, open_tickets)
         with self._lock:
             self.learn_new_visits(queue.session, now)
             self._estimate(state)

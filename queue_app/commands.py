@@ -171,6 +171,18 @@ def create_token(ctx: Context, role: str, name: str) -> None:
     click.echo(token)
 
 
+@cli.command("vapid-keys")
+def vapid_keys() -> None:
+    """Make a key pair for web push; put the private key in [channels.webpush]."""
+    from .notify.channels.webpush import generate_vapid_keys
+
+    private, public = generate_vapid_keys()
+    click.echo("# in config.toml, or as QUEUE_APP_CHANNELS_WEBPUSH_VAPID_PRIVATE_KEY:")
+    click.echo("[channels.webpush]")
+    click.echo(f'vapid_private_key = "{private}"')
+    click.echo(f"# public key (served to browsers at /api/v1/push/key): {public}")
+
+
 # -- end of day --------------------------------------------------------------------------------
 
 

@@ -143,7 +143,11 @@ def _merge(base: dict, extra: Mapping[str, Any]) -> None:
 
 
 def _apply_environment(data: dict, environ: Mapping[str, str]) -> None:
-    """Apply ``QUEUE_APP_<SECTION>_<KEY>`` overrides, typed like the value they replace."""
+    """Apply ``QUEUE_APP_<SECTION>_<KEY>`` overrides, typed like the value they replace.
+
+    Keys of a table inside a section are reached the same way:
+    ``QUEUE_APP_CHANNELS_SMS_AUTH_TOKEN`` sets ``auth_token`` of ``[channels.sms]``.
+    """
     sections = {name.upper(): name for name, value in data.items() if isinstance(value, dict)}
     for name in ("clinic", "hours", "database", "realtime", "server", "privacy", "notify", "channels"):
         sections.setdefault(name.upper(), name)
@@ -155,7 +159,14 @@ def _apply_environment(data: dict, environ: Mapping[str, str]) -> None:
         if match is None:
             continue
         section = data.setdefault(sections[match], {})
-        key = rest[len(match) + 1 :].lower()
+        key = rest[len(match) + 1 :]
+        # A table inside the section (``[channels.sms]``): QUEUE_APP_CHANNELS_SMS_AUTH_TOKEN.
+        tables = {name.upper(): name for name, inner in section.items() if isinstance(inner, dict)}
+        table = max((t for t in tables if key.startswith(t + "_")), key=len, default=None)
+        if table is not None:
+            section = section[tables[table]]
+            key = key[len(table) + 1 :]
+        key = key.lower()
         section[key] = _coerce(var, value, section.get(key))
 
 

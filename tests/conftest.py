@@ -57,6 +57,9 @@ def make_settings(database_url: str, **sections):
         "server": {"async_mode": "threading", "secret_key": "test-secret"},
     }
     for section, values in sections.items():
+        if section == "channels":
+            # The example lists every channel switched off; a test's channels are meant on.
+            values = {name: {"enabled": True, **conf} for name, conf in values.items()}
         overrides.setdefault(section, {}).update(values)
     return load_settings(EXAMPLE_CONFIG, overrides=overrides, environ={})
 

@@ -76,3 +76,37 @@ def test_missing_or_broken_file(tmp_path):
     broken.write_text("[clinic\nname = ")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_settings(broken, environ={})
+
+
+def test_channel_secrets_come_from_the_environment():
+    settings = load_settings(
+        EXAMPLE_CONFIG,
+        environ={
+            "QUEUE_APP_CHANNELS_SMS_ENABLED": "true",
+            "QUEUE_APP_CHANNELS_SMS_ACCOUNT_SID": "AC" + "9" * 32,
+            "QUEUE_APP_CHANNELS_SMS_AUTH_TOKEN": "from-the-environment",
+            "QUEUE_APP_CHANNELS_SMS_FROM_NUMBER": "+15005550006",
+        },
+    )
+    assert settings.notify.order == ("sms",)
+    assert settings.notify.channel_settings["sms"]["auth_token"] == "from-the-environment"
+    assert settings.notify.costs["sms"] == 20
+
+
+@pytest.mark.parametrize(
+    "overrides, key",
+    [
+        ({"notify": {"channels": ["pigeon"]}}, "[notify] channels"),
+        ({"notify": {"channels": ["webhook"]}}, "[notify] channels"),
+        ({"notify": {"near_minutes": -1}}, "[notify] near_minutes"),
+        ({"notify": {"retries": 0}}, "[notify] retries"),
+        ({"notify": {"services": {"dentistry": {}}}}, "[notify.services.dentistry]"),
+        ({"notify": {"templates": {"en": {"called": "no number here"}}}}, "[notify.templates.en] called"),
+        ({"channels": {"sms": {"enabled": True, "account_sid": ""}}}, "[channels.sms]"),
+        ({"channels": {"sms": {"cost": -1}}}, "[channels.sms] cost"),
+    ],
+)
+def test_bad_notify_values_name_the_key(overrides, key):
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(EXAMPLE_CONFIG, overrides=overrides, environ={})
+    assert excinfo.value.key == key

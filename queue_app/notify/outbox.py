@@ -96,10 +96,24 @@ class Outbox:
         self.notify = settings.notify
         self.channels = channels
 
-    def channels_for(self, ticket: Ticket) -> list[str]:
-        """The clinic's channels that could reach this patient (before any opt-out)."""
-        contact = recipient(ticket)
-        return [name for name in self.notify.order if self.channels[name].can_reach(contact)]
+    def channels_for(self, ticket: Ticket, opted_out: Mapping[str, set[str]] | None = None) -> list[str]:
+        """The clinic's channels that can reach this patient; ``opted_out``: channel -> phones."""
+        opted_out = opted_out or {}
+        return [
+            name
+            for name in self.notify.order
+            if self.channels[name].can_reach(recipient(ticket, opted_out.get(name, ())))
+        ]
+
+    def reachability(self, session: Session, tickets: Iterable[Ticket]) -> dict[int, list[str]]:
+        """Channels per ticket for many tickets, with one look-up of opt-outs."""
+        tickets = list(tickets)
+        phones = {t.phone for t in tickets if t.phone}
+        opted: dict[str, set[str]] = {}
+        if phones and self.notify.order:
+            for row in session.scalars(select(OptOut).where(OptOut.phone.in_(phones))):
+                opted.setdefault(row.channel, set()).add(row.phone)
+        return {t.id: self.channels_for(t, opted) for t in tickets}
 
     def plan(
         self,

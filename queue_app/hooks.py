@@ -1,0 +1,96 @@
+"""Callbacks from messaging providers: Twilio delivery reports and replies, the Telegram bot.
+
+Each request is checked the provider's own way before anything is believed: Twilio's
+``X-Twilio-Signature`` over the public URL and the form, Telegram's secret token header.
+Answers are plain and quick; the work they cause (a fallback message) goes through the
+outbox and the dispatcher like any other.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, abort, request
+from sqlalchemy import select
+
+from .extensions import db
+from .models import OptOut, Ticket
+from .notify.channels.sms import parse_inbound, parse_status_callback, verify_twilio_signature
+from .notify.channels.telegram import SECRET_TOKEN_HEADER, check_secret_token, parse_start
+from .runtime import runtime
+
+hooks = Blueprint("hooks", __name__, url_prefix="/hooks")
+log = logging.getLogger(__name__)
+
+
+def _sms_channel():
+    channel = runtime().outbox.channels.get("sms")
+    if channel is None:
+        abort(404)
+    return channel
+
+
+def _verified_twilio_form() -> dict:
+    """The callback's form, once its signature proves it came from Twilio; else 403."""
+    channel = _sms_channel()
+    settings = runtime().settings
+    base = settings.public_url or request.host_url.rstrip("/")
+    url = base + request.full_path.rstrip("?")
+    form = request.form.to_dict(flat=True)
+    token = channel.settings.get("auth_token", "")
+    if not verify_twilio_signature(url, form, request.headers.get("X-Twilio-Signature", ""), token):
+        abort(403)
+    return form
+
+
+@hooks.post("/twilio/status")
+def twilio_status():
+    """Twilio's delivery report for an SMS: delivered, or failed and so the next channel."""
+    status = parse_status_callback(_verified_twilio_form())
+    if status is None or status.outcome == "pending":
+        return "", 204
+    runtime().dispatcher.provider_report(
+        status.provider_id,
+        delivered=status.outcome == "delivered",
+        error=f"Twilio {status.status} {status.error_code or ''}".strip(),
+    )
+    return "", 204
+
+
+@hooks.post("/twilio/inbound")
+def twilio_inbound():
+    """A patient's SMS reply.  STOP (and Twilio's other opt-out words) stops our SMS to them."""
+    reply = parse_inbound(_verified_twilio_form())
+    if reply is None:
+        return "", 204
+    now = runtime().clock.now()
+    existing = db.session.get(OptOut, (reply.phone, "sms"))
+    if reply.opted_out and existing is None:
+        db.session.add(OptOut(phone=reply.phone, channel="sms", at=now))
+    elif reply.opted_in and existing is not None:
+        db.session.delete(existing)
+    db.session.commit()
+    # An empty TwiML answer: Twilio itself confirms STOP and START to the patient.
+    return '<?xml version="1.0" encoding="UTF-8"?><Response></Response>', 200, {"Content-Type": "text/xml"}
+
+
+@hooks.post("/telegram")
+def telegram_update():
+    """The bot's webhook: ``/start <code>`` binds the patient's chat to their ticket."""
+    channel = runtime().outbox.channels.get("telegram")
+    if channel is None:
+        abort(404)
+    if not check_secret_token(request.headers.get(SECRET_TOKEN_HEADER), channel.settings.get("webhook_secret")):
+        abort(403)
+    update = request.get_json(silent=True)
+    started = parse_start(update) if isinstance(update, dict) else None
+    if started is None:
+        return "", 204
+    chat_id, code = started
+    ticket = db.session.scalar(select(Ticket).where(Ticket.telegram_code == code))
+    if ticket is not None and ticket.is_open:
+        ticket.telegram_chat_id = chat_id
+        ticket.telegram_code = None  # one time only
+        ticket.needs_call = False
+        db.session.commit()
+    return "", 204
