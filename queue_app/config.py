@@ -177,11 +177,15 @@ def _coerce(var: str, value: str, current: Any) -> Any:
         if value.lower() in ("0", "false", "no", "off"):
             return False
         raise ConfigError(var, f"expected true or false, got {value!r}")
-    if isinstance(current, int):
+    if isinstance(current, (int, float)):
         try:
             return int(value)
         except ValueError:
-            raise ConfigError(var, f"expected a whole number, got {value!r}") from None
+            pass
+        try:
+            return float(value)
+        except ValueError:
+            raise ConfigError(var, f"expected a number, got {value!r}") from None
     if isinstance(current, list):
         return [item.strip() for item in value.split(",") if item.strip()]
     return value

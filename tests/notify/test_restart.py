@@ -1,0 +1,80 @@
+"""The real server killed mid-morning with messages pending: after the restart each one is
+delivered exactly once (counted at the local provider server)."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections import Counter
+
+import requests
+
+from ..e2e.conftest import LiveServer
+
+SID = "AC" + "3" * 32
+
+
+def test_pending_messages_survive_a_kill_and_go_out_once(tmp_path, http_server):
+    provider = {"up": False}
+
+    def handle(request):
+        if not provider["up"]:
+            return 503, {}, {"code": 20500, "message": "unavailable", "status": 503}
+        if request.path == "/hook":
+            return 200, {}, b""
+        return 201, {}, {"sid": f"SM{len(http_server.requests):032d}", "status": "queued"}
+
+    http_server.handler = handle
+    server = LiveServer(
+        tmp_path,
+        {
+            "QUEUE_APP_NOTIFY_CHANNELS": "sms",
+            "QUEUE_APP_NOTIFY_RETRIES": "20",
+            "QUEUE_APP_NOTIFY_RETRY_BASE_SECONDS": "0.2",
+            "QUEUE_APP_NOTIFY_RETRY_MAX_SECONDS": "0.5",
+            "QUEUE_APP_CHANNELS_SMS_ENABLED": "true",
+            "QUEUE_APP_CHANNELS_SMS_ACCOUNT_SID": SID,
+            "QUEUE_APP_CHANNELS_SMS_AUTH_TOKEN": "token",
+            "QUEUE_APP_CHANNELS_SMS_FROM_NUMBER": "+15005550006",
+            "QUEUE_APP_CHANNELS_SMS_BASE_URL": http_server.url,
+            "QUEUE_APP_CHANNELS_WEBHOOK_URL": http_server.url + "/hook",
+            "QUEUE_APP_CHANNELS_WEBHOOK_SECRET": "s",
+            "NO_PROXY": "127.0.0.1,localhost",
+        },
+    )
+    server.command("db", "upgrade")
+    server.start()
+    kiosk = {"Authorization": f"Bearer {server.token('kiosk')}"}
+    numbers = []
+    try:
+        for i in range(5):
+            body = {"service": "general", "phone": f"010-3456-{i:04d}", "consent": True}
+            response = requests.post(f"{server.url}/api/v1/tickets", json=body, headers=kiosk, timeout=10)
+            assert response.status_code == 201
+            numbers.append(response.json()["number"])
+        deadline = time.monotonic() + 10
+        while len(http_server.requests) < 10 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert http_server.requests, "the dispatcher never tried while the provider was down"
+        server.stop(signal.SIGKILL)  # killed, not stopped politely
+        failed_tries = len(http_server.requests)
+        provider["up"] = True
+        server.start()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            delivered = [r for r in http_server.requests[failed_tries:]]
+            sms = [r for r in delivered if r.path.endswith("/Messages.json")]
+            hooks = [r for r in delivered if r.path == "/hook"]
+            if len(sms) >= 5 and len(hooks) >= 5:
+                break
+            time.sleep(0.1)
+        time.sleep(1.5)  # anything sent twice would show up by now
+    finally:
+        server.stop()
+    delivered = http_server.requests[failed_tries:]
+    sms_bodies = Counter(r.form()["Body"][0] for r in delivered if r.path.endswith("/Messages.json"))
+    hook_ids = Counter(r.json()["id"] for r in delivered if r.path == "/hook")
+    # The check-in confirmations: one each, for every patient, after the restart.
+    assert len(sms_bodies) == 5 and set(sms_bodies.values()) == {1}
+    assert all(any(n in body for body in sms_bodies) for n in numbers)
+    assert len(hook_ids) == 5 and set(hook_ids.values()) == {1}
