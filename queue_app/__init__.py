@@ -28,6 +28,7 @@ def create_app(config=None, *, clock=None):
     from .hooks import hooks
     from .notify.dispatcher import Dispatcher
     from .notify.outbox import Outbox
+    from .pages import init_babel, pages
     from .runtime import Runtime
 
     settings = config if isinstance(config, Settings) else load_settings(config)
@@ -66,4 +67,6 @@ def create_app(config=None, *, clock=None):
     )
     app.register_blueprint(api)
     app.register_blueprint(hooks)
+    app.register_blueprint(pages)
+    init_babel(app)
     return app

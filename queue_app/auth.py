@@ -103,3 +103,22 @@ def authenticate_user(session: Session, username: str, password: str) -> StaffUs
 def principal_for_user(user: StaffUser) -> Principal:
     """A signed-in staff user as a caller."""
     return Principal(user.role, user.username, user.id)
+
+
+#: The roles a paired device (a kiosk tablet, a waiting-room TV) may hold in its cookie.
+DEVICE_ROLES = ("kiosk", "display")
+#: The cookie that keeps a kiosk or display paired: it holds the device's API token itself,
+#: HttpOnly and SameSite=Strict, so revoking the token unpairs the device at once.
+DEVICE_COOKIE = "queue_device"
+
+
+def principal_for_device(session: Session, cookie_value: str | None) -> Principal | None:
+    """The kiosk or display a device cookie pairs this browser with, or None.
+
+    Only kiosk and display tokens pair a device: a staff or admin token in a cookie would
+    let anyone who touches the tablet act as staff, so such a cookie is ignored.
+    """
+    principal = principal_for_token(session, cookie_value)
+    if principal is None or principal.role not in DEVICE_ROLES:
+        return None
+    return principal

@@ -6,7 +6,8 @@ Clients say who they are in the connection's ``auth``:
   public room; gets ``ticket`` (its own ticket) and ``queue`` (the public view).
 - ``{"token": <API token>}``: staff get the staff ``queue``; a kiosk or display gets the
   public one.
-- a signed-in staff session (the console) counts as staff.
+- a signed-in staff session (the console) counts as staff; a paired kiosk or display's
+  device cookie counts as that device.
 
 Every client gets a snapshot at once on connect, which makes a reconnect a resync.  After a
 change, ``publish`` reads the queue once and sends each audience its view.
@@ -21,7 +22,7 @@ from flask import session as login_session
 from flask_socketio import join_room
 
 from . import payloads
-from .auth import principal_for_token, principal_for_user
+from .auth import DEVICE_COOKIE, principal_for_device, principal_for_token, principal_for_user
 from .board import QueueState
 from .extensions import db, socketio
 from .models import StaffUser, Ticket
@@ -104,6 +105,9 @@ def on_connect(auth=None):
             user = db.session().get(StaffUser, login_session["user_id"])
             if user is not None and user.active:
                 principal = principal_for_user(user)
+        if principal is None:
+            # A paired kiosk or TV: its device cookie came with the Socket.IO handshake.
+            principal = principal_for_device(db.session(), request.cookies.get(DEVICE_COOKIE))
         if principal is None:
             raise ConnectionRefusedError("authentication required")
         state = runtime().board.read(queue)

@@ -9,7 +9,14 @@ from flask import g, jsonify, make_response, request
 from flask import session as login_session
 
 from .. import payloads
-from ..auth import STAFF_ROLES, Principal, principal_for_token, principal_for_user
+from ..auth import (
+    DEVICE_COOKIE,
+    STAFF_ROLES,
+    Principal,
+    principal_for_device,
+    principal_for_token,
+    principal_for_user,
+)
 from ..extensions import db
 from ..models import StaffUser
 from ..phones import InvalidPhone, normalize_phone
@@ -37,10 +44,11 @@ IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,80}$")
 
 
 def current_principal() -> Principal | None:
-    """The caller: a bearer token, else a signed-in staff session.
+    """The caller: a bearer token, else a signed-in staff session, else a paired device.
 
-    A wrong bearer token is refused even if a session cookie is also present.  Session
-    callers must send ``X-Requested-With`` on writes, which a cross-site form cannot.
+    A wrong bearer token is refused even if a session cookie is also present.  Session and
+    device-cookie callers must send ``X-Requested-With`` on writes, which a cross-site form
+    cannot.
     """
     header = request.headers.get("Authorization", "")
     if header:
@@ -58,6 +66,11 @@ def current_principal() -> Principal | None:
             if request.method not in ("GET", "HEAD") and not request.headers.get("X-Requested-With"):
                 raise ApiError(403, "forbidden", "X-Requested-With header required with a session")
             return principal_for_user(user)
+    device = principal_for_device(db.session(), request.cookies.get(DEVICE_COOKIE))
+    if device is not None:
+        if request.method not in ("GET", "HEAD") and not request.headers.get("X-Requested-With"):
+            raise ApiError(403, "forbidden", "X-Requested-With header required with a device cookie")
+        return device
     return None
 
 

@@ -1,0 +1,219 @@
+/* The waiting-room TV: now calling, the last calls, each service's wait, the clock.
+ *
+ * Built to stay on for weeks: the state is replaced whole by every `queue` snapshot (the
+ * server sends one on every connect, so a reconnect after a restart cannot leave stale
+ * numbers), lists are capped, there is one clock timer and one set of socket listeners for
+ * the page's whole life, and the page reloads itself once a night to start clean.
+ */
+(function () {
+  "use strict";
+
+  var LAST_CALLS = 6;
+  var FLASH_MS = 6000;
+  var OFFLINE_AFTER_MS = 2000;
+  var NIGHTLY_RELOAD_HOUR = 3;
+  var setup = null;
+  var state = { services: [], calls: [], rooms: [] };
+  var announcer = null;
+  var flashTimer = null;
+  var offlineTimer = null;
+  var socket = null;
+
+  function $(id) { return document.getElementById(id); }
+  function text(lang, key, values) {
+    var t = (setup.texts[lang] || {})[key] || key;
+    return t.replace(/\{(\w+)\}/g, function (all, name) {
+      return values && values[name] !== undefined ? String(values[name]) : all;
+    });
+  }
+  function others() {
+    return setup.languages.map(function (l) { return l.code; }).filter(function (c) { return c !== setup.default_language; });
+  }
+  /** The main language large, the others smaller after it: everyone in the room can read it. */
+  function multi(node, key, values) {
+    node.textContent = text(setup.default_language, key, values);
+    others().forEach(function (code) {
+      var span = document.createElement("span");
+      span.className = "other";
+      span.lang = code;
+      span.textContent = text(code, key, values);
+      node.appendChild(document.createTextNode(" "));
+      node.appendChild(span);
+    });
+  }
+  function nameIn(names, code, fallback) { return (names && (names[code] || names[setup.default_language])) || fallback || ""; }
+
+  /** "A-007" spoken as "A 7": speech engines read leading zeros and dashes badly. */
+  function spokenNumber(number) {
+    var m = /^([A-Z]+)-?0*(\d+)$/.exec(number || "");
+    return m ? m[1].split("").join(" ") + " " + m[2] : number;
+  }
+
+  function waitText(lang, s) {
+    var low = s.estimate_low_minutes, high = s.estimate_high_minutes;
+    if (low != null && high != null && Math.round(high) > Math.round(low)) {
+      return text(lang, "wait_range", { low: Math.round(low), high: Math.round(high) });
+    }
+    if (s.estimated_wait_minutes == null) return "–";
+    return Math.round(s.estimated_wait_minutes) <= 0 ? text(lang, "wait_none") : text(lang, "wait_about", { n: Math.round(s.estimated_wait_minutes) });
+  }
+
+  // -- rendering -----------------------------------------------------------------------------
+
+  function renderLabels() {
+    document.documentElement.lang = setup.default_language;
+    document.title = setup.clinic;
+    $("clinic").textContent = setup.clinic;
+    multi($("now-label"), "now_calling");
+    multi($("recent-label"), "last_calls");
+    multi($("services-label"), "waiting");
+    multi($("now-idle"), "please_wait");
+    multi($("offline"), "reconnecting");
+    multi($("sound-hint"), "sound_off");
+  }
+
+  function renderNow() {
+    var call = state.calls[0];
+    $("now-call").hidden = !call;
+    $("now-idle").hidden = !!call;
+    if (!call) return;
+    if ($("now-number").textContent !== call.number) $("now-number").textContent = call.number;
+    var room = nameIn(call.room_names, setup.default_language, call.room);
+    $("now-room").textContent = room;
+    $("now-room-others").textContent = others().map(function (c) { return nameIn(call.room_names, c, call.room); })
+      .filter(function (n) { return n !== room; }).join(" · ");
+  }
+
+  function renderCalls() {
+    var list = $("calls");
+    list.textContent = "";
+    state.calls.slice(1, 1 + LAST_CALLS).forEach(function (call) {
+      var li = document.createElement("li");
+      var number = document.createElement("span");
+      number.className = "num";
+      number.textContent = call.number;
+      var room = document.createElement("span");
+      room.className = "to";
+      room.textContent = nameIn(call.room_names, setup.default_language, call.room);
+      li.appendChild(number);
+      li.appendChild(room);
+      list.appendChild(li);
+    });
+  }
+
+  function renderServices() {
+    var list = $("service-list");
+    list.textContent = "";
+    state.services.forEach(function (s) {
+      var li = document.createElement("li");
+      var name = document.createElement("span");
+      name.className = "name";
+      name.textContent = nameIn(s.names, setup.default_language, s.id);
+      others().forEach(function (code) {
+        var other = document.createElement("span");
+        other.className = "other";
+        other.lang = code;
+        other.textContent = nameIn(s.names, code, "");
+        name.appendChild(document.createTextNode(" "));
+        name.appendChild(other);
+      });
+      var count = document.createElement("span");
+      count.className = "count";
+      count.textContent = String(s.waiting);
+      count.setAttribute("aria-label", text(setup.default_language, "waiting_count", { n: s.waiting }));
+      var wait = document.createElement("span");
+      wait.className = "wait";
+      wait.textContent = waitText(setup.default_language, s);
+      li.appendChild(name);
+      li.appendChild(count);
+      li.appendChild(wait);
+      list.appendChild(li);
+    });
+  }
+
+  function render() { renderNow(); renderCalls(); renderServices(); }
+
+  function flash() {
+    var now = $("now");
+    now.classList.remove("flash");
+    void now.offsetWidth;   // restart the animation for a call right after another
+    now.classList.add("flash");
+    clearTimeout(flashTimer);
+    flashTimer = setTimeout(function () { now.classList.remove("flash"); }, FLASH_MS);
+  }
+
+  // -- the clock, and the nightly fresh start --------------------------------------------------
+
+  var clockFormat = null;
+  var hourFormat = null;
+  var startedAt = Date.now();
+  function tickClock() {
+    var now = new Date();
+    $("clock").textContent = clockFormat.format(now);
+    // Once a night, when connected (a reload while the server is down would show an error
+    // page), start clean.  Not within the first hour, so a reload cannot loop.
+    var hour = Number(hourFormat.format(now)) % 24;
+    if (hour === NIGHTLY_RELOAD_HOUR && Date.now() - startedAt > 3600 * 1000 && socket && socket.connected) {
+      location.reload();
+    }
+  }
+
+  // -- live ----------------------------------------------------------------------------------
+
+  function setOnline(online) {
+    clearTimeout(offlineTimer);
+    if (online) { $("offline").hidden = true; return; }
+    offlineTimer = setTimeout(function () { $("offline").hidden = false; }, OFFLINE_AFTER_MS);
+  }
+
+  function connect() {
+    socket = window.io({ transports: ["websocket", "polling"] });
+    socket.on("connect", function () { setOnline(true); });
+    socket.on("disconnect", function () { setOnline(false); });
+    socket.on("connect_error", function (err) {
+      setOnline(false);
+      // Unpaired (the token was revoked): reload to show how to pair again.
+      if (err && err.message === "authentication required") setTimeout(function () { location.reload(); }, 10000);
+    });
+    socket.on("queue", function (view) {
+      state = { services: view.services || [], calls: (view.calls || []).slice(0, 1 + LAST_CALLS), rooms: view.rooms || [] };
+      render();
+    });
+    socket.on("called", function (call) {
+      // Shown at once (the queue snapshot that follows agrees), then flashed and announced.
+      state.calls = [call].concat(state.calls.filter(function (c) { return c.number !== call.number; })).slice(0, 1 + LAST_CALLS);
+      render();
+      flash();
+      announcer.announce(call);
+    });
+  }
+
+  function start() {
+    fetch("/display/setup.json", { cache: "no-store" }).then(function (r) {
+      if (r.status === 401) { location.reload(); throw new Error("unpaired"); }
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      return r.json();
+    }).then(function (json) {
+      setup = json;
+      clockFormat = new Intl.DateTimeFormat(setup.default_language, { hour: "2-digit", minute: "2-digit", timeZone: setup.timezone });
+      hourFormat = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", hour12: false, timeZone: setup.timezone });
+      announcer = new window.Announcer({
+        languages: setup.languages,
+        phrase: function (call, code) {
+          return text(code, "announce", { number: spokenNumber(call.number), room: nameIn(call.room_names, code, call.room) });
+        },
+      });
+      renderLabels();
+      render();
+      tickClock();
+      setInterval(tickClock, 1000);
+      $("sound-hint").hidden = !announcer.soundBlocked();
+      document.addEventListener("pointerdown", function () {
+        announcer.unlock();
+        $("sound-hint").hidden = true;
+      });
+      connect();
+    }, function () { setTimeout(start, 3000); });
+  }
+  start();
+})();

@@ -1,0 +1,393 @@
+/* The reception kiosk: pick a service, optionally leave a phone number, get a number.
+ *
+ * Rules it keeps:
+ * - it never shows a ticket the server did not confirm (only a 200/201 answer with a token);
+ * - one Idempotency-Key per check-in attempt, reused by every automatic retry of it (and by
+ *   a second press with the same details), so a tap that reaches the server twice makes one
+ *   ticket;
+ * - no time limit while a patient is choosing; the result screen goes back to the start after
+ *   90 s without a touch, with a visible countdown; a half-filled form asks "are you still
+ *   there?" after two minutes before it clears a phone number for the next person.
+ */
+(function () {
+  "use strict";
+
+  var RESULT_IDLE_S = 90;
+  var FORM_IDLE_S = 120;
+  var FORM_WARNING_S = 30;
+  var setup = null;
+  var lang = null;
+  var services = [];
+  var chosen = null;          // the service id being checked in for
+  var attempt = null;         // {body, key} of the current check-in attempt
+  var phoneState = "empty";   // empty | checking | valid | invalid
+  var phoneCheckTimer = null;
+  var phoneCheckSeq = 0;
+  var idle = 0;               // seconds since the last touch on the current screen
+  var screen = "loading";
+  var sendCancelled = false;
+
+  function $(id) { return document.getElementById(id); }
+  function T(key, values) {
+    var text = (setup.texts[lang] || {})[key] || (setup.texts[setup.default_language] || {})[key] || key;
+    return text.replace(/\{(\w+)\}/g, function (all, name) {
+      return values && values[name] !== undefined ? String(values[name]) : all;
+    });
+  }
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) return "kiosk-" + crypto.randomUUID();
+    return "kiosk-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12);
+  }
+  function sleep(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
+
+  function show(name) {
+    screen = name;
+    idle = 0;
+    ["loading", "start", "details", "sending", "result"].forEach(function (id) { $(id).hidden = id !== name; });
+    $("languages").hidden = !(name === "start" || name === "details");
+    var heading = $(name).querySelector("h1");
+    if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus({ preventScroll: true }); }
+    tick();
+  }
+
+  // -- texts and languages ----------------------------------------------------------------------
+
+  function applyTexts() {
+    document.documentElement.lang = lang;
+    document.title = setup.clinic;
+    $("clinic").textContent = setup.clinic;
+    $("print-clinic").textContent = setup.clinic;
+    $("languages").setAttribute("aria-label", T("language"));
+    Array.prototype.forEach.call($("languages").children, function (button) {
+      button.setAttribute("aria-pressed", button.getAttribute("data-lang") === lang ? "true" : "false");
+    });
+    $("start-title").textContent = T("welcome", { clinic: setup.clinic });
+    $("start-lead").textContent = T("choose_service");
+    $("no-services").textContent = T("closed_service");
+    $("details-title").textContent = T("phone_title");
+    $("phone-label").textContent = T("phone_label");
+    $("phone-hint").textContent = T("phone_hint", { example: setup.phone_example });
+    $("phone-clear").textContent = T("clear");
+    $("consent-label").textContent = T("consent_label");
+    $("back").textContent = T("back");
+    $("check-in").textContent = T("check_in");
+    $("sending-text").textContent = T("checking_in");
+    $("sending-retry").textContent = T("retrying");
+    $("sending-cancel").textContent = T("cancel");
+    $("result-label").textContent = T("your_number");
+    $("result-wait-label").textContent = T("estimated_wait");
+    $("result-scan").textContent = T("scan_to_follow");
+    $("result-watch").textContent = T("watch_screen");
+    $("print").textContent = T("print");
+    $("done").textContent = T("done");
+    $("still-title").textContent = T("still_there");
+    $("still-yes").textContent = T("continue");
+    $("offline").textContent = T("offline");
+    if (chosen) $("chosen").textContent = T("selected_service", { service: serviceName(findService(chosen)) });
+    renderPhoneFeedback();
+    renderServices();
+  }
+
+  function buildLanguages() {
+    var nav = $("languages");
+    setup.languages.forEach(function (language) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "lang";
+      button.lang = language.code;
+      button.setAttribute("data-lang", language.code);
+      button.textContent = language.name;
+      button.addEventListener("click", function () { lang = language.code; applyTexts(); });
+      nav.appendChild(button);
+    });
+  }
+
+  // -- services -----------------------------------------------------------------------------------
+
+  function findService(id) { return services.filter(function (s) { return s.id === id; })[0] || { id: id }; }
+  function serviceName(s) { return (s.names && (s.names[lang] || s.names[setup.default_language])) || s.name || s.id; }
+
+  function waitText(low, high, minutes) {
+    if (low != null && high != null && Math.round(high) > Math.round(low)) {
+      return T("wait_range", { low: Math.round(low), high: Math.round(high) });
+    }
+    if (minutes == null) return "";
+    return Math.round(minutes) <= 0 ? T("wait_none") : T("wait_about", { n: Math.round(minutes) });
+  }
+
+  function renderServices() {
+    var holder = $("services");
+    var focused = document.activeElement && document.activeElement.getAttribute("data-service");
+    holder.textContent = "";
+    services.forEach(function (s) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "service-button";
+      button.setAttribute("data-service", s.id);
+      var name = document.createElement("span");
+      name.className = "name";
+      name.textContent = serviceName(s);
+      var meta = document.createElement("span");
+      meta.className = "meta";
+      var wait = waitText(s.estimate_low_minutes, s.estimate_high_minutes, s.estimated_wait_minutes);
+      meta.textContent = T("waiting_count", { n: s.waiting }) + (wait ? " · " + wait : "");
+      button.appendChild(name);
+      button.appendChild(meta);
+      button.addEventListener("click", function () { choose(s.id); });
+      holder.appendChild(button);
+      if (focused === s.id) button.focus();
+    });
+    $("no-services").hidden = services.length > 0;
+  }
+
+  function loadServices() {
+    return fetch("/api/v1/services", { cache: "no-store" }).then(function (r) {
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      return r.json();
+    }).then(function (list) { services = list; renderServices(); });
+  }
+
+  // -- details: phone and consent ----------------------------------------------------------------
+
+  function choose(serviceId) {
+    chosen = serviceId;
+    $("chosen").textContent = T("selected_service", { service: serviceName(findService(serviceId)) });
+    $("consent-feedback").hidden = true;
+    show("details");
+  }
+
+  function renderPhoneFeedback() {
+    var feedback = $("phone-feedback");
+    var input = $("phone");
+    feedback.className = "feedback";
+    input.removeAttribute("aria-invalid");
+    if (phoneState === "valid") { feedback.textContent = T("phone_ok"); feedback.className = "feedback good"; }
+    else if (phoneState === "invalid") {
+      feedback.textContent = T("phone_invalid");
+      feedback.className = "feedback bad";
+      input.setAttribute("aria-invalid", "true");
+    } else feedback.textContent = "";
+    $("consent-row").classList.toggle("dim", phoneState === "empty");
+  }
+
+  function looksLikePhone(text) {
+    // The light check here; the server (libphonenumber, the clinic's country) has the last word.
+    return /^\+?[0-9 ()\-.]{6,24}$/.test(text) && text.replace(/\D/g, "").length >= 7;
+  }
+
+  function checkPhone(final) {
+    var text = $("phone").value.trim();
+    clearTimeout(phoneCheckTimer);
+    if (!text) { phoneState = "empty"; renderPhoneFeedback(); return Promise.resolve(); }
+    if (!/^\+?[0-9 ()\-.]*$/.test(text) || (final && !looksLikePhone(text))) {
+      phoneState = "invalid"; renderPhoneFeedback(); return Promise.resolve();
+    }
+    if (!looksLikePhone(text)) { phoneState = "checking"; renderPhoneFeedback(); return Promise.resolve(); }
+    var seq = ++phoneCheckSeq;
+    return fetch("/kiosk/phone-check", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Requested-With": "fetch" },
+      body: JSON.stringify({ phone: text }),
+    }).then(function (r) { return r.json(); }).then(function (answer) {
+      if (seq !== phoneCheckSeq) return;   // an older answer, the patient typed on
+      phoneState = answer.valid ? "valid" : "invalid";
+      renderPhoneFeedback();
+    }).catch(function () {
+      // Offline: trust the light check; the check-in itself will be checked by the server.
+      if (seq === phoneCheckSeq) { phoneState = "valid"; renderPhoneFeedback(); }
+    });
+  }
+
+  $("phone").addEventListener("input", function () {
+    clearTimeout(phoneCheckTimer);
+    phoneCheckTimer = setTimeout(function () { checkPhone(false); }, 350);
+  });
+  $("phone").addEventListener("blur", function () { checkPhone(true); });
+  $("phone-clear").addEventListener("click", function () {
+    $("phone").value = ""; $("consent").checked = false; phoneState = "empty"; renderPhoneFeedback(); $("phone").focus();
+  });
+  $("back").addEventListener("click", function () { chosen = null; show("start"); });
+
+  $("details-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    checkPhone(true).then(function () {
+      var phone = $("phone").value.trim();
+      if (phone && phoneState !== "valid") { $("phone").focus(); return; }
+      if (phone && !$("consent").checked) {
+        $("consent-feedback").textContent = T("consent_needed");
+        $("consent-feedback").hidden = false;
+        $("consent").focus();
+        return;
+      }
+      $("consent-feedback").hidden = true;
+      var body = { service: chosen, language: lang, consent: !!(phone && $("consent").checked) };
+      if (phone) body.phone = phone;
+      var text = JSON.stringify(body);
+      // Same details as the attempt that may have reached the server: same key, same ticket.
+      if (!attempt || attempt.body !== text) attempt = { body: text, key: newKey() };
+      send(attempt);
+    });
+  });
+
+  // -- checking in --------------------------------------------------------------------------------
+
+  function send(current) {
+    sendCancelled = false;
+    $("sending-retry").hidden = true;
+    $("sending-error").hidden = true;
+    $("sending-cancel").hidden = true;
+    show("sending");
+    var delay = 1000;
+    function tryOnce() {
+      if (sendCancelled || attempt !== current) return Promise.resolve();
+      return fetch("/api/v1/tickets", {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/json",
+          "X-Requested-With": "fetch",
+          "Idempotency-Key": current.key,
+          Accept: "application/json",
+        },
+        body: current.body,
+      }).then(function (response) {
+        return response.json().then(function (json) { return { status: response.status, body: json }; },
+          function () { return { status: response.status, body: null }; });
+      }).then(function (result) {
+        if (sendCancelled || attempt !== current) return;
+        if ((result.status === 200 || result.status === 201) && result.body && result.body.token) {
+          attempt = null;
+          showResult(result.body);
+        } else if (result.status >= 500 || result.status === 429) {
+          return retry();
+        } else if (result.status === 401) {
+          location.reload();   // unpaired: the server shows how to pair this tablet again
+        } else {
+          var error = result.body && result.body.error;
+          attempt = null;
+          if (error && error.field === "phone") {
+            phoneState = "invalid";
+            show("details");
+            renderPhoneFeedback();
+            $("phone").focus();
+          } else {
+            $("sending-error").textContent = T("error");
+            $("sending-error").hidden = false;
+            $("sending-cancel").hidden = false;
+          }
+        }
+      }, function () {
+        if (!sendCancelled && attempt === current) return retry();
+      });
+    }
+    function retry() {
+      $("sending-retry").hidden = false;
+      $("sending-cancel").hidden = false;
+      return sleep(delay).then(function () { delay = Math.min(delay * 2, 5000); return tryOnce(); });
+    }
+    return tryOnce();
+  }
+
+  $("sending-cancel").addEventListener("click", function () {
+    // The attempt (and its key) is kept: pressing again with the same details cannot make a
+    // second ticket if the first request did reach the server.
+    sendCancelled = true;
+    show(chosen ? "details" : "start");
+  });
+
+  // -- the result ----------------------------------------------------------------------------------
+
+  function showResult(ticket) {
+    var s = findService(ticket.service);
+    $("result-number").textContent = ticket.number;
+    $("result-service").textContent = (ticket.service_names && ticket.service_names[lang]) || serviceName(s);
+    $("result-ahead").textContent = ticket.ahead === 0 ? T("you_are_next") : T("ahead", { n: ticket.ahead == null ? "–" : ticket.ahead });
+    $("result-wait").textContent = waitText(ticket.estimate_low_minutes, ticket.estimate_high_minutes, ticket.estimated_wait_minutes) || "–";
+    $("result-qr").src = ticket.qr_url;
+    $("result-qr").alt = T("scan_to_follow");
+    var time = new Date(ticket.checked_in_at || Date.now());
+    $("result-time").textContent = T("checked_in_at", { time: time.toLocaleString(lang, { dateStyle: "short", timeStyle: "short" }) });
+    show("result");
+  }
+
+  $("print").addEventListener("click", function () { window.print(); });
+  $("done").addEventListener("click", reset);
+
+  function reset() {
+    chosen = null;
+    attempt = null;
+    $("phone").value = "";
+    $("consent").checked = false;
+    phoneState = "empty";
+    lang = setup.default_language;
+    if ($("still-there").open) $("still-there").close();
+    applyTexts();
+    show("start");
+  }
+
+  // -- idle: one timer for the page's whole life ----------------------------------------------------
+
+  ["pointerdown", "keydown", "input"].forEach(function (kind) {
+    document.addEventListener(kind, function () { idle = 0; if (screen === "result") tick(); }, true);
+  });
+  $("still-yes").addEventListener("click", function () { idle = 0; $("still-there").close(); });
+
+  function tick() {
+    if (screen === "result") {
+      var left = Math.max(0, RESULT_IDLE_S - idle);
+      $("countdown").textContent = T("returning_in", { s: left });
+      if (left === 0) reset();
+    } else if (screen === "details") {
+      var dialog = $("still-there");
+      if (idle >= FORM_IDLE_S) {
+        var remaining = Math.max(0, FORM_IDLE_S + FORM_WARNING_S - idle);
+        $("still-text").textContent = T("still_there_text", { s: remaining });
+        if (!dialog.open) dialog.showModal();
+        if (remaining === 0) reset();
+      } else if (dialog.open) {
+        dialog.close();
+      }
+    }
+  }
+  setInterval(function () { idle += 1; tick(); }, 1000);
+
+  // -- live service list, and the offline indicator -------------------------------------------------
+
+  function setOnline(online) { $("offline").hidden = online; }
+
+  function connect() {
+    if (!window.io) return;
+    var socket = window.io({ transports: ["websocket", "polling"] });
+    socket.on("connect", function () { setOnline(true); });
+    socket.on("disconnect", function () { setOnline(false); });
+    socket.on("connect_error", function (err) {
+      setOnline(false);
+      if (err && err.message === "authentication required") setTimeout(function () { location.reload(); }, 5000);
+    });
+    socket.on("queue", function (view) {
+      if (view && view.services) { services = view.services; renderServices(); }
+    });
+  }
+
+  // -- start: the setup, retried until the server answers --------------------------------------------
+
+  function start() {
+    fetch("/kiosk/setup.json", { cache: "no-store" }).then(function (r) {
+      if (r.status === 401) { location.reload(); throw new Error("unpaired"); }
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      return r.json();
+    }).then(function (json) {
+      setup = json;
+      lang = setup.default_language;
+      buildLanguages();
+      applyTexts();
+      return loadServices().catch(function () { setOnline(false); });
+    }).then(function () {
+      show("start");
+      connect();
+    }, function () {
+      $("loading").textContent = "…";
+      setTimeout(start, 3000);
+    });
+  }
+  start();
+})();

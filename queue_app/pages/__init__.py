@@ -1,0 +1,414 @@
+"""The pages people use: the kiosk, the waiting-room display, the patient's phone page, the staff console.
+
+The kiosk and the display are plain HTML/CSS/JS in the ``kiosk/`` and ``display/`` folders at
+the project root, served from here once the device is paired.  The patient page and the
+staff console are templates here, rendered with the state already in them so that they work
+(and the patient page refreshes itself) without JavaScript, and then kept live by scripts over
+Socket.IO.  Everything the pages change goes through the REST API, so the pages hold no queue
+logic of their own.
+
+Pairing: a kiosk or TV is set up once by opening its page with ``?pair=<token>``, a kiosk or
+display API token.  The token goes into a long-lived HttpOnly, SameSite=Strict cookie and out
+of the address bar; revoking the token unpairs the device.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from urllib.parse import urlsplit
+
+import phonenumbers
+from flask import (
+    Blueprint,
+    abort,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
+
+from .. import payloads
+from ..auth import DEVICE_COOKIE, STAFF_ROLES, authenticate_user, principal_for_device
+from ..changes import finish_change
+from ..config import PROJECT_ROOT
+from ..extensions import db
+from ..models import CLOSED_STATUSES, StaffUser
+from ..phones import InvalidPhone, normalize_phone
+from ..queue import NotFound
+from ..runtime import clinic_queue, runtime
+from .i18n import (
+    SPEECH_LANGUAGES,
+    display_texts,
+    fill,
+    init_babel,
+    kiosk_texts,
+    language_name,
+    patient_texts,
+    staff_texts,
+    status_texts,
+    texts_in,
+)
+
+__all__ = ["pages", "init_babel"]
+
+pages = Blueprint(
+    "pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static/pages"
+)
+
+KIOSK_DIR = PROJECT_ROOT / "kiosk"
+DISPLAY_DIR = PROJECT_ROOT / "display"
+#: Browsers cap cookie lifetimes at 400 days; a device is paired for as long as they allow.
+DEVICE_COOKIE_MAX_AGE = 400 * 24 * 3600
+#: Pages are only ever framed by nobody; scripts, styles and sockets come from this server only.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self' ws: wss:; media-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+
+@pages.after_request
+def _page_headers(response):
+    """Security headers on every page; no caching, since every page shows live state."""
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    if response.mimetype in ("text/html", "application/json", "application/manifest+json"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@pages.app_context_processor
+def _page_context():
+    """What every template may use: the clinic, its languages, the current language."""
+    settings = runtime().settings
+    return {
+        "clinic_name": settings.clinic_name,
+        "languages": [(code, language_name(code)) for code in settings.languages],
+        "current_language": str(get_locale() or settings.default_language),
+        "fill": fill,
+    }
+
+
+@pages.get("/")
+def home():
+    """The bare address leads staff to their console (patients arrive by QR code or kiosk)."""
+    return redirect(url_for("pages.staff_console"))
+
+
+# -- paired devices: kiosk and display ----------------------------------------------------------
+
+
+def _device():
+    """The kiosk or display this browser is paired as, or None."""
+    return principal_for_device(db.session(), request.cookies.get(DEVICE_COOKIE))
+
+
+def _device_page(kind: str, folder):
+    """Pair (``?pair=``), explain how to pair, or serve the device's page."""
+    token = request.args.get("pair")
+    if token is not None:
+        principal = principal_for_device(db.session(), token.strip())
+        if principal is None or principal.role != kind:
+            return render_template("unpaired.html", kind=kind, bad_token=True), 403
+        # Redirect so the token leaves the address bar (and the history) at once.
+        response = redirect(url_for(f"pages.{kind}_page"), code=303)
+        response.set_cookie(
+            DEVICE_COOKIE,
+            token.strip(),
+            max_age=DEVICE_COOKIE_MAX_AGE,
+            httponly=True,
+            samesite="Strict",
+            secure=request.is_secure,
+            path="/",
+        )
+        return response
+    principal = _device()
+    if principal is None or principal.role != kind:
+        return render_template("unpaired.html", kind=kind, bad_token=False, paired_as=principal and principal.role)
+    response = send_from_directory(folder, "index.html", max_age=0)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _require_device(kind: str):
+    principal = _device()
+    if principal is None or principal.role != kind:
+        abort(make_response(jsonify({"error": {"code": "unauthorized", "message": f"this {kind} is not paired"}}), 401))
+    return principal
+
+
+@pages.get("/kiosk")
+def kiosk_page():
+    """The reception kiosk (``kiosk/index.html``), once this tablet is paired as a kiosk."""
+    return _device_page("kiosk", KIOSK_DIR)
+
+
+@pages.get("/display")
+def display_page():
+    """The waiting-room display (``display/index.html``), once this TV is paired as a display."""
+    return _device_page("display", DISPLAY_DIR)
+
+
+@pages.get("/kiosk/setup.json")
+def kiosk_setup():
+    """Everything the kiosk script needs to start: clinic, languages, texts in each language."""
+    _require_device("kiosk")
+    settings = runtime().settings
+    example = phonenumbers.example_number_for_type(settings.phone_region, phonenumbers.PhoneNumberType.MOBILE)
+    return jsonify(
+        {
+            "clinic": settings.clinic_name,
+            "languages": [{"code": c, "name": language_name(c)} for c in settings.languages],
+            "default_language": settings.default_language,
+            "phone_example": phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL)
+            if example
+            else "",
+            "texts": texts_in(settings.languages, kiosk_texts),
+        }
+    )
+
+
+@pages.post("/kiosk/phone-check")
+def kiosk_phone_check():
+    """Is what the patient is typing a usable phone number?  ``{"valid", "formatted"}``.
+
+    The kiosk asks as the patient types (the check is libphonenumber's, with the clinic's
+    country as default), so the answer is the same one the check-in will give.
+    """
+    _require_device("kiosk")
+    if not request.headers.get("X-Requested-With"):
+        abort(403)
+    data = request.get_json(silent=True)
+    text = data.get("phone") if isinstance(data, dict) else None
+    if not isinstance(text, str):
+        return jsonify({"error": {"code": "invalid", "message": "phone must be a string", "field": "phone"}}), 400
+    region = runtime().settings.phone_region
+    try:
+        e164 = normalize_phone(text, region)
+    except InvalidPhone:
+        return jsonify({"valid": False, "formatted": None})
+    number = phonenumbers.parse(e164)
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if phonenumbers.region_code_for_number(number) == region
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return jsonify({"valid": True, "formatted": phonenumbers.format_number(number, style)})
+
+
+@pages.get("/display/setup.json")
+def display_setup():
+    """Everything the display script needs: clinic, languages with their voices, texts."""
+    _require_device("display")
+    settings = runtime().settings
+    return jsonify(
+        {
+            "clinic": settings.clinic_name,
+            "timezone": settings.timezone.key,
+            "languages": [
+                {"code": c, "name": language_name(c), "speech": SPEECH_LANGUAGES.get(c, c)} for c in settings.languages
+            ],
+            "default_language": settings.default_language,
+            "texts": texts_in(settings.languages, display_texts),
+        }
+    )
+
+
+@pages.get("/kiosk/<path:filename>")
+def kiosk_file(filename: str):
+    """The kiosk's own scripts and styles (public: they hold no secrets)."""
+    return send_from_directory(KIOSK_DIR, filename, max_age=0)
+
+
+@pages.get("/display/<path:filename>")
+def display_file(filename: str):
+    """The display's own scripts and styles."""
+    return send_from_directory(DISPLAY_DIR, filename, max_age=0)
+
+
+# -- the patient's phone page -------------------------------------------------------------------
+
+
+def _ticket_or_404(token: str):
+    """The ticket of this link, or the friendly "this link does not work" page with 404."""
+    try:
+        ticket = clinic_queue().ticket_by_token(token)
+    except NotFound:
+        abort(make_response(render_template("ticket_not_found.html"), 404))
+    g.ticket_language = ticket.language
+    return ticket
+
+
+def _patient_view(ticket) -> dict:
+    state = runtime().board.read(clinic_queue())
+    return payloads.patient_ticket(runtime().settings, state, ticket)
+
+
+def _wait_text(view: dict) -> str | None:
+    """ "about 15–25 min" for a waiting patient, or None when there is nothing to say."""
+    texts = patient_texts()
+    low, high = view.get("estimate_low_minutes"), view.get("estimate_high_minutes")
+    if view.get("status") != "waiting":
+        return None
+    if low is not None and high is not None and high > low:
+        return fill(texts["wait_range"], low=round(low), high=round(high))
+    minutes = view.get("estimated_wait_minutes")
+    if minutes is None:
+        return None
+    return texts["wait_none"] if round(minutes) <= 0 else fill(texts["wait_about"], n=round(minutes))
+
+
+@pages.get("/t/<token>")
+def patient_page(token: str):
+    """The patient's own page: number, status, place, estimate; the room when called.
+
+    Rendered complete on the server, so it works without JavaScript (and refreshes itself
+    every 30 seconds then); with JavaScript it updates live over Socket.IO.
+    """
+    ticket = _ticket_or_404(token)
+    view = _patient_view(ticket)
+    language = str(get_locale())
+    room = (view.get("room_names") or {}).get(language) or view.get("room")
+    return render_template(
+        "patient.html",
+        token=token,
+        view=view,
+        closed=view["status"] in CLOSED_STATUSES,
+        status_text=status_texts().get(view["status"], view["status"]),
+        room_name=room,
+        service_name=(view.get("service_names") or {}).get(language) or view["service"],
+        wait_text=_wait_text(view),
+        texts=patient_texts(),
+        updated=runtime().clock.now().astimezone(runtime().settings.timezone).strftime("%H:%M"),
+        lang_param=request.args.get("lang") if request.args.get("lang") in runtime().settings.languages else None,
+    )
+
+
+@pages.route("/t/<token>/leave", methods=["GET", "POST"])
+def patient_leave(token: str):
+    """Leaving the queue without JavaScript: a confirmation page, then the leave itself.
+
+    The secret token in the address is what authorises it, as for the API's DELETE, so a
+    cross-site form cannot forge it without already knowing the patient's link.
+    """
+    ticket = _ticket_or_404(token)
+    if request.method == "POST":
+        if ticket.status in ("waiting", "called"):
+            queue = clinic_queue()
+            queue.leave(ticket)
+            finish_change(queue, runtime().settings.public_url or request.host_url.rstrip("/"))
+        return redirect(url_for("pages.patient_page", token=token, lang=request.args.get("lang")), code=303)
+    return render_template("patient_leave.html", token=token, number=ticket.number)
+
+
+@pages.get("/t/<token>/manifest.webmanifest")
+def patient_manifest(token: str):
+    """A web app manifest whose start page is this ticket, so "add to home screen" keeps it."""
+    ticket = _ticket_or_404(token)
+    settings = runtime().settings
+    body = {
+        "name": f"{settings.clinic_name} {ticket.number}",
+        "short_name": ticket.number,
+        "start_url": url_for("pages.patient_page", token=token),
+        "scope": url_for("pages.patient_page", token=token),
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#0b4f8a",
+        "lang": ticket.language,
+        "icons": [
+            {"src": url_for("pages.static", filename="icon.svg"), "sizes": "any", "type": "image/svg+xml"},
+            {"src": url_for("pages.static", filename="icon-192.png"), "sizes": "192x192", "type": "image/png"},
+        ],
+    }
+    response = jsonify(body)
+    response.mimetype = "application/manifest+json"
+    return response
+
+
+# -- staff: sign in, the console ------------------------------------------------------------------
+
+
+def _csrf_token() -> str:
+    """This session's form token (made on first use)."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    return session["csrf"]
+
+
+def _csrf_ok() -> bool:
+    sent = request.form.get("csrf", "")
+    return bool(sent) and hmac.compare_digest(sent, session.get("csrf", ""))
+
+
+def _signed_in_user() -> StaffUser | None:
+    user_id = session.get("user_id")
+    user = db.session().get(StaffUser, user_id) if user_id else None
+    return user if user is not None and user.active and user.role in STAFF_ROLES else None
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never send a signed-in user to another host."""
+    if not target or not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
+        return url_for("pages.staff_console")
+    return target
+
+
+@pages.route("/login", methods=["GET", "POST"])
+def login():
+    """Staff sign in with their username and password."""
+    error = None
+    status = 200
+    if request.method == "POST":
+        if not _csrf_ok():
+            error, status = "expired", 400
+        else:
+            user = authenticate_user(
+                db.session(), request.form.get("username", "").strip(), request.form.get("password", "")
+            )
+            if user is None or user.role not in STAFF_ROLES:
+                error, status = "wrong", 401
+            else:
+                # A fresh session on sign-in, so a session fixed before it is worth nothing.
+                session.clear()
+                session["user_id"] = user.id
+                _csrf_token()
+                return redirect(_safe_next(request.args.get("next")), code=303)
+    return render_template("login.html", error=error, csrf=_csrf_token()), status
+
+
+@pages.route("/logout", methods=["GET", "POST"])
+def logout():
+    """Sign out (a POST with the form token; a GET only asks to confirm)."""
+    if request.method == "POST" and _csrf_ok():
+        session.clear()
+        return redirect(url_for("pages.login"), code=303)
+    return render_template("logout.html", csrf=_csrf_token(), signed_in=_signed_in_user() is not None)
+
+
+@pages.get("/staff")
+def staff_console():
+    """The staff console: my rooms, "Call next", the live queue."""
+    user = _signed_in_user()
+    if user is None:
+        return redirect(url_for("pages.login", next=request.full_path.rstrip("?")))
+    settings = runtime().settings
+    state = runtime().board.read(clinic_queue())
+    language = str(get_locale())
+    setup = {
+        "language": language,
+        "timezone": settings.timezone.key,
+        "rooms": [
+            {"id": r.id, "name": r.name(language), "services": list(r.services)} for r in settings.rooms.values()
+        ],
+        "services": [{"id": s.id, "name": s.name(language)} for s in settings.services.values()],
+        "queue": payloads.staff_queue(settings, state),
+        "texts": staff_texts(),
+    }
+    return render_template("staff.html", user=user, setup=setup, csrf=_csrf_token())

@@ -1,0 +1,199 @@
+"""Languages of the pages: which one a request gets, and the texts the browser scripts show.
+
+Every text lives in the Flask-Babel catalogs (``queue_app/translations``).  Server-rendered
+pages call ``_()`` in their templates; the kiosk, the display and the live parts of the
+patient page and staff console get their texts as JSON made here from the same catalogs,
+so one ``pybabel extract`` finds them all.  Placeholders are ``{name}`` in every text, filled
+in by ``fill`` here and by the scripts' own ``fill``.
+"""
+
+from __future__ import annotations
+
+from flask import g, request
+from flask_babel import Babel, force_locale
+from flask_babel import gettext as _
+
+from ..runtime import runtime
+
+babel = Babel()
+
+#: Each language's own name, as a patient looking for it would recognise it.
+LANGUAGE_NAMES = {"ko": "한국어", "en": "English", "ru": "Русский", "zh": "中文", "ja": "日本語", "vi": "Tiếng Việt"}
+#: The speech-synthesis voice language for each clinic language.
+SPEECH_LANGUAGES = {"ko": "ko-KR", "en": "en-US", "ru": "ru-RU", "zh": "zh-CN", "ja": "ja-JP", "vi": "vi-VN"}
+
+
+def select_locale() -> str:
+    """The language of this request: ``?lang=``, the ticket's, the browser's, the clinic's.
+
+    Only the clinic's configured languages are ever chosen, so a page never switches to a
+    language the clinic has no wording for.
+    """
+    settings = runtime().settings
+    languages = settings.languages
+    asked = request.args.get("lang")
+    if asked in languages:
+        return asked
+    # The patient page sets this from the ticket: the patient chose it at the kiosk.
+    ticket_language = g.get("ticket_language")
+    if ticket_language in languages:
+        return ticket_language
+    return request.accept_languages.best_match(languages) or settings.default_language
+
+
+def init_babel(app) -> None:
+    """Bind Flask-Babel to ``app`` with this project's locale choice."""
+    babel.init_app(app, locale_selector=select_locale, default_domain="messages")
+
+
+def fill(text: str, **values) -> str:
+    """``text`` with its ``{name}`` placeholders filled in (unknown ones left as they are)."""
+    for name, value in values.items():
+        text = text.replace("{" + name + "}", str(value))
+    return text
+
+
+def language_name(code: str) -> str:
+    """The language's own name (``한국어``), or its code when we do not know it."""
+    return LANGUAGE_NAMES.get(code, code)
+
+
+# -- texts for the scripts -----------------------------------------------------------------------
+
+
+def _common_texts() -> dict[str, str]:
+    return {
+        "wait_range": _("about {low}–{high} min"),
+        "wait_about": _("about {n} min"),
+        "wait_none": _("no wait"),
+        "ahead": _("People ahead of you: {n}"),
+        "you_are_next": _("You are next"),
+        "offline": _("No connection. Trying again…"),
+    }
+
+
+def kiosk_texts() -> dict[str, str]:
+    """What the kiosk shows, in the current locale."""
+    return {
+        **_common_texts(),
+        "welcome": _("Welcome to {clinic}"),
+        "choose_service": _("Touch what you came for"),
+        "language": _("Language"),
+        "waiting_count": _("Waiting: {n}"),
+        "closed_service": _("Check-in is not open right now. Please ask at the reception desk."),
+        "selected_service": _("You chose: {service}"),
+        "phone_title": _("Get a message when your turn is near"),
+        "phone_label": _("Mobile phone number (you can leave this empty)"),
+        "phone_hint": _("Example: {example}"),
+        "phone_invalid": _("This is not a mobile number we can use. Please check it, or leave it empty."),
+        "phone_ok": _("The number looks right."),
+        "consent_label": _("Send me messages about my turn at this number"),
+        "consent_needed": _("To get messages, please tick the box. Or leave the number empty."),
+        "clear": _("Clear"),
+        "back": _("Back"),
+        "check_in": _("Get my number"),
+        "checking_in": _("Getting your number…"),
+        "retrying": _("Cannot reach the clinic's server. Trying again…"),
+        "cancel": _("Cancel"),
+        "your_number": _("Your number"),
+        "scan_to_follow": _("Scan to follow your turn on your phone"),
+        "estimated_wait": _("Estimated wait"),
+        "print": _("Print ticket"),
+        "done": _("Done"),
+        "returning_in": _("Back to the start in {s} seconds"),
+        "still_there": _("Are you still there?"),
+        "still_there_text": _("For your privacy, this screen starts over in {s} seconds."),
+        "continue": _("Yes, continue"),
+        "checked_in_at": _("Checked in at {time}"),
+        "watch_screen": _("Please wait until your number is shown on the screen."),
+        "error": _("Something went wrong. Please ask at the reception desk."),
+        "keypad_delete": _("Delete"),
+    }
+
+
+def display_texts() -> dict[str, str]:
+    """What the waiting-room display shows and says, in the current locale."""
+    return {
+        **_common_texts(),
+        "now_calling": _("Now calling"),
+        "last_calls": _("Last calls"),
+        "waiting": _("Waiting"),
+        "waiting_count": _("Waiting: {n}"),
+        "estimated_wait": _("Estimated wait"),
+        "please_wait": _("Please wait for your number"),
+        "announce": _("Number {number}, please go to {room}."),
+        "reconnecting": _("Reconnecting…"),
+        "sound_off": _("Sound is off: touch the screen once to turn it on"),
+        "paused": _("Paused"),
+    }
+
+
+def patient_texts() -> dict[str, str]:
+    """What the live patient page updates itself with, in the current locale."""
+    return {
+        **_common_texts(),
+        **status_texts(),
+        "go_to_room": _("Please go to {room}"),
+        "updated": _("Updated at {time}"),
+        "leave_failed": _("We could not take you out of the queue. Please try again."),
+    }
+
+
+def status_texts() -> dict[str, str]:
+    """A ticket's status as its patient reads it."""
+    return {
+        "waiting": _("You are in the queue"),
+        "called": _("It is your turn!"),
+        "in_consultation": _("You are in your consultation"),
+        "finished": _("Your visit is finished. Thank you!"),
+        "left": _("You left the queue."),
+        "no_show": _("You were called but we did not see you. Please go to the reception desk."),
+        "cancelled": _("This number was cancelled. Please ask at the reception desk."),
+        "expired": _("This number is no longer valid. Please check in again."),
+    }
+
+
+def staff_texts() -> dict[str, str]:
+    """What the staff console's script shows, in the current locale."""
+    return {
+        "call_next": _("Call next"),
+        "recall": _("Call again"),
+        "start": _("Start consultation"),
+        "finish": _("Finish"),
+        "no_show": _("No-show"),
+        "transfer": _("Transfer"),
+        "transfer_to": _("Transfer to"),
+        "pause": _("Pause room"),
+        "resume": _("Resume room"),
+        "paused": _("Paused"),
+        "open": _("Open"),
+        "free": _("Nobody in the room"),
+        "called": _("Called {number}"),
+        "in_consultation": _("{number} in consultation"),
+        "room_busy": _("{room} already has a patient on the way. Start, finish or mark them no-show first."),
+        "room_paused": _("{room} is paused. Resume it to call patients."),
+        "nobody_waiting": _("Nobody is waiting for {room}."),
+        "now_called": _("{number} called to {room}."),
+        "done_action": _("Done: {number}."),
+        "failed": _("That did not work: {message}"),
+        "offline": _("Connection lost. Reconnecting…"),
+        "signed_out": _("You are signed out. Please sign in again."),
+        "waited": _("{n} min"),
+        "eta": _("≈ {time}"),
+        "unreachable": _("No messages reach this patient: call out the number"),
+        "reachable": _("Gets messages"),
+        "nobody": _("Nobody is waiting."),
+        "choose_rooms_first": _("Choose your room above."),
+        "priority_urgent": _("Urgent"),
+        "priority_appointment": _("Appointment"),
+        "priority_walk_in": _("Walk-in"),
+    }
+
+
+def texts_in(languages, build) -> dict[str, dict[str, str]]:
+    """``build()`` once per language, for pages that speak several at once (kiosk, display)."""
+    result = {}
+    for language in languages:
+        with force_locale(language):
+            result[language] = build()
+    return result

@@ -1,0 +1,296 @@
+/* The staff console: my rooms, "Call next" and the other actions, the live queue.
+ *
+ * Every action is a request to the REST API (the session cookie, plus X-Requested-With so a
+ * cross-site form cannot act for us); every change anyone makes comes back to every console
+ * as the staff `queue` event, so the page never guesses: it shows what the server says.
+ */
+(function () {
+  "use strict";
+
+  var setup = JSON.parse(document.getElementById("setup").textContent);
+  var T = setup.texts;
+  var queue = setup.queue;
+  var ROOMS_KEY = "queue-app.staff.rooms";
+  var cards = {};        // room id -> {el, parts}, built once so focus survives updates
+  var inFlight = {};     // room id -> true while one of its requests is on the way
+
+  function $(id) { return document.getElementById(id); }
+  function fill(text, values) {
+    return text.replace(/\{(\w+)\}/g, function (all, name) {
+      return values[name] === undefined ? all : String(values[name]);
+    });
+  }
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (key) {
+      if (key === "text") node.textContent = attrs[key];
+      else if (key === "className") node.className = attrs[key];
+      else node.setAttribute(key, attrs[key]);
+    });
+    (children || []).forEach(function (child) { if (child) node.appendChild(child); });
+    return node;
+  }
+  var roomNames = {};
+  setup.rooms.forEach(function (r) { roomNames[r.id] = r.name; });
+  var serviceNames = {};
+  setup.services.forEach(function (s) { serviceNames[s.id] = s.name; });
+  var timeFormat = new Intl.DateTimeFormat(setup.language, { hour: "2-digit", minute: "2-digit", timeZone: setup.timezone });
+
+  // -- my rooms, remembered per browser --------------------------------------------------------
+
+  function myRooms() {
+    try {
+      var saved = JSON.parse(localStorage.getItem(ROOMS_KEY) || "[]");
+      return saved.filter(function (id) { return roomNames[id]; });
+    } catch (e) { return []; }
+  }
+  function saveRooms(ids) {
+    try { localStorage.setItem(ROOMS_KEY, JSON.stringify(ids)); } catch (e) { /* private mode: not remembered */ }
+  }
+  var picker = $("room-picker");
+  myRooms().forEach(function (id) {
+    var box = picker.querySelector('input[value="' + id + '"]');
+    if (box) box.checked = true;
+  });
+  picker.addEventListener("change", function () {
+    var ids = Array.prototype.map.call(picker.querySelectorAll("input:checked"), function (b) { return b.value; });
+    saveRooms(ids);
+    buildCards();
+  });
+
+  // -- talking to the API ----------------------------------------------------------------------
+
+  function api(method, path, body) {
+    return fetch("/api/v1" + path, {
+      method: method,
+      credentials: "same-origin",
+      headers: { "X-Requested-With": "fetch", "Content-Type": "application/json", Accept: "application/json" },
+      body: body ? JSON.stringify(body) : undefined,
+    }).then(function (response) {
+      if (response.status === 401) {
+        say(null, T.signed_out, true);
+        setTimeout(function () { location.href = "/login?next=/staff"; }, 1500);
+      }
+      if (response.status === 204) return { status: 204, body: null };
+      return response.json().then(function (json) { return { status: response.status, body: json }; },
+        function () { return { status: response.status, body: null }; });
+    });
+  }
+
+  function say(roomId, text, bad) {
+    if (roomId && cards[roomId]) {
+      var message = cards[roomId].parts.message;
+      message.textContent = text;
+      message.className = "room-message" + (bad ? " bad" : "");
+    }
+    $("announcer").textContent = text;
+  }
+
+  function roomAction(roomId, run) {
+    // One request per room at a time: a double tap must never become a second call.
+    if (inFlight[roomId]) return;
+    inFlight[roomId] = true;
+    updateCards();
+    run().catch(function () { say(roomId, T.offline, true); })
+      .then(function () { inFlight[roomId] = false; updateCards(); });
+  }
+
+  function errorText(roomId, result) {
+    var error = result.body && result.body.error;
+    if (error && error.code === "room_busy") return fill(T.room_busy, { room: roomNames[roomId] });
+    if (error && error.code === "room_paused") return fill(T.room_paused, { room: roomNames[roomId] });
+    return fill(T.failed, { message: error ? error.message : "HTTP " + result.status });
+  }
+
+  function callNext(roomId) {
+    roomAction(roomId, function () {
+      return api("POST", "/rooms/" + encodeURIComponent(roomId) + "/call-next").then(function (result) {
+        if (result.status === 200) say(roomId, fill(T.now_called, { number: result.body.ticket.number, room: roomNames[roomId] }));
+        else if (result.status === 204) say(roomId, fill(T.nobody_waiting, { room: roomNames[roomId] }));
+        else say(roomId, errorText(roomId, result), true);
+      });
+    });
+  }
+
+  function ticketAction(roomId, ticket, action, body) {
+    roomAction(roomId, function () {
+      return api("POST", "/tickets/" + ticket.id + "/" + action, body).then(function (result) {
+        if (result.status === 200) say(roomId, fill(T.done_action, { number: ticket.number }));
+        else say(roomId, errorText(roomId, result), true);
+      });
+    });
+  }
+
+  function pauseOrResume(roomId, paused) {
+    roomAction(roomId, function () {
+      return api("POST", "/rooms/" + encodeURIComponent(roomId) + "/" + (paused ? "resume" : "pause")).then(function (result) {
+        if (result.status !== 200) say(roomId, errorText(roomId, result), true);
+        else say(roomId, "");
+      });
+    });
+  }
+
+  // -- room cards -----------------------------------------------------------------------------
+
+  function roomState(roomId) {
+    var room = (queue.rooms || []).filter(function (r) { return r.id === roomId; })[0] || { status: "open" };
+    var current = (queue.in_rooms || []).filter(function (t) { return t.room === roomId; })[0] || null;
+    return { room: room, current: current };
+  }
+
+  function buildCard(roomId) {
+    var p = {};
+    var titleId = "room-" + roomId + "-title";
+    p.badge = el("span", { className: "badge" });
+    p.state = el("p", { className: "state", "aria-live": "polite" });
+    p.call = el("button", { type: "button", className: "button primary call-next", text: T.call_next });
+    p.recall = el("button", { type: "button", className: "button", text: T.recall });
+    p.start = el("button", { type: "button", className: "button", text: T.start });
+    p.finish = el("button", { type: "button", className: "button", text: T.finish });
+    p.noShow = el("button", { type: "button", className: "button", text: T.no_show });
+    p.transferTo = el("select", { "aria-label": T.transfer_to });
+    setup.services.forEach(function (s) { p.transferTo.appendChild(el("option", { value: s.id, text: s.name })); });
+    p.transfer = el("button", { type: "button", className: "button", text: T.transfer });
+    p.pause = el("button", { type: "button", className: "button" });
+    p.message = el("p", { className: "room-message", role: "status" });
+    var card = el("article", { className: "room-card", "aria-labelledby": titleId, "data-room": roomId }, [
+      el("h3", { id: titleId }, [document.createTextNode(roomNames[roomId] + " "), p.badge]),
+      p.state, p.call,
+      el("div", { className: "actions" }, [p.recall, p.start, p.finish, p.noShow]),
+      el("div", { className: "actions" }, [p.transferTo, p.transfer, p.pause]),
+      p.message,
+    ]);
+    p.call.addEventListener("click", function () { callNext(roomId); });
+    [["recall", "recall"], ["start", "start"], ["finish", "finish"], ["noShow", "no-show"]].forEach(function (pair) {
+      p[pair[0]].addEventListener("click", function () {
+        var current = roomState(roomId).current;
+        if (current) ticketAction(roomId, current, pair[1]);
+      });
+    });
+    p.transfer.addEventListener("click", function () {
+      var current = roomState(roomId).current;
+      if (current) ticketAction(roomId, current, "transfer", { service: p.transferTo.value });
+    });
+    p.pause.addEventListener("click", function () { pauseOrResume(roomId, roomState(roomId).room.status === "paused"); });
+    return { el: card, parts: p };
+  }
+
+  function buildCards() {
+    var wanted = myRooms();
+    var holder = $("room-cards");
+    Object.keys(cards).forEach(function (id) {
+      if (wanted.indexOf(id) < 0) { holder.removeChild(cards[id].el); delete cards[id]; }
+    });
+    wanted.forEach(function (id) {
+      if (!cards[id]) cards[id] = buildCard(id);
+      holder.appendChild(cards[id].el);   // keeps the configured order
+    });
+    if (!wanted.length) {
+      if (!$("no-rooms")) holder.appendChild(el("p", { id: "no-rooms", className: "panel", text: T.choose_rooms_first }));
+    } else if ($("no-rooms")) {
+      holder.removeChild($("no-rooms"));
+    }
+    updateCards();
+  }
+
+  function setText(node, text) { if (node.textContent !== text) node.textContent = text; }
+
+  function updateCards() {
+    Object.keys(cards).forEach(function (roomId) {
+      var p = cards[roomId].parts;
+      var s = roomState(roomId);
+      var paused = s.room.status === "paused";
+      var current = s.current;
+      var busy = !!inFlight[roomId];
+      cards[roomId].el.classList.toggle("paused", paused);
+      setText(p.badge, paused ? T.paused : T.open);
+      p.badge.className = "badge " + (paused ? "paused" : "open");
+      var state = !current ? T.free
+        : current.status === "called" ? fill(T.called, { number: current.number })
+        : fill(T.in_consultation, { number: current.number });
+      setText(p.state, state);
+      p.call.disabled = busy || paused;
+      p.call.setAttribute("aria-busy", busy ? "true" : "false");
+      p.recall.disabled = busy || !current || current.status !== "called";
+      p.start.disabled = busy || !current || current.status !== "called";
+      p.noShow.disabled = busy || !current || current.status !== "called";
+      p.finish.disabled = busy || !current;
+      p.transfer.disabled = busy || !current;
+      p.transferTo.disabled = busy || !current;
+      setText(p.pause, paused ? T.resume : T.pause);
+      p.pause.disabled = busy;
+    });
+  }
+
+  // -- the live queue -------------------------------------------------------------------------
+
+  function minutesSince(iso) {
+    return iso ? Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 60000)) : null;
+  }
+
+  function reachCell(ticket) {
+    if (ticket.reachable) return el("td", { className: "muted", text: T.reachable });
+    return el("td", {}, [el("span", { className: "badge unreachable", text: T.unreachable })]);
+  }
+
+  function renderQueue() {
+    var counts = $("counts");
+    counts.textContent = "";
+    (queue.services || []).forEach(function (s) {
+      counts.appendChild(el("li", { text: (serviceNames[s.id] || s.id) + ": " + s.waiting }));
+    });
+    var waiting = $("waiting");
+    waiting.textContent = "";
+    if (!queue.waiting || !queue.waiting.length) {
+      waiting.appendChild(el("tr", {}, [el("td", { colspan: "5", className: "muted", text: T.nobody })]));
+    }
+    (queue.waiting || []).forEach(function (t) {
+      var eta = t.estimated_wait_minutes == null ? "–"
+        : fill(T.eta, { time: timeFormat.format(new Date(Date.now() + t.estimated_wait_minutes * 60000)) });
+      var priority = t.priority !== "walk_in" ? el("span", { className: "badge urgent", text: T["priority_" + t.priority] }) : null;
+      waiting.appendChild(el("tr", { className: t.needs_call || !t.reachable ? "needs-call" : "" }, [
+        el("td", { className: "num" }, [document.createTextNode(t.number + " "), priority]),
+        el("td", { text: serviceNames[t.service] || t.service }),
+        el("td", { text: fill(T.waited, { n: minutesSince(t.checked_in_at) }) }),
+        el("td", { text: eta }),
+        reachCell(t),
+      ]));
+    });
+    var inRooms = $("in-rooms");
+    inRooms.textContent = "";
+    (queue.in_rooms || []).forEach(function (t) {
+      inRooms.appendChild(el("tr", {}, [
+        el("td", { className: "num", text: t.number }),
+        el("td", { text: roomNames[t.room] || t.room }),
+        el("td", { text: t.status === "called" ? fill(T.called, { number: "" }).trim() : fill(T.in_consultation, { number: "" }).trim() }),
+        reachCell(t),
+      ]));
+    });
+    updateCards();
+  }
+
+  // -- live updates ---------------------------------------------------------------------------
+
+  var conn = $("conn");
+  var liveText = conn.textContent;
+  function setOnline(online) {
+    conn.classList.toggle("offline", !online);
+    conn.textContent = online ? liveText : T.offline;
+  }
+
+  if (window.io) {
+    var socket = window.io({ transports: ["websocket", "polling"] });
+    socket.on("connect", function () { setOnline(true); });
+    socket.on("disconnect", function () { setOnline(false); });
+    socket.on("connect_error", function (err) {
+      setOnline(false);
+      if (err && err.message === "authentication required") location.href = "/login?next=/staff";
+    });
+    socket.on("queue", function (view) { queue = view; renderQueue(); });
+  }
+  // "Waited" grows by itself; one timer for the page's whole life.
+  setInterval(renderQueue, 30000);
+
+  buildCards();
+  renderQueue();
+})();

@@ -1,0 +1,150 @@
+"""Each page's states in a real browser: languages, errors, reconnects, no JavaScript."""
+
+from __future__ import annotations
+
+import requests
+
+from .conftest import axe_check
+
+
+def test_unpaired_kiosk_and_display_explain_pairing(server, contexts, screenshots):
+    page = contexts(locale="en-US").new_page()
+    page.goto(f"{server.url}/kiosk")
+    assert "not set up as a kiosk" in page.inner_text("h1")
+    screenshots(page, "kiosk-unpaired")
+    axe_check(page)
+    page.goto(f"{server.url}/display?pair=not-a-token")
+    assert "not valid" in page.inner_text(".alert")
+
+
+def test_the_kiosk_speaks_three_languages_and_refuses_a_wrong_phone(kiosk, screenshots):
+    assert kiosk.inner_text("#start-lead") == "진료 항목을 눌러 주세요"
+    kiosk.click("button.lang[data-lang=ru]")
+    assert kiosk.inner_text("#start-lead") == "Выберите, зачем вы пришли"
+    assert "Общий приём" in kiosk.inner_text(".service-button[data-service=general]")
+    screenshots(kiosk, "kiosk-start-ru")
+    kiosk.click("button.lang[data-lang=en]")
+    kiosk.click(".service-button[data-service=vaccination]")
+    kiosk.fill("#phone", "12345")
+    kiosk.click("#check-in")
+    kiosk.wait_for_selector("#phone-feedback.bad")
+    assert kiosk.get_attribute("#phone", "aria-invalid") == "true"
+    screenshots(kiosk, "kiosk-phone-invalid")
+    axe_check(kiosk)
+    # A good number without consent asks for the box, and checks nobody in.
+    kiosk.fill("#phone", "010-2222-3333")
+    kiosk.wait_for_selector("#phone-feedback.good")
+    kiosk.click("#check-in")
+    kiosk.wait_for_selector("#consent-feedback:not([hidden])")
+    assert kiosk.is_visible("#details")
+
+
+def test_the_kiosk_retries_while_the_server_is_down_and_makes_one_ticket(server, kiosk, staff_api, screenshots):
+    kiosk.click(".service-button[data-service=pediatrics]")
+    server.stop()
+    kiosk.click("#check-in")
+    kiosk.wait_for_selector("#sending-retry:not([hidden])")
+    assert kiosk.is_hidden("#result")
+    screenshots(kiosk, "kiosk-offline-retrying")
+    server.start()
+    kiosk.wait_for_selector("#result:not([hidden])", timeout=15000)
+    queue = requests.get(f"{server.url}/api/v1/queue", headers=staff_api.headers, timeout=10).json()
+    assert [t["number"] for t in queue["waiting"]] == [kiosk.inner_text("#result-number")]
+
+
+def test_the_display_reconnects_and_resyncs_after_a_server_restart(server, display, staff_api, screenshots):
+    server.restart()
+    # The restart was quick; the page is back by itself and shows what happened meanwhile.
+    ticket = staff_api.check_in("vaccination")
+    staff_api.post("/rooms/room4/call-next")
+    display.wait_for_function(
+        f"document.getElementById('now-number').textContent === '{ticket['number']}'", timeout=15000
+    )
+    assert display.is_hidden("#offline")
+    assert display.inner_text("#now-room") == "주사실"
+
+
+def test_the_display_shows_its_offline_indicator(server, display, screenshots):
+    server.stop()
+    display.wait_for_selector("#offline:not([hidden])", timeout=8000)
+    screenshots(display, "display-offline")
+    server.start()
+    display.wait_for_selector("#offline", state="hidden", timeout=15000)
+
+
+def test_calls_that_come_together_are_announced_one_after_another(server, display, staff_api):
+    first, second = staff_api.check_in("general"), staff_api.check_in("vaccination")
+    staff_api.post("/rooms/room1/call-next")
+    staff_api.post("/rooms/room4/call-next")
+    display.wait_for_function("window.__spoken.length >= 6", timeout=10000)
+    spoken = [s["text"] for s in display.evaluate("window.__spoken")]
+    assert f"A {int(first['number'][2:])}" in spoken[0] and f"V {int(second['number'][2:])}" in spoken[3]
+    assert display.evaluate("window.__overlaps") == 0
+    assert display.inner_text("#calls").startswith(first["number"])
+
+
+def test_the_patient_page_without_javascript(server, staff_api, phone, screenshots):
+    ticket = staff_api.check_in("general", language="ru")
+    page = phone(ticket["url"], javascript=False)
+    assert page.inner_text("#number") == ticket["number"]
+    assert page.inner_text("#status-text") == "Вы в очереди"
+    assert page.locator("noscript").count() >= 1
+    screenshots(page, "phone-no-javascript")
+    page.click("#leave")
+    page.click("button[type=submit]")
+    assert page.inner_text("#status-text") == "Вы вышли из очереди."
+
+
+def test_the_patient_leaves_with_a_confirmation(server, staff_api, phone, screenshots):
+    ticket = staff_api.check_in("general", language="ko")
+    page = phone(ticket["url"])
+    page.click("#leave")
+    assert page.is_visible("#leave-dialog")
+    screenshots(page, "phone-leave-confirm")
+    axe_check(page)
+    page.click("#leave-yes")
+    page.wait_for_function("document.getElementById('status-text').textContent === '대기를 취소했습니다.'")
+
+
+def test_a_wrong_link_shows_the_friendly_page(server, phone, screenshots):
+    page = phone(f"{server.url}/t/{'x' * 40}", locale="en-US")
+    assert page.inner_text("h1") == "This link does not work"
+    screenshots(page, "phone-not-found")
+    axe_check(page)
+
+
+def test_a_busy_room_is_a_clear_message_not_a_second_call(server, staff, staff_api, screenshots):
+    first, second = staff_api.check_in("general"), staff_api.check_in("general")
+    staff.click("article[data-room=room1] .call-next")
+    staff.wait_for_function(
+        f"document.querySelector('article[data-room=room1] .state').textContent.includes('{first['number']}')"
+    )
+    staff.click("article[data-room=room1] .call-next")
+    message = staff.locator("article[data-room=room1] .room-message")
+    message.wait_for()
+    staff.wait_for_function(
+        "document.querySelector('article[data-room=room1] .room-message').textContent.includes('already has')"
+    )
+    assert "bad" in message.get_attribute("class")
+    screenshots(staff, "staff-room-busy")
+    queue = requests.get(f"{server.url}/api/v1/queue", headers=staff_api.headers, timeout=10).json()
+    assert [t["number"] for t in queue["waiting"]] == [second["number"]]
+    # Pause and resume.
+    staff.click("article[data-room=room1] .actions button:has-text('Pause room')")
+    staff.wait_for_selector("article[data-room=room1].paused")
+    assert staff.is_disabled("article[data-room=room1] .call-next")
+    screenshots(staff, "staff-paused")
+    staff.click("article[data-room=room1] .actions button:has-text('Resume room')")
+    staff.wait_for_selector("article[data-room=room1]:not(.paused)")
+
+
+def test_the_login_page(server, contexts, screenshots):
+    page = contexts(locale="ru-RU").new_page()
+    page.goto(f"{server.url}/login")
+    assert page.inner_text("h1") == "Вход для персонала"
+    page.fill("#username", "nurse")
+    page.fill("#password", "wrong-password")
+    page.click("button[type=submit]")
+    assert "Неверное имя" in page.inner_text("#login-error")
+    screenshots(page, "login-error")
+    axe_check(page)
