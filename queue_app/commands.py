@@ -183,6 +183,65 @@ def vapid_keys() -> None:
     click.echo(f"# public key (served to browsers at /api/v1/push/key): {public}")
 
 
+# -- visit history and the wait estimator --------------------------------------------------
+
+
+@cli.command("export-visits")
+@click.option("--from", "first", required=True, type=click.DateTime(["%Y-%m-%d"]), help="first clinic day")
+@click.option("--to", "last", required=True, type=click.DateTime(["%Y-%m-%d"]), help="last clinic day")
+@click.option("--output", required=True, type=click.Path(dir_okay=False))
+@pass_context
+def export_visits(ctx: Context, first, last, output: str) -> None:
+    """Write the clinic's visits in the visit log format (no personal data in it)."""
+    from sqlalchemy import select
+
+    from .models import FINISHED, LEFT, NO_SHOW, Ticket
+    from .visits import Visit, write_visits
+
+    ctx.require_current_schema()
+    tz = ctx.settings.timezone
+    outcomes = {FINISHED: "served", NO_SHOW: "no_show", LEFT: "left"}
+    with ctx.session() as session:
+        tickets = session.scalars(
+            select(Ticket).where(
+                Ticket.clinic_day >= first.date(),
+                Ticket.clinic_day <= last.date(),
+                Ticket.status.in_(tuple(outcomes)),
+            )
+        ).all()
+        visits = [
+            Visit(
+                visit_id=f"{t.clinic_day:%Y%m%d}-{t.id:06d}",
+                service=t.service_id,
+                checked_in_at=t.checked_in_at.astimezone(tz),
+                called_at=t.called_at.astimezone(tz) if t.called_at and t.status != LEFT else None,
+                finished_at=t.ended_at.astimezone(tz) if t.status == FINISHED else None,
+                room=t.room_id if t.status != LEFT else None,
+                outcome=outcomes[t.status],
+            )
+            for t in tickets
+        ]
+    count = write_visits(visits, output)
+    click.echo(f"wrote {count} visit(s) to {output}")
+
+
+@cli.command()
+@click.argument("visits", type=click.Path(exists=True, dir_okay=False))
+@click.option("--output", required=True, type=click.Path(dir_okay=False), help="predictions CSV")
+@click.option("--progress/--no-progress", default=None, help="progress bar (default: on a terminal)")
+@pass_context
+def backtest(ctx: Context, visits: str, output: str, progress: bool | None) -> None:
+    """Replay a visit log through the live estimator; print its errors beside the baseline's."""
+    from .backtest import format_report, run_backtest
+    from .visits import VisitLogError
+
+    try:
+        report = run_backtest(visits, output, ctx.settings.estimator, progress=progress)
+    except VisitLogError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(format_report(report))
+
+
 # -- end of day --------------------------------------------------------------------------------
 
 

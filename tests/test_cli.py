@@ -106,3 +106,46 @@ def test_expire_day_closes_yesterday_and_keeps_today(migrated):
     run(migrated, "expire-day", "--today")
     with Session(engine) as session:
         assert session.get(Ticket, new_id).status == "expired"
+
+
+def test_backtest_command_on_a_sample_log(tmp_path):
+    from pathlib import Path
+
+    sample = Path(__file__).parent / "data" / "sample-visits-small_gp.csv"
+    result = run(tmp_path, "backtest", str(sample), "--output", str(tmp_path / "p.csv"), "--no-progress")
+    assert "baseline" in result.stdout.lower()
+    lines = (tmp_path / "p.csv").read_text().splitlines()
+    assert lines[0] == "visit_id,predicted_wait_minutes,lower_minutes,upper_minutes"
+    assert len(lines) == sum(1 for _ in open(sample))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("visit_id,service\n1,general\n")
+    refused = run(tmp_path, "backtest", str(bad), "--output", str(tmp_path / "q.csv"), check=False)
+    assert refused.returncode != 0 and "bad.csv" in refused.stderr
+
+
+def test_export_then_backtest_round_trips_the_clinics_own_visits(migrated):
+    engine = engine_of(migrated)
+    clock = ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=SEOUL))
+    with Session(engine) as session:
+        queue = ClinicQueue(session, clock, SEOUL)
+        staff = Actor("staff", "s")
+        for _ in range(6):
+            queue.check_in("general", language="ko", actor=Actor("kiosk", "k"))
+            clock.advance(minutes=2)
+        session.commit()
+        for _ in range(5):
+            ticket = queue.call_next("room1", staff)
+            clock.advance(minutes=7)
+            queue.finish(ticket.id, staff)
+            session.commit()
+        queue.leave(queue.waiting()[0])
+        session.commit()
+    out = migrated / "visits.csv"
+    run(migrated, "export-visits", "--from", "2026-11-23", "--to", "2026-11-23", "--output", str(out))
+    rows = out.read_text().splitlines()
+    assert rows[0] == "visit_id,service,checked_in_at,called_at,finished_at,room,outcome"
+    assert len(rows) == 7 and rows[-1].endswith(",,,,left")
+    assert "+09:00" in rows[1] and "+821" not in out.read_text()
+    result = run(migrated, "backtest", str(out), "--output", str(migrated / "p.csv"), "--no-progress")
+    assert len((migrated / "p.csv").read_text().splitlines()) == 7
+    assert "baseline" in result.stdout.lower()
