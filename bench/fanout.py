@@ -59,14 +59,15 @@ def wait_http(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
 class Server:
     """The real service in its own folder and process."""
 
-    def __init__(self) -> None:
-        self.dir = tempfile.mkdtemp(prefix="queue-bench-")
+    def __init__(self, env: dict | None = None, directory: str | None = None) -> None:
+        self.dir = directory or tempfile.mkdtemp(prefix="queue-bench-")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
             **os.environ,
             "QUEUE_APP_DATABASE_URL": f"sqlite:///{self.dir}/bench.db",
             "QUEUE_APP_SERVER_SECRET_KEY": "bench",
+            **(env or {}),
         }
 
     def cli(self, *args: str) -> str:
@@ -80,11 +81,15 @@ class Server:
         )
         return out.stdout
 
-    def start(self) -> None:
+    def prepare(self) -> None:
+        """Migrate the database and make a staff, a kiosk and a display token."""
         self.cli("db", "upgrade")
         self.staff = self.cli("create-token", "--role", "staff", "--name", "bench").strip().splitlines()[-1]
         self.kiosk = self.cli("create-token", "--role", "kiosk", "--name", "bench").strip().splitlines()[-1]
         self.display = self.cli("create-token", "--role", "display", "--name", "bench").strip().splitlines()[-1]
+
+    def serve(self) -> None:
+        """Start `queue-app serve` and wait until it answers."""
         self.proc = subprocess.Popen(
             [PY, "-m", "queue_app.cli", "--config", CONFIG, "serve", "--port", str(self.port)],
             cwd=self.dir,
@@ -93,6 +98,10 @@ class Server:
             stderr=subprocess.DEVNULL,
         )
         wait_http(self.url + "/api/v1/services", self.proc)
+
+    def start(self) -> None:
+        self.prepare()
+        self.serve()
 
     def stop(self) -> None:
         self.proc.terminate()

@@ -1,0 +1,172 @@
+"""Benchmark: a burst of "your turn is near" messages, and the live updates while it runs.
+
+1. A clinic with W waiting patients, each with a phone and consent, is made on a fresh
+   SQLite database (`queue-app serve`, eventlet), with no message near yet.
+2. Run A, messaging off: N display clients connect; "call next" is pressed K times and the
+   full fan-out (until the last client has the `called` event) is timed.  The baseline.
+3. Run B, same database copy, SMS on (Twilio wire format, to a local provider that answers
+   after a set latency), "turn near" at every place: the first "call next" makes W-1
+   "turn near" messages at once.  The same K presses are timed while the dispatcher sends,
+   and the time until the provider has every message is taken.
+
+    .venv/bin/python bench/notify_burst.py --waiting 500 --clients 200 --calls 10 --provider-ms 20
+
+Runs only on loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fanout import Clients, Server  # noqa: E402
+
+SID = "AC" + "4" * 32
+
+
+class Provider:
+    """A local Twilio: answers each message after ``latency`` seconds, notes when."""
+
+    def __init__(self, latency: float) -> None:
+        self.times: list[float] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                time.sleep(latency)
+                outer.times.append(time.perf_counter())
+                body = b'{"sid": "SM%032d", "status": "queued"}' % len(outer.times)
+                self.send_response(201)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+def sms_env(provider_url: str, near: int) -> dict:
+    return {
+        "QUEUE_APP_NOTIFY_CHANNELS": "sms",
+        "QUEUE_APP_NOTIFY_MESSAGES": "turn_near",
+        "QUEUE_APP_NOTIFY_NEAR_POSITIONS": str(near),
+        "QUEUE_APP_NOTIFY_NEAR_MINUTES": "0",
+        "QUEUE_APP_CHANNELS_SMS_ENABLED": "true",
+        "QUEUE_APP_CHANNELS_SMS_ACCOUNT_SID": SID,
+        "QUEUE_APP_CHANNELS_SMS_AUTH_TOKEN": "token",
+        "QUEUE_APP_CHANNELS_SMS_FROM_NUMBER": "+15005550006",
+        "QUEUE_APP_CHANNELS_SMS_BASE_URL": provider_url,
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+
+
+async def check_in_all(server: Server, waiting: int) -> None:
+    kiosk = {"Authorization": f"Bearer {server.kiosk}"}
+    sem = asyncio.Semaphore(8)
+    async with aiohttp.ClientSession() as http:
+
+        async def one(i: int) -> None:
+            async with sem:
+                body = {"service": "general", "phone": f"010-5{i // 10000:03d}-{i % 10000:04d}", "consent": True}
+                async with http.post(f"{server.url}/api/v1/tickets", json=body, headers=kiosk) as r:
+                    assert r.status == 201, await r.text()
+
+        await asyncio.gather(*(one(i) for i in range(waiting)))
+
+
+async def timed_calls(server: Server, clients: int, calls: int, on_first=None) -> list[float]:
+    listeners = Clients()
+    await listeners.connect(server.url, [{"token": server.display}] * clients)
+    await asyncio.sleep(0.5)
+    staff = {"Authorization": f"Bearer {server.staff}"}
+    samples = []
+    async with aiohttp.ClientSession() as http:
+        for i in range(calls):
+            room = ("room1", "room2")[i % 2]
+            t0 = time.perf_counter()
+            async with http.post(f"{server.url}/api/v1/rooms/{room}/call-next", headers=staff) as r:
+                body = await r.json()
+            if i == 0 and on_first:
+                on_first(t0)
+            t_last = await listeners.wait_all(body["ticket"]["number"])
+            samples.append((t_last - t0) * 1000)
+            async with http.post(f"{server.url}/api/v1/tickets/{body['ticket']['id']}/start", headers=staff):
+                pass
+            await asyncio.sleep(0.2)
+    await listeners.close()
+    return samples
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--waiting", type=int, default=500)
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--calls", type=int, default=10)
+    parser.add_argument("--provider-ms", type=float, default=20.0)
+    args = parser.parse_args()
+
+    provider = Provider(args.provider_ms / 1000)
+    seed = Server(sms_env(provider.url, near=0))
+    seed.prepare()
+    seed.serve()
+    await check_in_all(seed, args.waiting)
+    seed.stop()
+    assert not provider.times, "no message should exist before the burst"
+
+    copy_a = tempfile.mkdtemp(prefix="queue-bench-a-")
+    shutil.copy(Path(seed.dir) / "bench.db", copy_a)
+    quiet = Server({"QUEUE_APP_NOTIFY_CHANNELS": ""}, copy_a)
+    quiet.staff, quiet.display = seed.staff, seed.display
+    quiet.serve()
+    baseline = await timed_calls(quiet, args.clients, args.calls)
+    quiet.stop()
+
+    copy_b = tempfile.mkdtemp(prefix="queue-bench-b-")
+    shutil.copy(Path(seed.dir) / "bench.db", copy_b)
+    busy = Server(sms_env(provider.url, near=args.waiting * 2), copy_b)
+    busy.staff, busy.display = seed.staff, seed.display
+    busy.serve()
+    started: list[float] = []
+    during = await timed_calls(busy, args.clients, args.calls, on_first=started.append)
+    expected = args.waiting - 1
+    deadline = time.perf_counter() + 600
+    while len(provider.times) < expected and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+    busy.stop()
+    burst_seconds = (provider.times[expected - 1] - started[0]) if len(provider.times) >= expected else float("nan")
+
+    def med(xs):
+        return statistics.median(xs)
+
+    print(f"| waiting | clients | provider latency ms | messages | all sent after s | messages/s "
+          f"| fan-out median ms without | with burst | ratio |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(
+        f"| {args.waiting} | {args.clients} | {args.provider_ms:.0f} | {len(provider.times)} | {burst_seconds:.1f} "
+        f"| {len(provider.times) / burst_seconds:.0f} | {med(baseline):.0f} | {med(during):.0f} "
+        f"| {med(during) / med(baseline):.2f} |"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
