@@ -158,8 +158,8 @@ async def main() -> None:
     def med(xs):
         return statistics.median(xs)
 
-    print(f"| waiting | clients | provider latency ms | messages | all sent after s | messages/s "
-          f"| fan-out median ms without | with burst | ratio |")
+    print("| waiting | clients | provider latency ms | messages | all sent after s | messages/s "
+          "| fan-out median ms without | with burst | ratio |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     print(
         f"| {args.waiting} | {args.clients} | {args.provider_ms:.0f} | {len(provider.times)} | {burst_seconds:.1f} "

@@ -17,12 +17,12 @@ from ..auth import (
     principal_for_token,
     principal_for_user,
 )
+from ..changes import finish_change
 from ..extensions import db
 from ..models import StaffUser
 from ..phones import InvalidPhone, normalize_phone
 from ..qr import qr_svg
 from ..queue import PRIORITIES, Actor
-from ..changes import finish_change
 from ..runtime import clinic_queue, runtime
 from . import api
 from .errors import ApiError
