@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
 from .estimate import PRIORITY_APPOINTMENT, PRIORITY_URGENT, PRIORITY_WALK_IN
@@ -448,7 +448,18 @@ class ClinicQueue:
         """Blank the contact details of visits older than the retention limit; return how many."""
         cutoff = self.clinic_day() - timedelta(days=retention_days)
         result = self.session.execute(
-            update(Ticket).where(Ticket.clinic_day < cutoff, Ticket.phone.is_not(None)).values(phone=None)
+            update(Ticket)
+            .where(
+                Ticket.clinic_day < cutoff,
+                or_(
+                    Ticket.phone.is_not(None),
+                    Ticket.email.is_not(None),
+                    Ticket.telegram_chat_id.is_not(None),
+                    Ticket.telegram_code.is_not(None),
+                    Ticket.push_subscription.is_not(None),
+                ),
+            )
+            .values(phone=None, email=None, telegram_chat_id=None, telegram_code=None, push_subscription=None)
         )
         return result.rowcount or 0
 

@@ -283,11 +283,15 @@ def test_expire_closes_yesterdays_open_tickets_and_keeps_them(queue, session, cl
 
 def test_personal_data_is_erased_after_retention(queue, session, clock):
     old = check_in(queue, phone="+821012345678")
+    old.telegram_chat_id = "777"
+    old.push_subscription = '{"endpoint": "https://push.example/x"}'
+    session.commit()
     clock.advance(days=31)
     recent = check_in(queue, phone="+821087654321")
     assert queue.erase_personal_data(30) == 1
     session.commit()
-    assert session.get(Ticket, old.id).phone is None
+    erased = session.get(Ticket, old.id)
+    assert (erased.phone, erased.telegram_chat_id, erased.push_subscription) == (None, None, None)
     assert session.get(Ticket, recent.id).phone == "+821087654321"
 
 
