@@ -18,7 +18,7 @@ from sqlalchemy import and_, or_, select
 
 from .config import Settings
 from .estimate import Estimate, PastVisit, RoomNow, WaitEstimator, WaitingTicket
-from .models import CALLED, FINISHED, IN_CONSULTATION, LEFT, NO_SHOW, ROOM_OPEN, Message, Room, Ticket
+from .models import FINISHED, LEFT, NO_SHOW, ROOM_OPEN, Message, Room, Ticket
 from .queue import ClinicQueue
 
 OUTCOMES = {FINISHED: "served", NO_SHOW: "no_show", LEFT: "left"}
@@ -62,6 +62,11 @@ class QueueState:
     messages: dict[int, list] = field(default_factory=dict)
     #: ticket id -> channels that can reach the patient, in the clinic's order.
     channels: dict[int, list[str]] = field(default_factory=dict)
+
+    @property
+    def serving(self) -> dict[str, Ticket]:
+        """room id -> the patient called to it or in consultation there."""
+        return {t.room_id: t for t in self.in_rooms}
 
     def line_of(self, ticket: Ticket) -> list[Ticket]:
         return self.lines.get(ticket.service_id, [])
@@ -132,7 +137,7 @@ class QueueBoard:
         return state
 
     def _estimate(self, state: QueueState) -> None:
-        serving = {t.room_id: t for t in state.in_rooms if t.status in (CALLED, IN_CONSULTATION)}
+        serving = state.serving
         rooms = [
             RoomNow(
                 id=room.id,

@@ -87,7 +87,7 @@ def _room_view(settings: Settings, room: Room, serving: dict[str, Ticket]) -> di
 
 def public_queue(settings: Settings, state: QueueState) -> dict:
     """The ``queue`` event for displays, kiosks and patients' phones."""
-    serving = {t.room_id: t for t in state.in_rooms}
+    serving = state.serving
     return {
         "clinic": settings.clinic_name,
         "now": iso(state.now),
@@ -142,7 +142,7 @@ def staff_ticket(settings: Settings, state: QueueState, ticket: Ticket) -> dict:
 
 def staff_queue(settings: Settings, state: QueueState) -> dict:
     """The ``queue`` event for staff and ``GET /api/v1/queue``."""
-    serving = {t.room_id: t for t in state.in_rooms}
+    serving = state.serving
     return {
         "now": iso(state.now),
         "waiting": [
@@ -183,5 +183,5 @@ def new_ticket(settings: Settings, state: QueueState, ticket: Ticket, url: str, 
 
 def room_list(settings: Settings, state: QueueState) -> list[dict]:
     """``GET /api/v1/rooms``."""
-    serving = {t.room_id: t for t in state.in_rooms}
+    serving = state.serving
     return [_room_view(settings, room, serving) for room in state.rooms]

@@ -43,7 +43,7 @@ from ..models import (
     Ticket,
 )
 from . import texts
-from .channels import CannotReach, Channel, OutgoingMessage, SendResult, TemporaryFailure
+from .channels import CannotReach, Channel, OutgoingMessage, SendResult, TemporaryFailure, TwilioSmsChannel
 from .outbox import MUST_REACH, opted_out_phones, reachable_channels, recipient
 from .settings import WEBHOOK
 
@@ -185,7 +185,7 @@ class Dispatcher:
     def _outgoing(self, session: Session, message: Message, ticket: Ticket, channel: Channel) -> OutgoingMessage:
         facts = json.loads(message.variables)
         custom = self.notify.templates
-        if channel.name in ("sms",) or getattr(channel, "is_sms", False):
+        if isinstance(channel, TwilioSmsChannel):  # also a second SMS section with type = "sms"
             text = texts.render_sms(
                 message.kind, message.language, facts, custom, include_link=self.notify.sms_include_link
             )
