@@ -293,7 +293,7 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
     dispatcher = app.extensions["queue_app"].dispatcher
     # Messages go out from the background, never inside a request; pending ones from before
     # a restart are picked up on the first pass.
-    socketio.start_background_task(dispatcher.run, socketio.sleep)
+    socketio.start_background_task(dispatcher.run, socketio.sleep, spawn=socketio.start_background_task)
     base = settings.public_url or f"http://{host}:{port}"
     _print_welcome(base, settings)
     sys.stdout.flush()

@@ -16,8 +16,8 @@ from datetime import datetime
 
 from .board import QueueState, Wait
 from .config import Settings
-from .models import CALLED, IN_CONSULTATION, Room, Ticket
-from .phones import mask_phone
+from .models import CALLED, IN_CONSULTATION, Message, Room, Ticket
+from .phones import display_phone, mask_phone
 from .queue import PRIORITY_NAMES
 
 
@@ -114,6 +114,22 @@ def public_queue(settings: Settings, state: QueueState) -> dict:
     }
 
 
+def message_view(message: Message) -> dict:
+    """One message as staff see it: what, on which channel, how far it got, and why not."""
+    return {
+        "id": message.id,
+        "kind": message.kind,
+        "route": message.route,
+        "channel": message.channel,
+        "status": message.status,
+        "attempts": message.attempts,
+        "created_at": iso(message.created_at),
+        "sent_at": iso(message.sent_at),
+        "delivered_at": iso(message.delivered_at),
+        "error": message.last_error,
+    }
+
+
 def staff_ticket(settings: Settings, state: QueueState, ticket: Ticket) -> dict:
     """One ticket as staff see it."""
     return {
@@ -129,10 +145,13 @@ def staff_ticket(settings: Settings, state: QueueState, ticket: Ticket) -> dict:
         "channels": state.channels.get(ticket.id, []),
         "reachable": bool(state.channels.get(ticket.id)),
         "needs_call": ticket.needs_call,
-        "messages": [
-            {"kind": m.kind, "channel": m.channel, "status": m.status, "route": m.route}
-            for m in state.messages.get(ticket.id, [])
-        ],
+        # Reception phones the patients nobody else could reach, so the call list carries
+        # their whole number; everyone else's stays masked.
+        "call_phone": ticket.phone if ticket.needs_call else None,
+        "call_phone_display": display_phone(ticket.phone, settings.phone_region)
+        if ticket.needs_call and ticket.phone
+        else None,
+        "messages": [message_view(m) for m in state.messages.get(ticket.id, [])],
         "checked_in_at": iso(ticket.checked_in_at),
         "called_at": iso(ticket.called_at),
         "call_count": ticket.call_count,

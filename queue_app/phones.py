@@ -31,3 +31,12 @@ def mask_phone(e164: str | None) -> str | None:
     if not e164:
         return None
     return "•••• " + e164[-4:]
+
+
+def display_phone(e164: str, region: str) -> str:
+    """How reception reads a number to dial it: national (``010-1234-5678``) when it is in
+    the clinic's country, international (``+7 912 345-67-89``) otherwise."""
+    number = phonenumbers.parse(e164, None)
+    if phonenumbers.region_code_for_number(number) == region:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

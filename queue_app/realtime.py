@@ -59,14 +59,8 @@ def report_delivery(app, delivery) -> None:
     Called from the dispatcher, outside any request, hence the app context.
     """
     socketio.emit(
-        "message",
-        {
-            "ticket_id": delivery.ticket_id,
-            "kind": delivery.kind,
-            "channel": delivery.channel,
-            "status": delivery.status,
-            "needs_call": delivery.needs_call,
-        },
+        "delivery",
+        {"ticket_id": delivery.ticket_id, "needs_call": delivery.needs_call, "message": dict(delivery.view)},
         to=STAFF,
     )
     if delivery.needs_call:

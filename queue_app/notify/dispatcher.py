@@ -19,9 +19,11 @@ import json
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
@@ -42,15 +44,19 @@ from ..models import (
     MessageAttempt,
     Ticket,
 )
+from ..payloads import message_view
 from . import texts
 from .channels import CannotReach, Channel, OutgoingMessage, SendResult, TemporaryFailure, TwilioSmsChannel
+from .channels.base import DEFAULT_TIMEOUT
 from .outbox import MUST_REACH, opted_out_phones, reachable_channels, recipient
 from .settings import WEBHOOK
 
 log = logging.getLogger(__name__)
 
-#: How long a claimed message is ours before another process may take it over.
-LEASE = timedelta(seconds=60)
+#: A claimed message is ours for this many times the longest provider timeout (a call may
+#: take a connect and a read timeout), plus a margin, before another process may take it.
+LEASE_TIMEOUTS = 3
+LEASE_MARGIN_SECONDS = 10
 BATCH = 50
 #: A message still worth sending only while the ticket is in one of these statuses.
 STILL_RELEVANT = {
@@ -71,6 +77,8 @@ class Delivery:
     channel: str | None
     status: str
     needs_call: bool = False
+    #: The message as the staff console shows it (``payloads.message_view``).
+    view: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Dispatcher:
@@ -92,6 +100,8 @@ class Dispatcher:
         self.clock = clock
         self.on_delivery = on_delivery
         self.rng = rng or random.Random()
+        longest = max((getattr(c, "timeout", DEFAULT_TIMEOUT) for c in channels.values()), default=DEFAULT_TIMEOUT)
+        self.lease = timedelta(seconds=LEASE_TIMEOUTS * longest + LEASE_MARGIN_SECONDS)
         self._woken = threading.Event()
         self.stopped = False
 
@@ -101,11 +111,20 @@ class Dispatcher:
         """New messages are queued: look now instead of at the next poll."""
         self._woken.set()
 
-    def run(self, sleep: Callable[[float], None], poll_seconds: float = 1.0) -> None:
-        """Send forever (until ``stopped``), sleeping with ``sleep`` (``socketio.sleep``)."""
+    def run(
+        self,
+        sleep: Callable[[float], None],
+        poll_seconds: float = 1.0,
+        spawn: Callable[..., Any] | None = None,
+    ) -> None:
+        """Send forever (until ``stopped``), sleeping with ``sleep`` (``socketio.sleep``).
+
+        ``spawn`` (``socketio.start_background_task``) lets ``[notify] senders`` messages
+        be with providers at once, green threads or threads as the async mode has it.
+        """
         while not self.stopped:
             try:
-                busy = self.run_once()
+                busy = self.run_once(spawn, sleep)
             except Exception:  # a database hiccup must not end the loop
                 log.exception("dispatcher pass failed")
                 busy = 0
@@ -117,13 +136,50 @@ class Dispatcher:
                 waited += 0.05
             self._woken.clear()
 
-    def run_once(self) -> int:
-        """Send every message due now; return how many were handled."""
-        handled = 0
-        for message_id in self._claim_due():
-            self._deliver(message_id)
-            handled += 1
-        return handled
+    def run_once(
+        self, spawn: Callable[..., Any] | None = None, sleep: Callable[[float], None] = time.sleep
+    ) -> int:
+        """Send every message due now; return how many were handled.
+
+        With ``spawn``, the batch is split into ``senders`` lanes sent side by side, since
+        a provider's answer takes far longer than our own bookkeeping (a burst of 500 at
+        200 ms each would take 100 s one by one).  A ticket's messages stay in one lane, so
+        a patient still gets "checked in" before "turn near" before "called".  The pass
+        ends when every lane has (waiting with ``sleep``, since the task objects' ``join``
+        does not wait under eventlet), so that no message is claimed twice at once.
+
+        Each message is claimed just before it is sent, not with the batch, so its lease
+        only has to outlast one provider call, however long the lane ahead of it is.
+        """
+        lanes: dict[int, list[str]] = {}
+        width = self.notify.senders if spawn is not None else 1
+        for message_id, ticket_id in self._due_now():
+            lanes.setdefault(ticket_id % width, []).append(message_id)
+        handled: list[int] = []
+        if len(lanes) <= 1:
+            for ids in lanes.values():
+                self._deliver_all(ids, handled)
+        else:
+            for ids in lanes.values():
+                spawn(self._deliver_all, ids, handled)
+            while len(handled) < len(lanes):
+                sleep(0.01)
+        return sum(handled)
+
+    def _deliver_all(self, message_ids: list[str], handled: list[int]) -> None:
+        """One lane: claim and send each message in turn; report how many were ours."""
+        count = 0
+        try:
+            for message_id in message_ids:
+                if not self._claim(message_id):
+                    continue  # another process took it
+                count += 1
+                try:
+                    self._deliver(message_id)
+                except Exception:  # one message's database trouble must not strand its lane
+                    log.exception("delivering message %s failed; its lease runs out, then it is retried", message_id)
+        finally:
+            handled.append(count)
 
     # -- claiming ------------------------------------------------------------------------
 
@@ -133,24 +189,31 @@ class Dispatcher:
             and_(Message.status == MESSAGE_SENDING, Message.lease_until < now),
         )
 
-    def _claim_due(self) -> list[str]:
-        now = self.clock.now()
-        claimed: list[str] = []
+    def _due_now(self) -> list[tuple[str, int]]:
+        """Up to a batch of (message id, ticket id) due now, oldest first."""
         with self.session_factory() as session:
-            candidates = session.scalars(
-                select(Message.id).where(self._due(now)).order_by(Message.next_attempt_at).limit(BATCH)
-            ).all()
-            for message_id in candidates:
-                won = session.execute(
-                    update(Message)
-                    .where(Message.id == message_id, self._due(now))
-                    .values(status=MESSAGE_SENDING, lease_until=now + LEASE)
-                    .execution_options(synchronize_session=False)
-                ).rowcount
-                session.commit()
-                if won == 1:
-                    claimed.append(message_id)
-        return claimed
+            return [
+                (message_id, ticket_id)
+                for message_id, ticket_id in session.execute(
+                    select(Message.id, Message.ticket_id)
+                    .where(self._due(self.clock.now()))
+                    .order_by(Message.next_attempt_at, Message.created_at)
+                    .limit(BATCH)
+                )
+            ]
+
+    def _claim(self, message_id: str) -> bool:
+        """Take the message for this process (compare-and-set); False if another has it."""
+        now = self.clock.now()
+        with self.session_factory() as session:
+            won = session.execute(
+                update(Message)
+                .where(Message.id == message_id, self._due(now))
+                .values(status=MESSAGE_SENDING, lease_until=now + self.lease)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            session.commit()
+        return won == 1
 
     # -- sending -------------------------------------------------------------------------
 
@@ -298,7 +361,15 @@ class Dispatcher:
             return
         try:
             self.on_delivery(
-                Delivery(message.id, ticket.id, message.kind, message.channel, message.status, ticket.needs_call)
+                Delivery(
+                    message.id,
+                    ticket.id,
+                    message.kind,
+                    message.channel,
+                    message.status,
+                    ticket.needs_call,
+                    message_view(message),
+                )
             )
         except Exception:  # telling the staff screens must never undo a delivery
             log.exception("delivery report failed")

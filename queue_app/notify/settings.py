@@ -39,6 +39,8 @@ class NotifySettings:
     retries: int = 3
     retry_base_seconds: float = 5.0
     retry_max_seconds: float = 300.0
+    #: Messages with providers at the same time (one patient's messages stay in order).
+    senders: int = 4
     sms_include_link: bool = False
     #: Cost of one message per channel, in the clinic's currency.
     costs: Mapping[str, float] = field(default_factory=dict)
@@ -135,6 +137,9 @@ def parse_notify(data: Mapping[str, Any], services: Mapping[str, Any], languages
     retries = notify.get("retries", 3)
     if not isinstance(retries, int) or isinstance(retries, bool) or not 1 <= retries <= 20:
         raise ConfigError("[notify] retries", "must be a whole number from 1 to 20")
+    senders = notify.get("senders", 4)
+    if not isinstance(senders, int) or isinstance(senders, bool) or not 1 <= senders <= 32:
+        raise ConfigError("[notify] senders", "must be a whole number from 1 to 32")
     include_link = notify.get("sms_include_link", False)
     if not isinstance(include_link, bool):
         raise ConfigError("[notify] sms_include_link", "must be true or false")
@@ -160,6 +165,7 @@ def parse_notify(data: Mapping[str, Any], services: Mapping[str, Any], languages
         retries=retries,
         retry_base_seconds=number("retry_base_seconds", 5.0, 0.01),
         retry_max_seconds=number("retry_max_seconds", 300.0, 0.01),
+        senders=senders,
         sms_include_link=include_link,
         costs=costs,
         templates=templates,

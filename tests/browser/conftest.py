@@ -72,15 +72,20 @@ def browser():
         browser.close()
 
 
-@pytest.fixture(scope="session")
-def clinic(tmp_path_factory, browser):
-    """The real server with a staff login and kiosk, display and staff tokens."""
-    workdir = tmp_path_factory.mktemp("browser-clinic")
-    server = LiveServer(workdir)
+def start_clinic(workdir: Path, env: dict[str, str] | None = None) -> LiveServer:
+    """A real server with a staff login and kiosk, display and staff tokens."""
+    server = LiveServer(workdir, env)
     server.command("db", "upgrade")
     server.command("create-user", "--username", STAFF_USER, "--role", "staff", "--password", STAFF_PASSWORD)
     server.tokens = {role: server.token(role) for role in ("kiosk", "display", "staff")}
     server.start()
+    return server
+
+
+@pytest.fixture(scope="session")
+def clinic(tmp_path_factory, browser):
+    """The real server shared by the browser tests."""
+    server = start_clinic(tmp_path_factory.mktemp("browser-clinic"))
     yield server
     server.stop(signal.SIGTERM)
 
@@ -102,22 +107,28 @@ def server(clinic):
     return clinic
 
 
+class StaffApi:
+    """POST/GET to a server's API as staff, for arranging a test."""
+
+    def __init__(self, server) -> None:
+        self.server = server
+        self.headers = {"Authorization": f"Bearer {server.tokens['staff']}"}
+
+    def post(self, path, **kwargs):
+        return requests.post(self.server.url + "/api/v1" + path, headers=self.headers, timeout=10, **kwargs)
+
+    def queue(self):
+        return requests.get(self.server.url + "/api/v1/queue", headers=self.headers, timeout=10).json()
+
+    def check_in(self, service="general", language="en", **more):
+        response = self.post("/tickets", json={"service": service, "language": language, **more})
+        assert response.status_code == 201, response.text
+        return response.json()
+
+
 @pytest.fixture
 def staff_api(server):
-    """POST/GET to the API as staff, for arranging a test."""
-
-    class StaffApi:
-        headers = {"Authorization": f"Bearer {server.tokens['staff']}"}
-
-        def post(self, path, **kwargs):
-            return requests.post(server.url + "/api/v1" + path, headers=self.headers, timeout=10, **kwargs)
-
-        def check_in(self, service="general", language="en"):
-            response = self.post("/tickets", json={"service": service, "language": language})
-            assert response.status_code == 201, response.text
-            return response.json()
-
-    return StaffApi()
+    return StaffApi(server)
 
 
 @pytest.fixture
@@ -175,20 +186,25 @@ def display(server, contexts):
     return page
 
 
-@pytest.fixture
-def staff(server, contexts):
-    """A signed-in staff console with room 1 chosen."""
+def staff_console(contexts, url: str):
+    """Sign in at ``url`` and open the staff console with room 1 chosen."""
     context = contexts(viewport={"width": 1366, "height": 900}, locale="en-US")
     page = context.new_page()
-    page.goto(f"{server.url}/staff")
+    page.goto(f"{url}/staff")
     page.fill("#username", STAFF_USER)
     page.fill("#password", STAFF_PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{server.url}/staff")
+    page.wait_for_url(f"{url}/staff")
     page.check("input[name=room][value=room1]")
     page.wait_for_selector("article[data-room=room1]")
     page.wait_for_function("document.getElementById('conn').className === 'conn'")
     return page
+
+
+@pytest.fixture
+def staff(server, contexts):
+    """A signed-in staff console with room 1 chosen."""
+    return staff_console(contexts, server.url)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from .conftest import axe_check
+from .conftest import StaffApi, axe_check, staff_console, start_clinic
 
 
 def test_unpaired_kiosk_and_display_explain_pairing(server, contexts, screenshots):
@@ -148,3 +148,54 @@ def test_the_login_page(server, contexts, screenshots):
     assert "Неверное имя" in page.inner_text("#login-error")
     screenshots(page, "login-error")
     axe_check(page)
+
+
+def test_the_call_list_shows_whom_to_phone_and_clears_when_reached(tmp_path, contexts, screenshots):
+    """No channel is configured in this clinic: a patient with a phone whose turn comes near
+    lands on the call list with their number to dial, and "Reached" takes them off.
+
+    A clinic of its own, with "near" by places only (3 ahead): the shared one has learned
+    near-zero consultations from the other tests, so everyone there is near by minutes.
+    """
+    server = start_clinic(tmp_path, {"QUEUE_APP_NOTIFY_NEAR_MINUTES": "0"})
+    try:
+        check_the_call_list(server, staff_console(contexts, server.url), StaffApi(server), screenshots)
+    finally:
+        server.stop()
+
+
+def check_the_call_list(server, staff, staff_api, screenshots):
+    def waiting(ticket_id):
+        return next((t for t in staff_api.queue()["waiting"] if t["id"] == ticket_id), None)
+
+    # The fifth patient has four ahead: not near yet, so not told at the desk.
+    for i in range(5):
+        patient = staff_api.check_in("general", phone=f"010-2222-33{i:02d}", consent=True)
+    assert not any(m["kind"] == "turn_near" for m in waiting(patient["id"])["messages"])
+    number = patient["number"]
+    for _ in range(12):
+        if waiting(patient["id"])["needs_call"]:
+            break
+        response = staff_api.post("/rooms/room1/call-next")
+        assert response.status_code == 200, response.text
+        staff_api.post(f"/tickets/{response.json()['ticket']['id']}/finish")
+    assert waiting(patient["id"])["needs_call"]
+
+    staff.wait_for_function(f"document.getElementById('call-list').textContent.includes('{number}')")
+    item = staff.locator("#call-list li", has_text=number)
+    assert "phone them" in item.inner_text()
+    phone = item.locator("a.phone")
+    assert phone.get_attribute("href") == f"tel:+8210222233{i:02d}"
+    assert phone.inner_text() == f"Phone 010-2222-33{i:02d}"
+    row = staff.locator("#waiting tr", has_text=number)
+    assert "Turn near: failed" in row.inner_text()
+    row.locator("details summary").click()
+    assert "no channel can reach this patient" in row.locator("details ol").inner_text()
+    staff.evaluate("document.getElementById('call-list-panel').scrollIntoView()")
+    screenshots(staff, "staff-call-list")
+    axe_check(staff)
+
+    item.get_by_role("button", name=f"{number} reached").click()
+    staff.wait_for_function(f"!document.getElementById('call-list').textContent.includes('{number}')")
+    assert "Nobody to call" in staff.inner_text("#call-list")
+    assert waiting(patient["id"])["needs_call"] is False

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -18,7 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from queue_app import create_app
-from queue_app.extensions import db
+from queue_app.extensions import db, socketio
 from queue_app.models import Message, MessageAttempt, Ticket
 
 from ..conftest import Tokens, make_settings, prepare_database
@@ -36,9 +37,20 @@ class Providers:
         self.alimtalk = "ok"  # ok | down | refuse
         self.sms = "ok"  # ok | down | refuse
         self.webhook = "ok"  # ok | down
+        self.alimtalk_seconds = 0.0  # how long AlimTalk takes to answer
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self._lock = threading.Lock()
         server.handler = self.handle
 
     def handle(self, request):
+        if request.path == SOLAPI_PATH and self.alimtalk_seconds:
+            with self._lock:
+                self.in_flight += 1
+                self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            time.sleep(self.alimtalk_seconds)
+            with self._lock:
+                self.in_flight -= 1
         if request.path == SOLAPI_PATH:
             if self.alimtalk == "down":
                 return 500, {}, {"errorCode": "InternalError", "errorMessage": "try later"}
@@ -309,7 +321,11 @@ def test_refused_number_goes_to_the_next_channel_at_once(clinic):
 def test_no_channel_left_puts_the_patient_on_the_call_list(clinic):
     clinic.providers.alimtalk = "refuse"
     clinic.providers.sms = "refuse"
-    tickets = [clinic.check_in() for _ in range(4)]
+    tickets = [clinic.check_in(phone=f"010-1234-567{i}") for i in range(4)]
+    staff_socket = socketio.test_client(
+        clinic.app, flask_test_client=clinic.client, auth={"token": clinic.tokens["staff"]}
+    )
+    staff_socket.get_received()
     clinic.call_next()
     clinic.dispatch()
     clinic.dispatch()
@@ -319,7 +335,29 @@ def test_no_channel_left_puts_the_patient_on_the_call_list(clinic):
     queue = clinic.client.get("/api/v1/queue", headers=clinic.tokens.headers("staff")).get_json()
     in_room = queue["in_rooms"][0]
     assert in_room["needs_call"] is True
-    assert {"kind": "called", "channel": "sms", "status": "failed", "route": "patient"} in in_room["messages"]
+    # Reception phones them: the call list has the whole number; nobody else's is shown.
+    assert in_room["call_phone"] == "+821012345670"
+    assert in_room["call_phone_display"] == "010-1234-5670"
+    assert all((t["call_phone"] is None) == (not t["needs_call"]) for t in queue["waiting"])
+    assert any(t["call_phone"] is None for t in queue["waiting"])
+    [shown] = [m for m in in_room["messages"] if m["kind"] == "called" and m["route"] == "patient"]
+    assert (shown["channel"], shown["status"], shown["route"], shown["id"]) == ("sms", "failed", "patient", called.id)
+    assert "21211" in shown["error"] or "Invalid" in shown["error"]
+    # Each step reached the staff consoles as it happened, the last one the failure.
+    steps = [e["args"][0] for e in staff_socket.get_received() if e["name"] == "delivery"]
+    last = [s for s in steps if s["message"]["id"] == called.id][-1]
+    assert last["needs_call"] is True and last["message"]["status"] == "failed"
+    # AlimTalk refused: handed to SMS (queued there), which refused too.
+    assert [(s["message"]["channel"], s["message"]["status"]) for s in steps if s["message"]["id"] == called.id] == [
+        ("sms", "queued"),
+        ("sms", "failed"),
+    ]
+    # Reached by phone: off the call list, and the number is masked again.
+    reached = clinic.client.post(f"/api/v1/tickets/{tickets[0]['id']}/reached", headers=clinic.tokens.headers("staff"))
+    assert reached.status_code == 200
+    assert reached.get_json()["ticket"]["needs_call"] is False
+    assert reached.get_json()["ticket"]["call_phone"] is None
+    staff_socket.disconnect()
 
 
 def test_patient_without_any_channel_is_on_the_call_list_when_near(clinic):
@@ -432,3 +470,43 @@ def test_a_whole_morning_everyone_told_in_time(clinic):
     assert all(clinic.ticket(t).needs_call for t in no_phone)
     sent = Counter(m.channel for m in clinic.messages() if m.status == "sent")
     assert sent["alimtalk"] == 0 and sent["sms"] > 0
+
+
+def test_senders_work_side_by_side_and_keep_each_patients_order(tmp_path, clock, http_server):
+    """A burst goes out ``senders`` at a time; one patient's messages still go in order."""
+    settings = clinic_settings(f"sqlite:///{tmp_path / 'lanes.db'}", http_server.url, senders=4)
+    prepare_database(settings)
+    clinic = Clinic(create_app(settings, clock=clock), clock, Providers(http_server))
+    try:
+        clinic.providers.alimtalk_seconds = 0.15
+        tickets = [clinic.check_in(phone=f"010-3456-{i:04d}") for i in range(8)]
+        first = clinic.call_next("room1")
+        assert first["id"] == tickets[0]["id"]
+
+        def spawn(target, *args):
+            thread = threading.Thread(target=target, args=args)
+            thread.start()
+            return thread
+
+        while clinic.dispatcher.run_once(spawn):
+            pass
+        sent = clinic.providers.sent(SOLAPI_PATH)
+        ids = [r.json()["messages"][0]["customFields"]["queueMessageId"] for r in sent]
+        # 8 check-ins, one "turn near" (the fourth, now two places from the call), one call.
+        assert len(ids) == len(set(ids)) == 10
+        assert set(ids) == {m.id for m in clinic.messages()}
+        assert clinic.providers.most_in_flight > 1
+        assert all(m.status == "sent" for m in clinic.messages())
+        # The first patient's "checked in" reached the provider before their "called".
+        templates = [
+            r.json()["messages"][0]["kakaoOptions"]["templateId"]
+            for r in sent
+            if r.json()["messages"][0]["customFields"]["queueMessageId"]
+            in {m.id for m in clinic.messages(first["id"])}
+        ]
+        assert templates == ["T1", "T3"]
+    finally:
+        with clinic.app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+

@@ -1,9 +1,11 @@
-"""The real server killed mid-morning with messages pending: after the restart each one is
-delivered exactly once (counted at the local provider server)."""
+"""The dispatcher inside the real server (eventlet): killed mid-morning with messages pending,
+after the restart each one is delivered exactly once; and a burst goes out ``senders`` at a
+time, never more (counted at the local provider server)."""
 
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from collections import Counter
 
@@ -12,6 +14,19 @@ import requests
 from ..e2e.conftest import LiveServer
 
 SID = "AC" + "3" * 32
+
+
+def sms_env(provider_url: str, **more: str) -> dict[str, str]:
+    return {
+        "QUEUE_APP_NOTIFY_CHANNELS": "sms",
+        "QUEUE_APP_CHANNELS_SMS_ENABLED": "true",
+        "QUEUE_APP_CHANNELS_SMS_ACCOUNT_SID": SID,
+        "QUEUE_APP_CHANNELS_SMS_AUTH_TOKEN": "token",
+        "QUEUE_APP_CHANNELS_SMS_FROM_NUMBER": "+15005550006",
+        "QUEUE_APP_CHANNELS_SMS_BASE_URL": provider_url,
+        "NO_PROXY": "127.0.0.1,localhost",
+        **more,
+    }
 
 
 def test_pending_messages_survive_a_kill_and_go_out_once(tmp_path, http_server):
@@ -27,20 +42,18 @@ def test_pending_messages_survive_a_kill_and_go_out_once(tmp_path, http_server):
     http_server.handler = handle
     server = LiveServer(
         tmp_path,
-        {
-            "QUEUE_APP_NOTIFY_CHANNELS": "sms",
-            "QUEUE_APP_NOTIFY_RETRIES": "20",
-            "QUEUE_APP_NOTIFY_RETRY_BASE_SECONDS": "0.2",
-            "QUEUE_APP_NOTIFY_RETRY_MAX_SECONDS": "2",
-            "QUEUE_APP_CHANNELS_SMS_ENABLED": "true",
-            "QUEUE_APP_CHANNELS_SMS_ACCOUNT_SID": SID,
-            "QUEUE_APP_CHANNELS_SMS_AUTH_TOKEN": "token",
-            "QUEUE_APP_CHANNELS_SMS_FROM_NUMBER": "+15005550006",
-            "QUEUE_APP_CHANNELS_SMS_BASE_URL": http_server.url,
-            "QUEUE_APP_CHANNELS_WEBHOOK_URL": http_server.url + "/hook",
-            "QUEUE_APP_CHANNELS_WEBHOOK_SECRET": "s",
-            "NO_PROXY": "127.0.0.1,localhost",
-        },
+        sms_env(
+            http_server.url,
+            QUEUE_APP_NOTIFY_RETRIES="20",
+            QUEUE_APP_NOTIFY_RETRY_BASE_SECONDS="0.2",
+            QUEUE_APP_NOTIFY_RETRY_MAX_SECONDS="2",
+            QUEUE_APP_CHANNELS_WEBHOOK_URL=http_server.url + "/hook",
+            QUEUE_APP_CHANNELS_WEBHOOK_SECRET="s",
+            # Short timeouts, so that the leases of the messages the killed server was
+            # sending (three timeouts and a margin) run out soon after the restart.
+            QUEUE_APP_CHANNELS_SMS_TIMEOUT="1",
+            QUEUE_APP_CHANNELS_WEBHOOK_TIMEOUT="1",
+        ),
     )
     server.command("db", "upgrade")
     server.start()
@@ -78,3 +91,41 @@ def test_pending_messages_survive_a_kill_and_go_out_once(tmp_path, http_server):
     assert len(sms_bodies) == 5 and set(sms_bodies.values()) == {1}
     assert all(any(n in body for body in sms_bodies) for n in numbers)
     assert len(hook_ids) == 5 and set(hook_ids.values()) == {1}
+
+
+def test_a_burst_goes_out_senders_at_a_time(tmp_path, http_server):
+    """With ``senders = 3`` and a provider taking 0.3 s, nine check-ins are texted three at a
+    time: side by side (not one by one), and never more at once than the clinic allows."""
+    lock = threading.Lock()
+    load = {"now": 0, "most": 0}
+
+    def handle(request):
+        with lock:
+            load["now"] += 1
+            load["most"] = max(load["most"], load["now"])
+        time.sleep(0.3)
+        with lock:
+            load["now"] -= 1
+        return 201, {}, {"sid": f"SM{len(http_server.requests):032d}", "status": "queued"}
+
+    http_server.handler = handle
+    server = LiveServer(
+        tmp_path, sms_env(http_server.url, QUEUE_APP_NOTIFY_SENDERS="3", QUEUE_APP_NOTIFY_MESSAGES="checked_in")
+    )
+    server.command("db", "upgrade")
+    server.start()
+    kiosk = {"Authorization": f"Bearer {server.token('kiosk')}"}
+    try:
+        for i in range(9):
+            body = {"service": "general", "phone": f"010-4567-{i:04d}", "consent": True}
+            response = requests.post(f"{server.url}/api/v1/tickets", json=body, headers=kiosk, timeout=10)
+            assert response.status_code == 201
+        deadline = time.monotonic() + 30
+        while len(http_server.requests) < 9 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+    finally:
+        server.stop()
+    bodies = Counter(r.form()["To"][0] for r in http_server.requests)
+    assert len(bodies) == 9 and set(bodies.values()) == {1}
+    assert 2 <= load["most"] <= 3

@@ -20,10 +20,13 @@ setting so tests can point it at a local server.  No error message ever contains
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any, ClassVar
 
 import requests
+import requests.adapters
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -133,8 +136,33 @@ def parse_retry_after(value: str | None) -> float | None:
     return seconds if seconds >= 0 else None
 
 
+_session: requests.Session | None = None
+_session_lock = threading.Lock()
+
+
+def provider_session() -> requests.Session:
+    """One HTTP session for every provider call of this process.
+
+    Keeps connections open between messages: a new TLS handshake for each text costs a
+    provider round trip or two, which is most of the time a message takes.  Shared by the
+    dispatcher's senders (urllib3's pool is thread-safe; nothing here changes the session
+    after it is made), with room for as many connections per host as senders may run, and
+    with cookies refused so that one provider's answer never rides along to the next call.
+    """
+    global _session
+    with _session_lock:
+        if _session is None:
+            session = requests.Session()
+            adapter = requests.adapters.HTTPAdapter(pool_connections=8, pool_maxsize=32)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+            session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+            _session = session
+        return _session
+
+
 def http_post(url: str, *, timeout: float, what: str, **kwargs: Any) -> requests.Response:
-    """``requests.post`` with the timeout, turning network trouble into TemporaryFailure.
+    """A POST with the timeout, turning network trouble into TemporaryFailure.
 
     Redirects are not followed: a redirected POST means a wrong base URL, raised as
     ChannelMisconfigured.  ``what`` names the provider in error messages; the URL is left
@@ -142,7 +170,7 @@ def http_post(url: str, *, timeout: float, what: str, **kwargs: Any) -> requests
     """
     kwargs.setdefault("allow_redirects", False)
     try:
-        response = requests.post(url, timeout=timeout, **kwargs)
+        response = provider_session().post(url, timeout=timeout, **kwargs)
     except requests.Timeout as exc:
         raise TemporaryFailure(f"{what}: timed out after {timeout:g}s") from exc
     except requests.ConnectionError as exc:

@@ -48,6 +48,7 @@ from .base import (
     TemporaryFailure,
     is_temporary_status,
     parse_retry_after,
+    provider_session,
 )
 
 URGENCIES = ("very-low", "low", "normal", "high")
@@ -157,6 +158,7 @@ class WebPushChannel(Channel):
                 timeout=self.timeout,
                 ttl=self.ttl,
                 headers={"Urgency": self.urgency, "Topic": topic_for(message.id)},
+                requests_session=provider_session(),
             )
         except WebPushException as exc:
             raise self._classify(exc) from exc

@@ -228,9 +228,99 @@
     return iso ? Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 60000)) : null;
   }
 
-  function reachCell(ticket) {
-    if (ticket.reachable) return el("td", { className: "muted", text: T.reachable });
-    return el("td", {}, [el("span", { className: "badge unreachable", text: T.unreachable })]);
+  // -- messages: how far each one got, and the call list ------------------------------------
+
+  var openHistories = {};   // ticket id -> true while staff keep its history open
+  function named(prefix, value) { return T[prefix + value] || value || "–"; }
+  function patientMessages(ticket) {
+    return (ticket.messages || []).filter(function (m) { return m.route !== "webhook"; });
+  }
+  function messageLine(m) {
+    var line = named("kind_", m.kind) + ": " + named("status_", m.status);
+    if (m.channel) line += " (" + named("channel_", m.channel) + ")";
+    return line;
+  }
+
+  function messagesCell(ticket) {
+    // The latest message that was meant to go out ("not needed" ones only in the history).
+    var mine = patientMessages(ticket).filter(function (m) { return m.status !== "skipped"; });
+    var last = mine[mine.length - 1];
+    var parts = [];
+    if (ticket.needs_call) parts.push(el("span", { className: "badge unreachable", text: T.on_call_list }));
+    else if (!ticket.reachable) parts.push(el("span", { className: "badge unreachable", text: T.unreachable }));
+    if (last) {
+      parts.push(el("span", { className: "message-state status-" + last.status, text: messageLine(last) }));
+    } else if (ticket.reachable) {
+      parts.push(el("span", { className: "muted", text: T.reachable }));
+    }
+    if ((ticket.messages || []).length) {
+      var history = el("details", { className: "history" }, [
+        el("summary", { text: fill(T.history, { n: ticket.messages.length }) }),
+        el("ol", {}, ticket.messages.map(function (m) {
+          var when = m.sent_at || m.created_at;
+          var text = (when ? timeFormat.format(new Date(when)) + " " : "") + messageLine(m);
+          if (m.attempts > 1) text += " · " + fill(T.tries, { n: m.attempts });
+          if (m.error && m.status !== "sent" && m.status !== "delivered") text += " · " + m.error;
+          return el("li", { className: "status-" + m.status, text: text });
+        })),
+      ]);
+      if (openHistories[ticket.id]) history.open = true;
+      history.addEventListener("toggle", function () { openHistories[ticket.id] = history.open; });
+      parts.push(history);
+    }
+    return el("td", { className: "messages" }, parts);
+  }
+
+  function callReason(ticket) {
+    var failed = patientMessages(ticket).filter(function (m) { return m.status === "failed" && m.channel; });
+    if (!failed.length) return ticket.call_phone ? T.call_reason_no_channel : T.call_reason_none;
+    var last = failed[failed.length - 1];
+    return fill(T.call_reason_failed, { error: last.error || named("channel_", last.channel) });
+  }
+
+  function markReached(ticket, button) {
+    button.disabled = true;
+    api("POST", "/tickets/" + ticket.id + "/reached").then(function (result) {
+      if (result.status === 200) say(null, fill(T.reached_done, { number: ticket.number }));
+      else { button.disabled = false; say(null, errorText(null, result), true); }
+    }, function () { button.disabled = false; say(null, T.offline, true); });
+  }
+
+  function renderCallList() {
+    var list = $("call-list");
+    list.textContent = "";
+    var due = (queue.in_rooms || []).concat(queue.waiting || []).filter(function (t) { return t.needs_call; });
+    setText($("call-count"), due.length ? "(" + due.length + ")" : "");
+    $("call-list-panel").classList.toggle("has-calls", due.length > 0);
+    if (!due.length) list.appendChild(el("li", { className: "muted", text: T.call_list_none }));
+    due.forEach(function (t) {
+      var where = t.room ? fill(T.call_status_called, { room: roomNames[t.room] || t.room })
+        : fill(T.call_status_waiting, { n: t.position });
+      var button = el("button", { type: "button", className: "button", text: T.reached,
+                                  "aria-label": fill(T.reached_label, { number: t.number }) });
+      button.addEventListener("click", function () { markReached(t, button); });
+      var phone = t.call_phone
+        ? el("a", { href: "tel:" + t.call_phone, className: "phone", text: fill(T.call_phone, { phone: t.call_phone_display || t.call_phone }) })
+        : null;
+      list.appendChild(el("li", { className: "call-item" }, [
+        el("strong", { className: "num", text: t.number }),
+        el("span", { text: where }),
+        el("span", { className: "reason", text: callReason(t) }),
+        phone,
+        button,
+      ]));
+    });
+  }
+
+  function updateMessage(data) {
+    var tickets = (queue.waiting || []).concat(queue.in_rooms || []);
+    var ticket = tickets.filter(function (t) { return t.id === data.ticket_id; })[0];
+    if (!ticket) return;
+    ticket.needs_call = data.needs_call;
+    ticket.messages = (ticket.messages || []).filter(function (m) { return m.id !== data.message.id; });
+    ticket.messages.push(data.message);
+    ticket.messages.sort(function (a, b) { return a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0; });
+    renderQueue();
   }
 
   function renderQueue() {
@@ -253,7 +343,7 @@
         el("td", { text: serviceNames[t.service] || t.service }),
         el("td", { text: fill(T.waited, { n: minutesSince(t.checked_in_at) }) }),
         el("td", { text: eta }),
-        reachCell(t),
+        messagesCell(t),
       ]));
     });
     var inRooms = $("in-rooms");
@@ -263,9 +353,10 @@
         el("td", { className: "num", text: t.number }),
         el("td", { text: roomNames[t.room] || t.room }),
         el("td", { text: t.status === "called" ? fill(T.called, { number: "" }).trim() : fill(T.in_consultation, { number: "" }).trim() }),
-        reachCell(t),
+        messagesCell(t),
       ]));
     });
+    renderCallList();
     updateCards();
   }
 
@@ -287,6 +378,7 @@
       if (err && err.message === "authentication required") location.href = "/login?next=/staff";
     });
     socket.on("queue", function (view) { queue = view; renderQueue(); });
+    socket.on("delivery", updateMessage);
   }
   // "Waited" grows by itself; one timer for the page's whole life.
   setInterval(renderQueue, 30000);
