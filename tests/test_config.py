@@ -101,6 +101,7 @@ def test_channel_secrets_come_from_the_environment():
         ({"notify": {"near_minutes": -1}}, "[notify] near_minutes"),
         ({"notify": {"retries": 0}}, "[notify] retries"),
         ({"notify": {"senders": 0}}, "[notify] senders"),
+        ({"notify": {"currency": "won"}}, "[notify] currency"),
         ({"notify": {"services": {"dentistry": {}}}}, "[notify.services.dentistry]"),
         ({"notify": {"templates": {"en": {"called": "no number here"}}}}, "[notify.templates.en] called"),
         ({"channels": {"sms": {"enabled": True, "account_sid": ""}}}, "[channels.sms]"),

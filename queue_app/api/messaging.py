@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
 from flask import jsonify, request
-from sqlalchemy import func, select
 
 from .. import payloads
 from ..changes import finish_change
 from ..extensions import db
-from ..models import Message
 from ..notify.channels.telegram import start_link
 from ..notify.channels.webpush import valid_subscription
+from ..notify.costs import daily_costs
 from ..runtime import clinic_queue, runtime
 from . import api
 from .errors import ApiError
@@ -93,19 +92,4 @@ def message_costs():
         day = date.fromisoformat(raw) if raw else clinic_queue().clinic_day()
     except ValueError:
         raise ApiError(400, "invalid", "day must be YYYY-MM-DD", "day") from None
-    start = datetime.combine(day, time(0), settings.timezone)
-    end = start + timedelta(days=1)
-    rows = db.session.execute(
-        select(Message.channel, func.count(), func.coalesce(func.sum(Message.cost), 0.0))
-        .where(Message.sent_at >= start, Message.sent_at < end)
-        .group_by(Message.channel)
-        .order_by(Message.channel)
-    ).all()
-    channels = [{"channel": channel, "sent": count, "cost": round(float(cost), 2)} for channel, count, cost in rows]
-    return jsonify(
-        {
-            "day": day.isoformat(),
-            "channels": channels,
-            "total_cost": round(sum(c["cost"] for c in channels), 2),
-        }
-    )
+    return jsonify(daily_costs(db.session, settings, day))

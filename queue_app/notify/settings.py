@@ -6,6 +6,7 @@ or orders a channel it never configured learns it at start, with the key named.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,8 +43,10 @@ class NotifySettings:
     #: Messages with providers at the same time (one patient's messages stay in order).
     senders: int = 4
     sms_include_link: bool = False
-    #: Cost of one message per channel, in the clinic's currency.
+    #: Cost of one message per channel, in ``currency``.
     costs: Mapping[str, float] = field(default_factory=dict)
+    #: ISO 4217 code the costs are in, for showing them (``KRW``).
+    currency: str = "KRW"
     #: Clinic-edited message texts: ``templates[language][kind]``.
     templates: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
@@ -137,6 +140,9 @@ def parse_notify(data: Mapping[str, Any], services: Mapping[str, Any], languages
     retries = notify.get("retries", 3)
     if not isinstance(retries, int) or isinstance(retries, bool) or not 1 <= retries <= 20:
         raise ConfigError("[notify] retries", "must be a whole number from 1 to 20")
+    currency = notify.get("currency", "KRW")
+    if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
+        raise ConfigError("[notify] currency", "must be a three-letter ISO 4217 code such as KRW or RUB")
     senders = notify.get("senders", 4)
     if not isinstance(senders, int) or isinstance(senders, bool) or not 1 <= senders <= 32:
         raise ConfigError("[notify] senders", "must be a whole number from 1 to 32")
@@ -168,5 +174,6 @@ def parse_notify(data: Mapping[str, Any], services: Mapping[str, Any], languages
         senders=senders,
         sms_include_link=include_link,
         costs=costs,
+        currency=currency,
         templates=templates,
     )

@@ -40,6 +40,7 @@ from ..changes import finish_change
 from ..config import PROJECT_ROOT
 from ..extensions import db
 from ..models import CLOSED_STATUSES, StaffUser
+from ..notify.costs import daily_costs
 from ..phones import InvalidPhone, normalize_phone
 from ..queue import NotFound
 from ..runtime import clinic_queue, runtime
@@ -409,6 +410,7 @@ def staff_console():
         ],
         "services": [{"id": s.id, "name": s.name(language)} for s in settings.services.values()],
         "queue": payloads.staff_queue(settings, state),
+        "costs": daily_costs(db.session, settings, clinic_queue().clinic_day()),
         "texts": staff_texts(),
     }
     return render_template("staff.html", user=user, setup=setup, csrf=_csrf_token())

@@ -211,6 +211,8 @@ def staff_texts() -> dict[str, str]:
         "channel_sms": _("SMS"),
         "channel_email": _("email"),
         "channel_webhook": _("clinic system"),
+        "costs_none": _("No messages sent today."),
+        "costs_total": _("Total"),
         "nobody": _("Nobody is waiting."),
         "choose_rooms_first": _("Choose your room above."),
         "priority_urgent": _("Urgent"),

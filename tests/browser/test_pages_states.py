@@ -198,4 +198,5 @@ def check_the_call_list(server, staff, staff_api, screenshots):
     item.get_by_role("button", name=f"{number} reached").click()
     staff.wait_for_function(f"!document.getElementById('call-list').textContent.includes('{number}')")
     assert "Nobody to call" in staff.inner_text("#call-list")
+    assert staff.inner_text("#costs") == "No messages sent today."  # this clinic sends none
     assert waiting(patient["id"])["needs_call"] is False

@@ -9,18 +9,21 @@ binds the chat.  Staff: the call list and the day's cost per channel.
 from __future__ import annotations
 
 import json
+import re
 
 import http_ece
 import pytest
 from sqlalchemy import select, update
 
 from queue_app import create_app
+from queue_app.auth import create_user
 from queue_app.extensions import db
 from queue_app.models import Message, OptOut
 from queue_app.notify.channels.sms import compute_twilio_signature
 from queue_app.notify.channels.webpush import generate_vapid_keys
 
 from ..conftest import Tokens, make_settings, prepare_database
+from ..pages.conftest import csrf_of
 from .channels.test_webpush import b64url  # noqa: F401  (same helpers as the adapter tests)
 from .channels.test_webpush import subscription as browser_subscription
 
@@ -212,6 +215,16 @@ def test_daily_cost_per_channel(clinic, clock, http_server):
     costs = client.get("/api/v1/messages/costs", headers=tokens.headers("staff")).get_json()
     assert costs["channels"] == [{"channel": "sms", "sent": 3, "cost": 60.0}]
     assert costs["total_cost"] == 60.0
+    assert costs["currency"] == "KRW"
+    # The staff console opens with the same figures.
+    with clinic.app_context():
+        create_user(db.session(), "owner", "owner-pass-123", "staff", clock.now())
+        db.session.commit()
+    login = client.get("/login")
+    client.post("/login", data={"csrf": csrf_of(login), "username": "owner", "password": "owner-pass-123"})
+    page = client.get("/staff").get_data(as_text=True)
+    setup = json.loads(re.search(r'<script type="application/json" id="setup">(.*?)</script>', page, re.S).group(1))
+    assert setup["costs"] == costs
     other_day = client.get("/api/v1/messages/costs?day=2026-11-22", headers=tokens.headers("staff")).get_json()
     assert other_day["channels"] == []
     bad = client.get("/api/v1/messages/costs?day=yesterday", headers=tokens.headers("staff"))

@@ -312,7 +312,44 @@
     });
   }
 
+  // -- what today's messages cost (for the clinic owner) ---------------------------------------
+
+  var costsTimer = null;
+  function money(amount, currency) {
+    try { return new Intl.NumberFormat(setup.language, { style: "currency", currency: currency }).format(amount); }
+    catch (e) { return amount + " " + currency; }
+  }
+  function renderCosts(report) {
+    var body = $("costs");
+    body.textContent = "";
+    if (!report.channels.length) {
+      body.appendChild(el("tr", {}, [el("td", { colspan: "3", className: "muted", text: T.costs_none })]));
+      return;
+    }
+    report.channels.forEach(function (c) {
+      body.appendChild(el("tr", {}, [
+        el("td", { text: named("channel_", c.channel) }),
+        el("td", { className: "n", text: String(c.sent) }),
+        el("td", { className: "n", text: money(c.cost, report.currency) }),
+      ]));
+    });
+    body.appendChild(el("tr", { className: "total" }, [
+      el("th", { scope: "row", text: T.costs_total }),
+      el("td", { className: "n", text: String(report.channels.reduce(function (n, c) { return n + c.sent; }, 0)) }),
+      el("td", { className: "n", text: money(report.total_cost, report.currency) }),
+    ]));
+  }
+  function refreshCosts() {
+    // At most one request per few seconds, however fast a burst of messages goes out.
+    if (costsTimer) return;
+    costsTimer = setTimeout(function () {
+      costsTimer = null;
+      api("GET", "/messages/costs").then(function (result) { if (result.status === 200) renderCosts(result.body); });
+    }, 3000);
+  }
+
   function updateMessage(data) {
+    if (data.message.status === "sent" || data.message.status === "delivered") refreshCosts();
     var tickets = (queue.waiting || []).concat(queue.in_rooms || []);
     var ticket = tickets.filter(function (t) { return t.id === data.ticket_id; })[0];
     if (!ticket) return;
@@ -385,4 +422,5 @@
 
   buildCards();
   renderQueue();
+  renderCosts(setup.costs);
 })();
