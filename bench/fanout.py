@@ -88,10 +88,10 @@ class Server:
         self.kiosk = self.cli("create-token", "--role", "kiosk", "--name", "bench").strip().splitlines()[-1]
         self.display = self.cli("create-token", "--role", "display", "--name", "bench").strip().splitlines()[-1]
 
-    def serve(self) -> None:
+    def serve(self, *serve_args: str) -> None:
         """Start `queue-app serve` and wait until it answers."""
         self.proc = subprocess.Popen(
-            [PY, "-m", "queue_app.cli", "--config", CONFIG, "serve", "--port", str(self.port)],
+            [PY, "-m", "queue_app.cli", "--config", CONFIG, "serve", "--port", str(self.port), *serve_args],
             cwd=self.dir,
             env=self.env,
             stdout=subprocess.DEVNULL,

@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -30,7 +31,7 @@ from pathlib import Path
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fanout import Clients, Server  # noqa: E402
+from fanout import CONFIG, Clients, Server  # noqa: E402
 
 SID = "AC" + "4" * 32
 
@@ -153,6 +154,11 @@ async def main() -> None:
     parser.add_argument("--calls", type=int, default=10)
     parser.add_argument("--provider-ms", type=float, default=20.0)
     parser.add_argument("--senders", type=int, default=4, help="[notify] senders of the server")
+    parser.add_argument(
+        "--separate-dispatcher",
+        action="store_true",
+        help="serve --without-dispatcher, and send from a `queue-app dispatch` process",
+    )
     args = parser.parse_args()
 
     provider = Provider(args.provider_ms / 1000)
@@ -174,13 +180,27 @@ async def main() -> None:
     busy_env = {**sms_env(provider.url, near=args.waiting * 2), "QUEUE_APP_NOTIFY_SENDERS": str(args.senders)}
     busy = Server(busy_env, copy_b)
     busy.staff, busy.display = seed.staff, seed.display
-    busy.serve()
+    sender = None
+    if args.separate_dispatcher:
+        busy.serve("--without-dispatcher")
+        sender = subprocess.Popen(
+            [sys.executable, "-m", "queue_app.cli", "--config", CONFIG, "dispatch"],
+            cwd=busy.dir,
+            env=busy.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    else:
+        busy.serve()
     started: list[float] = []
     during = await timed_calls(busy, args.clients, args.calls, on_first=started.append)
     deadline = time.perf_counter() + 600
     while outbox_counts(copy_b).get("pending") and time.perf_counter() < deadline:
         await asyncio.sleep(0.1)
     busy.stop()
+    if sender is not None:
+        sender.terminate()
+        sender.wait()
     counts = outbox_counts(copy_b)
     burst_seconds = provider.times[-1] - started[0]
 
@@ -188,11 +208,12 @@ async def main() -> None:
         return statistics.median(xs)
 
     print(f"outbox after the run: {counts}; at most {provider.most_in_flight} requests at once at the provider")
-    print("| waiting | clients | provider latency ms | senders | messages sent | skipped (called first) "
-          "| all sent after s | messages/s | fan-out median ms without | with burst | ratio |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| waiting | clients | provider latency ms | senders | sender process | messages sent "
+          "| skipped (called first) | all sent after s | messages/s | fan-out median ms without | with burst | ratio |")
+    print("| ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     print(
-        f"| {args.waiting} | {args.clients} | {args.provider_ms:.0f} | {args.senders} | {len(provider.times)} "
+        f"| {args.waiting} | {args.clients} | {args.provider_ms:.0f} | {args.senders} "
+        f"| {'own' if args.separate_dispatcher else 'the web server'} | {len(provider.times)} "
         f"| {counts.get('skipped', 0)} | {burst_seconds:.1f} "
         f"| {len(provider.times) / burst_seconds:.0f} | {med(baseline):.0f} | {med(during):.0f} "
         f"| {med(during) / med(baseline):.2f} |"

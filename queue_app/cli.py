@@ -1,8 +1,8 @@
 """The ``queue-app`` command.
 
-``serve`` runs under the async mode the configuration names (eventlet by default), and that
-library must patch the standard library before anything else imports it.  So this module
-imports nothing heavy: it looks at the command line, prepares the async mode when serving,
+``serve`` and ``dispatch`` run under the async mode the configuration names (eventlet by
+default), and that library must patch the standard library before anything else imports it.  So this module
+imports nothing heavy: it looks at the command line, prepares the async mode when serving or dispatching,
 and only then loads the commands (and with them Flask, Socket.IO and the database driver).
 """
 
@@ -44,7 +44,7 @@ def _async_mode(config_path: str | None) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``queue-app``."""
     argv = sys.argv[1:] if argv is None else argv
-    if "serve" in argv:
+    if "serve" in argv or "dispatch" in argv:
         from .serving import prepare_async_mode
 
         prepare_async_mode(_async_mode(_config_argument(argv)))

@@ -269,17 +269,12 @@ def expire_day(ctx: Context, today: bool) -> None:
 # -- serve -------------------------------------------------------------------------------------
 
 
-@cli.command()
-@click.option("--host", default=None, help="default: [server] host")
-@click.option("--port", type=int, default=None, help="default: [server] port")
-@pass_context
-def serve(ctx: Context, host: str | None, port: int | None) -> None:
-    """Run the server (Socket.IO and HTTP) under the configured async mode."""
+def _serving_app(ctx: Context):
+    """The app as ``serve`` and ``dispatch`` run it: current schema, secret key, clinic synced."""
     from dataclasses import replace
 
     from . import create_app
     from .clinic_setup import sync_clinic
-    from .extensions import socketio
 
     ctx.require_current_schema()
     settings = ctx.settings
@@ -287,13 +282,40 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
         settings = replace(settings, secret_key=_instance_secret_key())
     with ctx.session() as session, session.begin():
         sync_clinic(session, settings)
+    return create_app(settings)
+
+
+def _run_dispatcher(app, in_background: bool) -> None:
+    """Send the outbox's messages: pending ones from before a restart on the first pass."""
+    from .extensions import socketio
+
+    dispatcher = app.extensions["queue_app"].dispatcher
+    if in_background:
+        socketio.start_background_task(dispatcher.run, socketio.sleep, spawn=socketio.start_background_task)
+    else:
+        dispatcher.run(socketio.sleep, spawn=socketio.start_background_task)
+
+
+@cli.command()
+@click.option("--host", default=None, help="default: [server] host")
+@click.option("--port", type=int, default=None, help="default: [server] port")
+@click.option(
+    "--without-dispatcher",
+    is_flag=True,
+    help="send no messages from this process (a `queue-app dispatch` process sends them)",
+)
+@pass_context
+def serve(ctx: Context, host: str | None, port: int | None, without_dispatcher: bool) -> None:
+    """Run the server (Socket.IO and HTTP) under the configured async mode."""
+    from .extensions import socketio
+
+    app = _serving_app(ctx)
+    settings = app.extensions["queue_app"].settings
     host = host or settings.host
     port = port or settings.port
-    app = create_app(settings)
-    dispatcher = app.extensions["queue_app"].dispatcher
-    # Messages go out from the background, never inside a request; pending ones from before
-    # a restart are picked up on the first pass.
-    socketio.start_background_task(dispatcher.run, socketio.sleep, spawn=socketio.start_background_task)
+    if not without_dispatcher:
+        # Messages go out from the background, never inside a request.
+        _run_dispatcher(app, in_background=True)
     base = settings.public_url or f"http://{host}:{port}"
     _print_welcome(base, settings)
     sys.stdout.flush()
@@ -308,6 +330,38 @@ def _instance_secret_key() -> str:
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+@cli.command()
+@pass_context
+def dispatch(ctx: Context) -> None:
+    """Send messages from a process of its own, beside `serve --without-dispatcher`.
+
+    A web server that also sends shares its one core with the sender (eventlet runs one
+    process), so a burst of messages slows the live updates a little.  A clinic that minds
+    runs the sender apart.  Staff consoles hear of each delivery through
+    ``[realtime] message_queue``; without one they see it at the next change of the queue.
+    Several may run: each message is claimed before it is sent.  Stops on SIGTERM or
+    Ctrl-C after the message in hand.
+    """
+    import signal
+
+    app = _serving_app(ctx)
+    settings = app.extensions["queue_app"].settings
+    dispatcher = app.extensions["queue_app"].dispatcher
+    if not dispatcher.channels:
+        click.echo("no channel is enabled in [channels.*]: nothing to send", err=True)
+    if not settings.message_queue:
+        click.echo("no [realtime] message_queue: staff consoles see deliveries at the next queue change", err=True)
+
+    def stop(*_):
+        dispatcher.stopped = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    click.echo(f"{settings.clinic_name}: sending messages ({', '.join(dispatcher.channels) or 'none'})")
+    sys.stdout.flush()
+    _run_dispatcher(app, in_background=False)
 
 
 def _print_welcome(base: str, settings: Settings) -> None:

@@ -8,11 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 import requests
+import socketio
 
 from queue_app.config import EXAMPLE_CONFIG
 
@@ -23,6 +25,31 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class Listener:
+    """A python-socketio client that records every event it receives."""
+
+    def __init__(self, url: str, auth: dict) -> None:
+        self.events: list[tuple[str, dict]] = []
+        self.arrived = threading.Condition()
+        self.client = socketio.Client(reconnection=True, reconnection_delay=0.2)
+        self.client.on("*", self._record)
+        self.client.connect(url, auth=auth, transports=["websocket"], wait_timeout=10)
+
+    def _record(self, event, data=None):
+        with self.arrived:
+            self.events.append((event, data))
+            self.arrived.notify_all()
+
+    def wait_for(self, predicate, timeout: float = 10.0):
+        with self.arrived:
+            ok = self.arrived.wait_for(lambda: any(predicate(e, d) for e, d in self.events), timeout)
+        assert ok, f"no matching event; got {[e for e, _ in self.events]}"
+        return next(d for e, d in self.events if predicate(e, d))
+
+    def close(self) -> None:
+        self.client.disconnect()
 
 
 class LiveServer:
@@ -58,10 +85,11 @@ class LiveServer:
     def token(self, role: str) -> str:
         return self.command("create-token", "--role", role, "--name", f"e2e {role}").strip().splitlines()[-1]
 
-    def start(self) -> None:
+    def start(self, *serve_args: str) -> None:
         log = open(self.log, "a")
         self.process = subprocess.Popen(
-            [*QUEUE_APP, "--config", str(EXAMPLE_CONFIG), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [*QUEUE_APP, "--config", str(EXAMPLE_CONFIG), "serve", "--host", "127.0.0.1", "--port", str(self.port),
+             *serve_args],
             cwd=self.workdir,
             env=self.env,
             stdout=log,
@@ -87,6 +115,16 @@ class LiveServer:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+
+    def start_dispatcher(self) -> subprocess.Popen:
+        """``queue-app dispatch`` on this server's database and settings, logging beside it."""
+        return subprocess.Popen(
+            [*QUEUE_APP, "--config", str(EXAMPLE_CONFIG), "dispatch"],
+            cwd=self.workdir,
+            env=self.env,
+            stdout=open(self.workdir / "dispatcher.log", "a"),
+            stderr=subprocess.STDOUT,
+        )
 
     def restart(self) -> None:
         self.stop(signal.SIGKILL)

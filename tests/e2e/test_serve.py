@@ -2,35 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-
 import requests
-import socketio
 
-
-class Listener:
-    """A python-socketio client that records every event it receives."""
-
-    def __init__(self, url: str, auth: dict) -> None:
-        self.events: list[tuple[str, dict]] = []
-        self.arrived = threading.Condition()
-        self.client = socketio.Client(reconnection=True, reconnection_delay=0.2)
-        self.client.on("*", self._record)
-        self.client.connect(url, auth=auth, transports=["websocket"], wait_timeout=10)
-
-    def _record(self, event, data=None):
-        with self.arrived:
-            self.events.append((event, data))
-            self.arrived.notify_all()
-
-    def wait_for(self, predicate, timeout: float = 10.0):
-        with self.arrived:
-            ok = self.arrived.wait_for(lambda: any(predicate(e, d) for e, d in self.events), timeout)
-        assert ok, f"no matching event; got {[e for e, _ in self.events]}"
-        return next(d for e, d in self.events if predicate(e, d))
-
-    def close(self) -> None:
-        self.client.disconnect()
+from .conftest import Listener
 
 
 def test_check_in_and_call_reach_the_patients_phone_and_the_display(live_server):

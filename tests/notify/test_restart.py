@@ -1,6 +1,8 @@
 """The dispatcher inside the real server (eventlet): killed mid-morning with messages pending,
 after the restart each one is delivered exactly once; and a burst goes out ``senders`` at a
-time, never more (counted at the local provider server)."""
+time, never more; and ``queue-app dispatch`` sends from a process of its own while staff
+consoles on the web server hear of each delivery through Redis (counted at the local
+provider server)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from collections import Counter
 
 import requests
 
-from ..e2e.conftest import LiveServer
+from ..e2e.conftest import Listener, LiveServer
 
 SID = "AC" + "3" * 32
 
@@ -129,3 +131,44 @@ def test_a_burst_goes_out_senders_at_a_time(tmp_path, http_server):
     bodies = Counter(r.form()["To"][0] for r in http_server.requests)
     assert len(bodies) == 9 and set(bodies.values()) == {1}
     assert 2 <= load["most"] <= 3
+
+
+def test_a_dispatcher_of_its_own_sends_while_the_web_server_only_serves(tmp_path, http_server, redis_url):
+    http_server.handler = lambda request: (201, {}, {"sid": "SM" + "d" * 32, "status": "queued"})
+    server = LiveServer(
+        tmp_path,
+        sms_env(
+            http_server.url,
+            QUEUE_APP_REALTIME_MESSAGE_QUEUE=redis_url,
+            QUEUE_APP_REALTIME_CHANNEL=f"queue-app-dispatch-{tmp_path.name}",
+        ),
+    )
+    server.command("db", "upgrade")
+    server.start("--without-dispatcher")
+    kiosk = {"Authorization": f"Bearer {server.token('kiosk')}"}
+    staff = Listener(server.url, {"token": server.token("staff")})
+    dispatcher = None
+    try:
+        body = {"service": "general", "phone": "010-5678-0001", "consent": True}
+        response = requests.post(f"{server.url}/api/v1/tickets", json=body, headers=kiosk, timeout=10)
+        assert response.status_code == 201
+        time.sleep(1.5)
+        assert not http_server.requests, "the web server sent a message although told not to"
+
+        dispatcher = server.start_dispatcher()
+        deadline = time.monotonic() + 20
+        while not http_server.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [r.form()["To"][0] for r in http_server.requests] == ["+821056780001"]
+        delivery = staff.wait_for(lambda e, d: e == "delivery" and d["message"]["status"] == "sent", timeout=15)
+        assert delivery["ticket_id"] == response.json()["id"]
+        assert delivery["message"]["kind"] == "checked_in" and delivery["message"]["channel"] == "sms"
+
+        dispatcher.send_signal(signal.SIGTERM)
+        assert dispatcher.wait(timeout=15) == 0
+    finally:
+        staff.close()
+        if dispatcher and dispatcher.poll() is None:
+            dispatcher.kill()
+        server.stop()
+    assert len(http_server.requests) == 1
