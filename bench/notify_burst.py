@@ -7,9 +7,13 @@
 3. Run B, same database copy, SMS on (Twilio wire format, to a local provider that answers
    after a set latency), "turn near" at every place: the first "call next" makes W-1
    "turn near" messages at once.  The same K presses are timed while the dispatcher sends,
-   and the time until the provider has every message is taken.
+   and the time until the provider has every message is taken.  With
+   ``--separate-dispatcher`` the web server runs ``serve --without-dispatcher`` and a
+   ``queue-app dispatch`` process sends.
 
     .venv/bin/python bench/notify_burst.py --waiting 500 --clients 200 --calls 10 --provider-ms 20
+    .venv/bin/python bench/notify_burst.py ... --provider-ms 200 --senders 1
+    .venv/bin/python bench/notify_burst.py ... --provider-ms 20 --separate-dispatcher
 
 Runs only on loopback.
 """
