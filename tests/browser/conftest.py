@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from tests.e2e.conftest import LiveServer
+from tests.notify.conftest import http_server  # noqa: F401  (a local provider, for a clinic that texts)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

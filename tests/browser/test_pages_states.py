@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import requests
 
+from ..notify.test_restart import sms_env
 from .conftest import StaffApi, axe_check, staff_console, start_clinic
 
 
@@ -200,3 +201,27 @@ def check_the_call_list(server, staff, staff_api, screenshots):
     assert "Nobody to call" in staff.inner_text("#call-list")
     assert staff.inner_text("#costs") == "No messages sent today."  # this clinic sends none
     assert waiting(patient["id"])["needs_call"] is False
+
+
+def test_staff_watch_a_message_go_out_and_what_it_cost(tmp_path, contexts, http_server, screenshots):
+    """A clinic texting by SMS (a local server speaking Twilio's API): the console shows the
+    confirmation text turn from waiting to sent as it happens, and today's cost."""
+    http_server.handler = lambda request: (201, {}, {"sid": "SM" + "e" * 32, "status": "queued"})
+    server = start_clinic(tmp_path, sms_env(http_server.url, QUEUE_APP_NOTIFY_NEAR_MINUTES="0"))
+    try:
+        staff = staff_console(contexts, server.url)
+        assert staff.inner_text("#costs") == "No messages sent today."
+        patient = StaffApi(server).check_in("general", phone="010-7777-0001", consent=True)
+        row = staff.locator("#waiting tr", has_text=patient["number"])
+        staff.wait_for_function(
+            "number => [...document.querySelectorAll('#waiting tr')].some("
+            "r => r.textContent.includes(number) && r.textContent.includes('Ticket link: sent (SMS)'))",
+            arg=patient["number"],
+        )
+        assert [r.form()["To"][0] for r in http_server.requests] == ["+821077770001"]
+        # The cost panel catches up a few seconds later (it refreshes at most every 3 s).
+        staff.wait_for_function("document.getElementById('costs').textContent.includes('₩20')", timeout=10000)
+        assert "SMS" in staff.inner_text("#costs")
+        assert "reach" not in row.inner_text()  # reachable: no warning badge
+    finally:
+        server.stop()
