@@ -60,7 +60,7 @@ def report_delivery(app, delivery) -> None:
     """
     socketio.emit(
         "delivery",
-        {"ticket_id": delivery.ticket_id, "needs_call": delivery.needs_call, "message": dict(delivery.view)},
+        {"ticket_id": delivery.ticket_id, "needs_call": delivery.needs_call, "message": dict(delivery.message)},
         to=STAFF,
     )
     if delivery.needs_call:

@@ -21,7 +21,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -69,16 +69,13 @@ STILL_RELEVANT = {
 
 @dataclass(frozen=True)
 class Delivery:
-    """What happened to one message in one step, for staff screens and tests."""
+    """What happened to one message in one step, for staff screens."""
 
-    message_id: str
     ticket_id: int
-    kind: str
-    channel: str | None
-    status: str
-    needs_call: bool = False
-    #: The message as the staff console shows it (``payloads.message_view``).
-    view: Mapping[str, Any] = field(default_factory=dict)
+    needs_call: bool
+    #: The message as the staff console shows it (``payloads.message_view``): its id,
+    #: kind, channel and status are there, not repeated here.
+    message: Mapping[str, Any]
 
 
 class Dispatcher:
@@ -193,8 +190,8 @@ class Dispatcher:
         """Up to a batch of (message id, ticket id) due now, oldest first."""
         with self.session_factory() as session:
             return [
-                (message_id, ticket_id)
-                for message_id, ticket_id in session.execute(
+                tuple(row)
+                for row in session.execute(
                     select(Message.id, Message.ticket_id)
                     .where(self._due(self.clock.now()))
                     .order_by(Message.next_attempt_at, Message.created_at)
@@ -360,17 +357,7 @@ class Dispatcher:
         if self.on_delivery is None:
             return
         try:
-            self.on_delivery(
-                Delivery(
-                    message.id,
-                    ticket.id,
-                    message.kind,
-                    message.channel,
-                    message.status,
-                    ticket.needs_call,
-                    message_view(message),
-                )
-            )
+            self.on_delivery(Delivery(ticket.id, ticket.needs_call, message_view(message)))
         except Exception:  # telling the staff screens must never undo a delivery
             log.exception("delivery report failed")
 
