@@ -150,6 +150,9 @@ class Ticket(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     room_id: Mapped[str | None] = mapped_column(ForeignKey("rooms.id"), nullable=True)
     call_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: How many minutes the patient said they need to come back: "turn near" goes when the
+    #: early end of their range reaches it.  None: the service's ``near_minutes``.
+    lead_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
     #: Transfers so far: a transfer re-arms the "turn near" message for the new line.
     transfer_count: Mapped[int] = mapped_column(Integer, default=0)
     # How the patient can be reached: what they gave and agreed to.  Erased with the phone
@@ -275,6 +278,10 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: When to ask the provider again how a sent message ended (AlimTalk answers "accepted"
+    #: at once and says later whether the phone had KakaoTalk).  None: nothing to ask.
+    result_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    result_checks: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class MessageAttempt(Base):
@@ -290,11 +297,22 @@ class MessageAttempt(Base):
     error: Mapped[str | None] = mapped_column(String(300), nullable=True)
 
 
+#: Why a number is not to be messaged on a channel.
+OPT_OUT_STOP = "stop"  # the patient replied STOP: until they reply START
+OPT_OUT_UNREACHABLE = "unreachable"  # the channel proved it cannot reach the number (no KakaoTalk)
+
+
 class OptOut(Base):
-    """A phone number that replied STOP: no more messages to it on that channel."""
+    """A phone number not to be messaged on a channel: it replied STOP, or cannot be reached.
+
+    ``until`` is None for a STOP (it lasts until START); a number that proved to have no
+    KakaoTalk is skipped on AlimTalk for ``[channels.alimtalk] skip_days``, then tried again.
+    """
 
     __tablename__ = "opt_outs"
 
     phone: Mapped[str] = mapped_column(String(20), primary_key=True)
     channel: Mapped[str] = mapped_column(String(40), primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(16), default=OPT_OUT_STOP)
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
