@@ -186,6 +186,10 @@ def patient_ticket(settings: Settings, state: QueueState, ticket: Ticket) -> dic
         "position": position,
         "ahead": position - 1 if position else None,
         "checked_in_at": iso(ticket.checked_in_at),
+        # How many times the patient has been called (2 and more: "called again").
+        "call_count": ticket.call_count,
+        # Minutes the patient needs to come back (None: the clinic's default).
+        "lead_minutes": ticket.lead_minutes,
         **_wait_fields(state.waits.get(ticket.id)),
     }
     if ticket.status in (CALLED, IN_CONSULTATION) and ticket.room_id:

@@ -16,6 +16,8 @@ from .channels.base import KINDS
 
 #: The patient's channels; the webhook is the clinic's own system and gets every event.
 WEBHOOK = "webhook"
+#: "I need about N minutes to come back": the choices the phone page offers.
+LEAD_CHOICES = (5, 10, 15, 30)
 
 
 @dataclass(frozen=True)
