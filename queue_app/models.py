@@ -178,6 +178,15 @@ class Ticket(Base):
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    @property
+    def has_contact(self) -> bool:
+        """The patient left a way to reach them: a number, an email, push or Telegram.
+
+        One who left none follows the TV only: nobody failed to reach them, so they are
+        never put on reception's call list.
+        """
+        return bool(self.phone or self.email or self.push_subscription or self.telegram_chat_id)
+
 
 class TicketEvent(Base):
     """The append-only history of a ticket: what happened, when, where and by whom."""

@@ -144,6 +144,8 @@ def staff_ticket(settings: Settings, state: QueueState, ticket: Ticket) -> dict:
         "phone": mask_phone(ticket.phone),
         "channels": state.channels.get(ticket.id, []),
         "reachable": bool(state.channels.get(ticket.id)),
+        # Left no number and turned on no notifications: follows the TV; not a failure.
+        "tv_only": not ticket.has_contact,
         "needs_call": ticket.needs_call,
         # Reception phones the patients nobody else could reach, so the call list carries
         # their whole number; everyone else's stays masked.

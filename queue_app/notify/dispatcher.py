@@ -48,7 +48,8 @@ from ..payloads import message_view
 from . import texts
 from .channels import CannotReach, Channel, OutgoingMessage, SendResult, TemporaryFailure, TwilioSmsChannel
 from .channels.base import DEFAULT_TIMEOUT
-from .outbox import MUST_REACH, opted_out_phones, reachable_channels, recipient
+from .costs import sms_price
+from .outbox import MUST_REACH, PAGE_CHANNELS, opted_out_phones, reachable_channels, recipient
 from .settings import WEBHOOK
 
 log = logging.getLogger(__name__)
@@ -133,9 +134,7 @@ class Dispatcher:
                 waited += 0.05
             self._woken.clear()
 
-    def run_once(
-        self, spawn: Callable[..., Any] | None = None, sleep: Callable[[float], None] = time.sleep
-    ) -> int:
+    def run_once(self, spawn: Callable[..., Any] | None = None, sleep: Callable[[float], None] = time.sleep) -> int:
         """Send every message due now; return how many were handled.
 
         With ``spawn``, the batch is split into ``senders`` lanes sent side by side, since
@@ -222,6 +221,9 @@ class Dispatcher:
                 # Old news (sent after a long outage, the patient already called): drop it.
                 self._finish(session, message, ticket, MESSAGE_SKIPPED, "no longer relevant")
                 return
+            if self._page_made_it_needless(message, ticket):
+                self._finish(session, message, ticket, MESSAGE_SKIPPED, "the patient turned on notifications")
+                return
             channel = self.channels.get(message.channel or "")
             if channel is None:
                 self._next_channel(session, message, ticket, "channel no longer configured")
@@ -240,7 +242,21 @@ class Dispatcher:
                 log.exception("channel %s failed unexpectedly", message.channel)
                 self._temporary(session, message, ticket, f"unexpected error: {type(exc).__name__}", None)
             else:
-                self._sent(session, message, ticket, result)
+                self._sent(session, message, ticket, result, outgoing)
+
+    def _page_made_it_needless(self, message: Message, ticket: Ticket) -> bool:
+        """A paid check-in text whose patient has since turned on push or Telegram on their page.
+
+        The check-in text exists to give the patient their page's link; one who tapped
+        "Notify me" there has it (see ``Outbox._checkin_delay``, which holds the text back).
+        """
+        return (
+            message.kind == "checked_in"
+            and message.route != WEBHOOK
+            and message.attempts == 0
+            and message.channel not in PAGE_CHANNELS
+            and bool(ticket.push_subscription or ticket.telegram_chat_id)
+        )
 
     def _outgoing(self, session: Session, message: Message, ticket: Ticket, channel: Channel) -> OutgoingMessage:
         facts = json.loads(message.variables)
@@ -277,18 +293,27 @@ class Dispatcher:
 
     # -- outcomes ------------------------------------------------------------------------
 
-    def _sent(self, session: Session, message: Message, ticket: Ticket, result: SendResult) -> None:
+    def _sent(
+        self, session: Session, message: Message, ticket: Ticket, result: SendResult, outgoing: OutgoingMessage
+    ) -> None:
         now = self.clock.now()
         message.status = MESSAGE_DELIVERED if result.delivered else MESSAGE_SENT
         message.provider_id = result.provider_id
         message.sent_at = now
         message.delivered_at = now if result.delivered else None
-        message.cost = self.notify.costs.get(message.channel or "", 0.0)
+        message.cost = self._price(message.channel or "", outgoing)
         message.lease_until = None
         message.last_error = None
         self._attempt(session, message, "sent", None)
         session.commit()
         self._report(message, ticket)
+
+    def _price(self, channel_name: str, outgoing: OutgoingMessage) -> float:
+        """What the provider bills for this message: per text for SMS, else the channel's price."""
+        cost = self.notify.costs.get(channel_name, 0.0)
+        if isinstance(self.channels.get(channel_name), TwilioSmsChannel):
+            return sms_price(outgoing.text, outgoing.recipient.phone, cost, self.notify.costs_long.get(channel_name))
+        return cost
 
     def _temporary(
         self, session: Session, message: Message, ticket: Ticket, error: str, retry_after: float | None

@@ -15,12 +15,12 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..board import QueueState
+from ..board import QueueState, Wait
 from ..config import Settings
 from ..models import (
     MESSAGE_FAILED,
@@ -31,12 +31,30 @@ from ..models import (
     Ticket,
 )
 from .channels import Channel, Recipient
-from .settings import WEBHOOK
+from .settings import WEBHOOK, NearThreshold
 
 #: Queue events that cause a message of the same name.
 EVENT_MESSAGES = {"checked_in": "checked_in", "called": "called", "recalled": "recalled"}
 #: Messages whose failure puts the patient on reception's call list.
 MUST_REACH = ("turn_near", "called", "recalled")
+#: Channels a patient turns on from their own phone page (free to the clinic).
+PAGE_CHANNELS = ("webpush", "telegram")
+NOBODY_CAN_REACH = "no channel can reach this patient"
+TV_ONLY = "TV only: the patient left no number and turned on no notifications"
+
+
+def is_turn_near(threshold: NearThreshold, lead_minutes: int | None, position: int | None, wait: Wait | None) -> bool:
+    """Is it time to tell the patient to come back?
+
+    By place (``near_positions`` or fewer ahead), or by time: when the early end of the
+    patient's 80% range (its 10th percentile) is down to the minutes they said they need
+    to come back (``lead_minutes``, else the service's ``near_minutes``).  Using the early
+    end rather than the middle means about nine in ten are back before they are called.
+    """
+    lead = threshold.minutes if lead_minutes is None else lead_minutes
+    by_place = position is not None and position - 1 <= threshold.positions
+    by_time = wait is not None and wait.low <= lead
+    return by_place or by_time
 
 
 def recipient(ticket: Ticket, opted_out: Iterable[str] = ()) -> Recipient:
@@ -158,33 +176,65 @@ class Outbox:
                 continue
             existing.add(key)
             usable = reachable_channels(session, ticket, self.notify.order, self.channels)
+            error = None
             if suppressed:
                 status, channel = MESSAGE_SKIPPED, None
             elif usable:
                 status, channel = MESSAGE_QUEUED, usable[0]
-            elif kind in MUST_REACH:
-                status, channel = MESSAGE_FAILED, None
+            elif kind in MUST_REACH and ticket.has_contact:
+                # They left a number or an address that none of our channels can use now
+                # (opted out, a channel switched off): reception phones them instead.
+                status, channel, error = MESSAGE_FAILED, None, NOBODY_CAN_REACH
                 ticket.needs_call = True
             else:
+                # No number, no notifications: the patient follows the TV.  Nobody failed.
                 status, channel = MESSAGE_SKIPPED, None
-            made.append(self._message(ticket, kind, "patient", channel, status, facts, now))
+                error = TV_ONLY if not ticket.has_contact else None
+            message = self._message(ticket, kind, "patient", channel, status, facts, now, error)
+            if kind == "checked_in" and status == MESSAGE_QUEUED:
+                message.next_attempt_at = now + self._checkin_delay(channel)
+            made.append(message)
         session.add_all(made)
         return made
 
+    def _checkin_delay(self, channel: str | None) -> timedelta:
+        """How long a paid check-in text waits for the patient to turn on free notifications.
+
+        A patient who taps "Notify me" on the page they just opened has their link already;
+        the check-in text (which exists to give them that link) would only cost money.  Only
+        worth waiting where the clinic offers a free channel to turn on.
+        """
+        costs = self.notify.costs
+        free_offered = any(costs.get(name, 0.0) == 0.0 for name in self.notify.order if name in PAGE_CHANNELS)
+        if channel is None or not free_offered or self.notify.costs.get(channel, 0.0) == 0.0:
+            return timedelta(0)
+        return timedelta(seconds=self.notify.checkin_delay_seconds)
+
     def _is_near(self, state: QueueState, ticket: Ticket) -> bool:
-        threshold = self.notify.threshold(ticket.service_id)
-        position = state.positions.get(ticket.id)
-        wait = state.waits.get(ticket.id)
-        by_place = position is not None and position - 1 <= threshold.positions
-        by_time = wait is not None and wait.minutes <= threshold.minutes
-        return by_place or by_time
+        return is_turn_near(
+            self.notify.threshold(ticket.service_id),
+            ticket.lead_minutes,
+            state.positions.get(ticket.id),
+            state.waits.get(ticket.id),
+        )
 
     @staticmethod
     def _key(ticket: Ticket, kind: str, route: str) -> str:
-        return f"{ticket.id}:{kind}:{ticket.transfer_count}:{route}"
+        # Every recall is news of its own ("called again, 2nd call"); the rest happen once
+        # per line the ticket waits in.
+        kind_key = f"{kind}{ticket.call_count}" if kind == "recalled" else kind
+        return f"{ticket.id}:{kind_key}:{ticket.transfer_count}:{route}"
 
     def _message(
-        self, ticket: Ticket, kind: str, route: str, channel: str | None, status: str, facts: dict, now: datetime
+        self,
+        ticket: Ticket,
+        kind: str,
+        route: str,
+        channel: str | None,
+        status: str,
+        facts: dict,
+        now: datetime,
+        error: str | None = None,
     ) -> Message:
         return Message(
             id=str(uuid.uuid4()),
@@ -200,5 +250,5 @@ class Outbox:
             variables=json.dumps(facts, ensure_ascii=False),
             cost=0.0,
             created_at=now,
-            last_error=None if status != MESSAGE_FAILED else "no channel can reach this patient",
+            last_error=error,
         )

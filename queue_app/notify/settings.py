@@ -45,8 +45,13 @@ class NotifySettings:
     #: Messages with providers at the same time (one patient's messages stay in order).
     senders: int = 4
     sms_include_link: bool = False
-    #: Cost of one message per channel, in ``currency``.
+    #: Cost of one message per channel, in ``currency`` (for SMS: one short text).
     costs: Mapping[str, float] = field(default_factory=dict)
+    #: SMS channels: the price of one long text where the country bills it as one message
+    #: (Korea: an LMS, over 90 bytes in EUC-KR).  Elsewhere a long text costs ``costs`` per part.
+    costs_long: Mapping[str, float] = field(default_factory=dict)
+    #: A paid check-in text waits this long for the patient to turn on free notifications.
+    checkin_delay_seconds: float = 60.0
     #: ISO 4217 code the costs are in, for showing them (``KRW``).
     currency: str = "KRW"
     #: Clinic-edited message texts: ``templates[language][kind]``.
@@ -78,6 +83,7 @@ def parse_notify(data: Mapping[str, Any], services: Mapping[str, Any], languages
 
     channel_settings: dict[str, dict] = {}
     costs: dict[str, float] = {}
+    costs_long: dict[str, float] = {}
     for name, section in raw_channels.items():
         where = f"[channels.{name}]"
         if not isinstance(section, dict):
@@ -85,10 +91,12 @@ def parse_notify(data: Mapping[str, Any], services: Mapping[str, Any], languages
         section = dict(section)
         enabled = section.pop("enabled", True)
         cost = section.pop("cost", 0)
+        cost_long = section.pop("cost_long", None)
         if not isinstance(enabled, bool):
             raise ConfigError(f"{where} enabled", "must be true or false")
-        if not isinstance(cost, (int, float)) or isinstance(cost, bool) or cost < 0:
-            raise ConfigError(f"{where} cost", "must be a number of zero or more")
+        for key, value in (("cost", cost), ("cost_long", cost_long)):
+            if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
+                raise ConfigError(f"{where} {key}", "must be a number of zero or more")
         kind = section.get("type", name)
         if kind not in CHANNELS:
             raise ConfigError(f"{where} type", f"unknown channel {kind!r}; one of {', '.join(sorted(CHANNELS))}")
@@ -102,6 +110,8 @@ def parse_notify(data: Mapping[str, Any], services: Mapping[str, Any], languages
             raise ConfigError(where, str(exc)) from None
         channel_settings[name] = section
         costs[name] = float(cost)
+        if cost_long is not None:
+            costs_long[name] = float(cost_long)
 
     order = notify.get("channels", [])
     if not isinstance(order, list) or not all(isinstance(x, str) for x in order):
@@ -176,6 +186,8 @@ def parse_notify(data: Mapping[str, Any], services: Mapping[str, Any], languages
         senders=senders,
         sms_include_link=include_link,
         costs=costs,
+        costs_long=costs_long,
+        checkin_delay_seconds=number("checkin_delay_seconds", 60.0, 0.0),
         currency=currency,
         templates=templates,
     )

@@ -70,8 +70,19 @@ def render(kind: str, language: str, variables: Mapping[str, str], custom=None, 
     return " ".join(text.split())
 
 
+#: Messages whose SMS always carries the link: the check-in text is the patient's way back
+#: to their page (a ticket in the pocket, the page closed), whatever it costs.
+ALWAYS_LINKED = ("checked_in",)
+
+
 def render_sms(kind: str, language: str, variables: Mapping[str, str], custom=None, *, include_link: bool) -> str:
-    """The SMS text: with the link only if asked and it still fits one segment."""
+    """The SMS text: with the link only if asked and it still fits one segment.
+
+    The check-in text always has its link (a long text is priced as one, see ``costs``);
+    "turn near" and "called" stay short and go without it unless the clinic asks.
+    """
+    if kind in ALWAYS_LINKED:
+        return render(kind, language, variables, custom, link=True)
     if include_link:
         with_link = render(kind, language, variables, custom, link=True)
         if len(with_link) <= one_segment_limit(with_link):

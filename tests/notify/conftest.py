@@ -21,8 +21,7 @@ import pytest
 
 from queue_app.notify.channels.base import OutgoingMessage, Recipient
 
-PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-                   "all_proxy")
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
 @pytest.fixture(autouse=True)
@@ -85,8 +84,7 @@ def _make_handler(server_state: RecordingServer):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             parts = urlsplit(self.path)
-            request = Recorded(self.command, parts.path, parse_qs(parts.query), self.headers,
-                               body)
+            request = Recorded(self.command, parts.path, parse_qs(parts.query), self.headers, body)
             server_state.requests.append(request)
             status, headers, payload = server_state.handler(request)
             if isinstance(payload, (dict, list)):
@@ -117,8 +115,7 @@ def http_server():
     port = httpd.server_address[1]
     state = RecordingServer(url=f"http://127.0.0.1:{port}", port=port)
     httpd.RequestHandlerClass = _make_handler(state)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield state
@@ -150,12 +147,24 @@ def make_message():
             language="ko",
             text="A-007번 환자님, 2번 진료실로 들어오세요.",
             subject="한빛가정의원: 진료 차례입니다",
-            variables={"clinic": "한빛가정의원", "number": "A-007", "room": "2번 진료실",
-                       "link": "https://queue.example-clinic.kr/t/abc123"},
+            variables={
+                "clinic": "한빛가정의원",
+                "number": "A-007",
+                "room": "2번 진료실",
+                "link": "https://queue.example-clinic.kr/t/abc123",
+            },
             recipient=recipient or Recipient(),
-            event={"event": "called", "id": "msg-20240311-A007-called-1",
-                   "ticket": {"number": "A-007", "service": "general", "room": "room2",
-                              "language": "ko", "phone": "+821012345678"}},
+            event={
+                "event": "called",
+                "id": "msg-20240311-A007-called-1",
+                "ticket": {
+                    "number": "A-007",
+                    "service": "general",
+                    "room": "room2",
+                    "language": "ko",
+                    "phone": "+821012345678",
+                },
+            },
         )
         values.update(overrides)
         return OutgoingMessage(**values)

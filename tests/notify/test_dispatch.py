@@ -298,7 +298,8 @@ def test_provider_down_is_retried_with_backoff_then_the_next_channel(clinic):
     assert (message.channel, message.status, message.attempts) == ("sms", "queued", 0)
     clinic.dispatch()
     [message] = clinic.messages(ticket["id"])
-    assert (message.channel, message.status, message.cost) == ("sms", "sent", 20.0)
+    # The check-in text carries the page link: over 90 bytes in EUC-KR, billed as an LMS.
+    assert (message.channel, message.status, message.cost) == ("sms", "sent", 50.0)
     assert len(clinic.providers.sent(SOLAPI_PATH)) == 3 and len(clinic.providers.sent(TWILIO_PATH)) == 1
     with clinic.app.app_context():
         outcomes = [
@@ -360,15 +361,44 @@ def test_no_channel_left_puts_the_patient_on_the_call_list(clinic):
     staff_socket.disconnect()
 
 
-def test_patient_without_any_channel_is_on_the_call_list_when_near(clinic):
+def test_patient_who_left_no_contact_follows_the_tv_and_is_not_on_the_call_list(clinic):
     tickets = [clinic.check_in(phone=None) for _ in range(5)]
+    clinic.call_next()
+    clinic.act(tickets[0]["id"], "finish")
+    clinic.call_next()
     assert clinic.ticket(tickets[4]["id"]).needs_call is False
+    [near] = [m for m in clinic.messages(tickets[4]["id"], skipped=True) if m.kind == "turn_near"]
+    assert near.status == "skipped" and near.last_error.startswith("TV only")
+    staff = clinic.client.get("/api/v1/queue", headers=clinic.tokens.headers("staff")).get_json()
+    row = next(t for t in staff["waiting"] if t["id"] == tickets[4]["id"])
+    assert (row["tv_only"], row["needs_call"], row["reachable"]) == (True, False, False)
+    assert not clinic.providers.server.requests  # nothing to send: no money spent
+
+
+def test_patient_whose_number_no_channel_may_use_is_on_the_call_list_when_near(clinic):
+    # They gave a number but did not agree to texts: reception phones them instead.
+    tickets = [clinic.check_in(phone="010-1234-5678", consent=False) for _ in range(5)]
     clinic.call_next()
     clinic.act(tickets[0]["id"], "finish")
     clinic.call_next()
     assert clinic.ticket(tickets[4]["id"]).needs_call is True
     assert [m.status for m in clinic.messages(tickets[4]["id"]) if m.kind == "turn_near"] == ["failed"]
-    assert not clinic.providers.server.requests  # nothing to send: no money spent
+    staff = clinic.client.get("/api/v1/queue", headers=clinic.tokens.headers("staff")).get_json()
+    row = next(t for t in staff["waiting"] if t["id"] == tickets[4]["id"])
+    assert (row["tv_only"], row["needs_call"]) == (False, True)
+    assert not [r for r in clinic.providers.server.requests if r.path != "/hook"]  # no text was sent
+
+
+def test_every_recall_is_a_message_of_its_own(clinic):
+    ticket = clinic.check_in()
+    clinic.call_next()
+    clinic.act(ticket["id"], "recall")
+    clinic.act(ticket["id"], "recall")
+    recalls = [m for m in clinic.messages(ticket["id"]) if m.kind == "recalled"]
+    assert len(recalls) == 2
+    clinic.dispatch()
+    sent = [r.json()["messages"][0]["kakaoOptions"]["templateId"] for r in clinic.providers.sent(SOLAPI_PATH)]
+    assert sent.count("T4") == 2  # both recalls reached the patient's phone
 
 
 def test_old_news_is_not_sent(clinic):
@@ -434,7 +464,7 @@ def test_a_whole_morning_everyone_told_in_time(clinic):
     kinds_of_patient = []
     for i in range(30):
         if i % 5 == 0:
-            kinds_of_patient.append(clinic.check_in(phone=None))  # no phone: the call list
+            kinds_of_patient.append(clinic.check_in(phone=None))  # no phone: the TV only
         elif i % 7 == 0:
             kinds_of_patient.append(clinic.check_in(phone=f"+82 10 9876 54{i:02d}"))
         else:
@@ -465,9 +495,10 @@ def test_a_whole_morning_everyone_told_in_time(clinic):
         for _ in range(12):
             clinic.dispatch(advance_seconds=30)
     assert len(called_order) == 30
-    assert all(told_before_call.values()), [t for t, ok in told_before_call.items() if not ok]
-    no_phone = [t["id"] for i, t in enumerate(kinds_of_patient) if i % 5 == 0 and i >= 3]
-    assert all(clinic.ticket(t).needs_call for t in no_phone)
+    no_phone = {t["id"] for i, t in enumerate(kinds_of_patient) if i % 5 == 0}
+    assert all(ok for t, ok in told_before_call.items() if t not in no_phone), told_before_call
+    # Those who left no number follow the TV: not told, and not on the call list either.
+    assert not any(clinic.ticket(t).needs_call for t in no_phone)
     sent = Counter(m.channel for m in clinic.messages() if m.status == "sent")
     assert sent["alimtalk"] == 0 and sent["sms"] > 0
 
@@ -501,8 +532,7 @@ def test_senders_work_side_by_side_and_keep_each_patients_order(tmp_path, clock,
         templates = [
             r.json()["messages"][0]["kakaoOptions"]["templateId"]
             for r in sent
-            if r.json()["messages"][0]["customFields"]["queueMessageId"]
-            in {m.id for m in clinic.messages(first["id"])}
+            if r.json()["messages"][0]["customFields"]["queueMessageId"] in {m.id for m in clinic.messages(first["id"])}
         ]
         assert templates == ["T1", "T3"]
     finally:
@@ -510,3 +540,74 @@ def test_senders_work_side_by_side_and_keep_each_patients_order(tmp_path, clock,
             db.session.remove()
             db.engine.dispose()
 
+
+def test_the_lead_time_the_patient_chose_decides_when_turn_near_goes(tmp_path, clock, http_server):
+    """'I need about 30 minutes to come back' is told earlier than the default 15, and 5 later.
+
+    Time is frozen: the estimates stay put and only the patients' choices differ.
+    """
+    settings = clinic_settings(f"sqlite:///{tmp_path / 'lead.db'}", http_server.url, near_positions=0, near_minutes=15)
+    prepare_database(settings)
+    clinic = Clinic(create_app(settings, clock=clock), clock, Providers(http_server))
+    tickets = [clinic.check_in() for _ in range(12)]
+
+    def low_end(ticket_id: int) -> int:
+        staff = clinic.client.get("/api/v1/queue", headers=clinic.tokens.headers("staff")).get_json()
+        return next(t["estimate_low_minutes"] for t in staff["waiting"] if t["id"] == ticket_id)
+
+    def told(ticket_id: int) -> bool:
+        # Decided, sent or not (a patient near already at check-in is told at the desk).
+        return any(m.kind == "turn_near" for m in clinic.messages(ticket_id, skipped=True))
+
+    # Two patients whose early end is between 15 and 30 minutes: not near by the default.
+    between = [t["id"] for t in tickets if 15 < low_end(t["id"]) <= 30]
+    assert len(between) >= 2, [low_end(t["id"]) for t in tickets]
+    eager, relaxed = between[0], between[1]
+    # And one whose early end is between 5 and 15: near by the default (already decided).
+    close = [t["id"] for t in tickets if 5 < low_end(t["id"]) <= 15]
+    assert close and all(told(t) for t in close), [low_end(t["id"]) for t in tickets]
+    assert not told(eager) and not told(relaxed)
+
+    with clinic.app.app_context():
+        db.session.get(Ticket, eager).lead_minutes = 30
+        db.session.get(Ticket, relaxed).lead_minutes = 15
+        db.session.commit()
+    clinic.check_in(service="vaccination")  # any change re-reads everyone's place
+    assert told(eager) and not told(relaxed)
+    [near] = [m for m in clinic.messages(eager) if m.kind == "turn_near"]
+    assert near.status == "queued"  # on its way to the patient
+
+
+def test_a_patient_who_needs_only_five_minutes_is_told_later_than_the_default(tmp_path, clock, http_server):
+    settings = clinic_settings(f"sqlite:///{tmp_path / 'lead5.db'}", http_server.url, near_positions=0, near_minutes=15)
+    prepare_database(settings)
+    clinic = Clinic(create_app(settings, clock=clock), clock, Providers(http_server))
+    for _ in range(12):
+        clinic.check_in()
+
+    def waiting() -> dict[int, dict]:
+        staff = clinic.client.get("/api/v1/queue", headers=clinic.tokens.headers("staff")).get_json()
+        return {t["id"]: t for t in staff["waiting"]}
+
+    def told(ticket_id: int) -> bool:
+        return any(m.kind == "turn_near" for m in clinic.messages(ticket_id, skipped=True))
+
+    def next_call() -> None:
+        staff = clinic.client.get("/api/v1/queue", headers=clinic.tokens.headers("staff")).get_json()
+        for t in staff["in_rooms"]:
+            clinic.act(t["id"], "finish")
+        assert clinic.call_next("room1") or clinic.call_next("room2"), "the line ran out"
+
+    far = [i for i, t in waiting().items() if t["estimate_low_minutes"] > 15]
+    assert len(far) >= 2
+    default, five = far[0], far[1]  # "five" waits right behind "default"
+    with clinic.app.app_context():
+        db.session.get(Ticket, five).lead_minutes = 5
+        db.session.commit()
+    while not told(default):
+        next_call()
+    # Behind the patient just told at 15 minutes, the five-minute patient is not told yet.
+    assert waiting()[five]["estimate_low_minutes"] > 5 and not told(five)
+    while not told(five):
+        next_call()
+    assert waiting()[five]["estimate_low_minutes"] <= 5

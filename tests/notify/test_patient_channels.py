@@ -159,7 +159,12 @@ def test_twilio_delivery_report_and_failure_fallback(clinic, clock, http_server)
     client, tokens = clinic.test_client(), Tokens(clinic, clock)
     http_server.handler = lambda request: (201, {}, {"sid": "SM" + "a" * 32, "status": "queued"})
     ticket = check_in(client, tokens, phone="010-1234-5678", consent=True)
-    clinic.extensions["queue_app"].dispatcher.run_once()
+    dispatcher = clinic.extensions["queue_app"].dispatcher
+    # The clinic offers free push: the paid check-in text waits a minute for the patient
+    # to turn it on from their page.
+    assert dispatcher.run_once() == 0
+    clock.advance(seconds=61)
+    dispatcher.run_once()
     [sms] = messages(clinic, ticket["id"])
     assert (sms.channel, sms.status, sms.provider_id) == ("sms", "sent", "SM" + "a" * 32)
     forged = client.post("/hooks/twilio/status", data={"MessageSid": sms.provider_id, "MessageStatus": "delivered"})
@@ -211,10 +216,12 @@ def test_daily_cost_per_channel(clinic, clock, http_server):
     http_server.handler = lambda request: (201, {}, {"sid": "SM" + "c" * 32, "status": "queued"})
     for _ in range(3):
         check_in(client, tokens, phone="010-1234-5678", consent=True)
+    clock.advance(seconds=61)  # past the wait for free notifications
     clinic.extensions["queue_app"].dispatcher.run_once()
     costs = client.get("/api/v1/messages/costs", headers=tokens.headers("staff")).get_json()
-    assert costs["channels"] == [{"channel": "sms", "sent": 3, "cost": 60.0}]
-    assert costs["total_cost"] == 60.0
+    # Each check-in text carries the page link: over 90 bytes in EUC-KR, an LMS at cost_long.
+    assert costs["channels"] == [{"channel": "sms", "sent": 3, "cost": 150.0}]
+    assert costs["total_cost"] == 150.0
     assert costs["currency"] == "KRW"
     # The staff console opens with the same figures.
     with clinic.app_context():
@@ -230,3 +237,35 @@ def test_daily_cost_per_channel(clinic, clock, http_server):
     bad = client.get("/api/v1/messages/costs?day=yesterday", headers=tokens.headers("staff"))
     assert bad.status_code == 400
     assert client.get("/api/v1/messages/costs", headers=tokens.headers("kiosk")).status_code == 403
+
+
+def test_a_patient_who_turns_on_push_soon_after_check_in_is_not_also_texted(app_and_browser):
+    app, browser, http_server, tokens, client = app_and_browser
+    http_server.handler = lambda request: (201, {}, {"sid": "SM" + "d" * 32, "status": "queued"})
+    ticket = check_in(client, tokens, phone="010-1234-5678", consent=True)
+    dispatcher = app.extensions["queue_app"].dispatcher
+    assert dispatcher.run_once() == 0  # the paid text waits for the patient's page first
+    sub = browser_subscription(browser, http_server.url + "/push/def")
+    assert client.post(f"/api/v1/tickets/{ticket['token']}/push", json=sub).status_code == 200
+    app.extensions["queue_app"].clock.advance(seconds=61)
+    dispatcher.run_once()
+    with app.app_context():
+        [checked_in] = db.session.scalars(
+            select(Message).where(
+                Message.ticket_id == ticket["id"], Message.route == "patient", Message.kind == "checked_in"
+            )
+        )
+        assert (checked_in.status, checked_in.cost) == ("skipped", 0.0)
+    assert not [r for r in http_server.requests if r.path.endswith("/Messages.json")]  # no SMS, no cost
+
+
+def test_a_patient_who_does_not_turn_on_push_gets_the_check_in_text_with_the_link(clinic, clock, http_server):
+    client, tokens = clinic.test_client(), Tokens(clinic, clock)
+    http_server.handler = lambda request: (201, {}, {"sid": "SM" + "e" * 32, "status": "queued"})
+    ticket = check_in(client, tokens, phone="010-1234-5678", consent=True)
+    clock.advance(seconds=61)
+    clinic.extensions["queue_app"].dispatcher.run_once()
+    [sms] = [r for r in http_server.requests if r.path.endswith("/Messages.json")]
+    [body] = sms.form()["Body"]
+    # The check-in text always carries the page link, even though sms_include_link is off.
+    assert body.endswith(f"{PUBLIC_URL}/t/{ticket['token']}")

@@ -74,12 +74,10 @@ CUSTOM_FIELD = "queueMessageId"
 
 def solapi_signature(api_secret: str, date: str, salt: str) -> str:
     """hex(HMAC-SHA256(api_secret, date + salt)), as Solapi's API-key authentication says."""
-    return hmac.new(api_secret.encode("utf-8"), (date + salt).encode("utf-8"),
-                    hashlib.sha256).hexdigest()
+    return hmac.new(api_secret.encode("utf-8"), (date + salt).encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def authorization_header(api_key: str, api_secret: str, *, date: str | None = None,
-                         salt: str | None = None) -> str:
+def authorization_header(api_key: str, api_secret: str, *, date: str | None = None, salt: str | None = None) -> str:
     date = date or datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     salt = salt or secrets.token_hex(16)
     signature = solapi_signature(api_secret, date, salt)
@@ -145,15 +143,12 @@ class AlimTalkChannel(Channel):
         """The JSON body for ``message`` (raises CannotReach / ChannelMisconfigured)."""
         template = self.template_id(message.kind, message.language)
         if not template:
-            raise ChannelMisconfigured(
-                f"alimtalk: no template for kind {message.kind!r} ({message.language})"
-            )
+            raise ChannelMisconfigured(f"alimtalk: no template for kind {message.kind!r} ({message.language})")
         if not self.can_reach(message.recipient):
             raise CannotReach("alimtalk: no reachable phone number")
         country, to = solapi_number(message.recipient.phone or "")
         variables = {
-            f"#{{{self.variable_names.get(key, key)}}}": str(value)
-            for key, value in message.variables.items()
+            f"#{{{self.variable_names.get(key, key)}}}": str(value) for key, value in message.variables.items()
         }
         entry: dict = {
             "to": to,
@@ -190,12 +185,9 @@ class AlimTalkChannel(Channel):
             answer = {}
         if status == 200:
             return self._result(answer)
-        detail = (f"solapi: HTTP {status} {answer.get('errorCode', '')} "
-                  f"{answer.get('errorMessage', '')}").strip()
+        detail = (f"solapi: HTTP {status} {answer.get('errorCode', '')} {answer.get('errorMessage', '')}").strip()
         if is_temporary_status(status):
-            raise TemporaryFailure(
-                detail, retry_after=parse_retry_after(response.headers.get("Retry-After"))
-            )
+            raise TemporaryFailure(detail, retry_after=parse_retry_after(response.headers.get("Retry-After")))
         if status in (401, 402, 403):
             raise ChannelMisconfigured(detail)
         raise CannotReach(detail)
@@ -206,8 +198,7 @@ class AlimTalkChannel(Channel):
         if failed:
             first = failed[0] if isinstance(failed[0], dict) else {}
             raise CannotReach(
-                f"solapi: message refused, status {first.get('statusCode')}: "
-                f"{first.get('statusMessage', '')}".strip()
+                f"solapi: message refused, status {first.get('statusCode')}: {first.get('statusMessage', '')}".strip()
             )
         listed = answer.get("messageList")
         provider_id = None

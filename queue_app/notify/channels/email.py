@@ -91,10 +91,10 @@ class EmailChannel(Channel):
 
     def _connect(self) -> smtplib.SMTP:
         if self.ssl:
-            return smtplib.SMTP_SSL(self.host, self.port, local_hostname=self.helo_name,
-                                    timeout=self.timeout, context=self._tls_context())
-        return smtplib.SMTP(self.host, self.port, local_hostname=self.helo_name,
-                            timeout=self.timeout)
+            return smtplib.SMTP_SSL(
+                self.host, self.port, local_hostname=self.helo_name, timeout=self.timeout, context=self._tls_context()
+            )
+        return smtplib.SMTP(self.host, self.port, local_hostname=self.helo_name, timeout=self.timeout)
 
     def send(self, message: OutgoingMessage) -> SendResult:
         if not self.can_reach(message.recipient):

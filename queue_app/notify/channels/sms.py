@@ -77,9 +77,7 @@ UNREACHABLE_DELIVERY_CODES = {
 }
 
 #: Keywords Twilio handles as opt-out / opt-in on long codes by default.
-OPT_OUT_KEYWORDS = frozenset(
-    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
-)
+OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
 OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
 
 DELIVERED_STATUSES = frozenset({"delivered", "read"})
@@ -147,9 +145,7 @@ class TwilioSmsChannel(Channel):
         code = payload.get("code")
         detail = f"twilio: HTTP {status}, code {code}: {payload.get('message', '')}".strip()
         if is_temporary_status(status):
-            raise TemporaryFailure(
-                detail, retry_after=parse_retry_after(response.headers.get("Retry-After"))
-            )
+            raise TemporaryFailure(detail, retry_after=parse_retry_after(response.headers.get("Retry-After")))
         if status in (401, 403) or code in MISCONFIGURED_CODES:
             raise ChannelMisconfigured(detail)
         raise CannotReach(detail)
@@ -206,9 +202,7 @@ def _netloc(parts, hostport: str) -> str:
     return f"{userinfo}@{hostport}" if userinfo else hostport
 
 
-def verify_twilio_signature(
-    url: str, params: Mapping | None, signature: str | None, auth_token: str
-) -> bool:
+def verify_twilio_signature(url: str, params: Mapping | None, signature: str | None, auth_token: str) -> bool:
     """True when ``signature`` (the X-Twilio-Signature header) signs this request.
 
     ``url`` is the full URL Twilio requested (scheme, host, path and query, as configured
@@ -267,9 +261,7 @@ class InboundSms:
     opted_in: bool = False  # the patient asked to receive messages again
 
 
-def parse_inbound(
-    params: Mapping, extra_opt_out_keywords: Iterable[str] = ()
-) -> InboundSms | None:
+def parse_inbound(params: Mapping, extra_opt_out_keywords: Iterable[str] = ()) -> InboundSms | None:
     """Read an incoming SMS webhook and tell whether it is an opt-out (STOP) or opt-in.
 
     Twilio's Advanced Opt-Out adds ``OptOutType`` (STOP / START / HELP); without it the

@@ -69,7 +69,9 @@ class TelegramChannel(Channel):
 
     def _call(self, method: str, payload: dict) -> dict:
         response = http_post(
-            self._method_url(method), timeout=self.timeout, what=f"telegram {method}",
+            self._method_url(method),
+            timeout=self.timeout,
+            what=f"telegram {method}",
             json=payload,
         )
         try:
@@ -86,9 +88,7 @@ class TelegramChannel(Channel):
         params = body.get("parameters") or {}
         if is_temporary_status(status) or code == 429:
             retry_after = params.get("retry_after") if isinstance(params, dict) else None
-            raise TemporaryFailure(
-                detail, retry_after=float(retry_after) if retry_after is not None else None
-            )
+            raise TemporaryFailure(detail, retry_after=float(retry_after) if retry_after is not None else None)
         if status in (401, 404) or code in (401, 404):
             raise ChannelMisconfigured(detail + " (check bot_token)")
         raise CannotReach(detail)
@@ -100,9 +100,7 @@ class TelegramChannel(Channel):
         body = self._call("sendMessage", {"chat_id": chat_id, "text": message.text})
         result = body.get("result") or {}
         message_id = result.get("message_id") if isinstance(result, dict) else None
-        return SendResult(
-            provider_id=str(message_id) if message_id is not None else None, delivered=True
-        )
+        return SendResult(provider_id=str(message_id) if message_id is not None else None, delivered=True)
 
     def set_webhook(self, url: str, secret_token: str) -> None:
         """Register ``url`` for updates (messages only) with ``secret_token``."""

@@ -88,8 +88,7 @@ class WebhookChannel(Channel):
             EVENT_ID_HEADER: message.id,
             SIGNATURE_HEADER: sign(body, self.secret),
         }
-        response = http_post(self.url, timeout=self.timeout, what="webhook", data=body,
-                             headers=headers)
+        response = http_post(self.url, timeout=self.timeout, what="webhook", data=body, headers=headers)
         status = response.status_code
         if 200 <= status < 300:
             return SendResult(provider_id=message.id, delivered=True)

@@ -70,9 +70,7 @@ def generate_vapid_keys() -> tuple[str, str]:
 
 
 def public_key_of(key: ec.EllipticCurvePrivateKey) -> str:
-    point = key.public_key().public_bytes(
-        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-    )
+    point = key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
     return _b64url(point)
 
 
@@ -181,9 +179,7 @@ class WebPushChannel(Channel):
         if status in (404, 410):
             return CannotReach(detail + " (subscription gone)")
         if is_temporary_status(status):
-            return TemporaryFailure(
-                detail, retry_after=parse_retry_after(response.headers.get("Retry-After"))
-            )
+            return TemporaryFailure(detail, retry_after=parse_retry_after(response.headers.get("Retry-After")))
         if status == 401:
             return ChannelMisconfigured(detail + " (VAPID authentication refused)")
         return CannotReach(detail)

@@ -23,8 +23,12 @@ from queue_app.notify.channels.base import (
 API_KEY = "NCSTESTAPIKEY0001"
 API_SECRET = "TESTSECRET0123456789ABCDEFGHIJKL"
 PF_ID = "KA01PF2403110000000000000000TEST"
-TEMPLATES = {"checked_in": "KA01TP-CHECKIN", "turn_near": "KA01TP-NEAR",
-             "called": "KA01TP-CALLED", "recalled": "KA01TP-RECALL"}
+TEMPLATES = {
+    "checked_in": "KA01TP-CHECKIN",
+    "turn_near": "KA01TP-NEAR",
+    "called": "KA01TP-CALLED",
+    "recalled": "KA01TP-RECALL",
+}
 PHONE = "+821012345678"
 AUTH_RE = re.compile(
     r"^HMAC-SHA256 apiKey=(?P<apiKey>[^,]+), date=(?P<date>[^,]+), "
@@ -33,9 +37,16 @@ AUTH_RE = re.compile(
 
 
 def channel(base_url, **extra):
-    settings = {"api_key": API_KEY, "api_secret": API_SECRET, "pf_id": PF_ID,
-                "sender": "0212345678", "templates": TEMPLATES, "base_url": base_url,
-                "disable_sms_fallback": True, **extra}
+    settings = {
+        "api_key": API_KEY,
+        "api_secret": API_SECRET,
+        "pf_id": PF_ID,
+        "sender": "0212345678",
+        "templates": TEMPLATES,
+        "base_url": base_url,
+        "disable_sms_fallback": True,
+        **extra,
+    }
     return AlimTalkChannel(settings)
 
 
@@ -47,17 +58,18 @@ def authenticate(request):
     date = datetime.fromisoformat(match["date"].replace("Z", "+00:00"))
     if abs(datetime.now(UTC) - date) > timedelta(minutes=15):
         return "RequestTimeTooSkewed"
-    expected = hmac.new(API_SECRET.encode(), (match["date"] + match["salt"]).encode(),
-                        hashlib.sha256).hexdigest()
+    expected = hmac.new(API_SECRET.encode(), (match["date"] + match["salt"]).encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, match["signature"]):
         return "SignatureDoesNotMatch"
     return None
 
 
 def group_info(total=1, failed=0):
-    return {"groupId": "G4V20240311090000ABCDEFGHIJKLMN", "status": "SENDING",
-            "count": {"total": total, "registeredFailed": failed,
-                      "registeredSuccess": total - failed}}
+    return {
+        "groupId": "G4V20240311090000ABCDEFGHIJKLMN",
+        "status": "SENDING",
+        "count": {"total": total, "registeredFailed": failed, "registeredSuccess": total - failed},
+    }
 
 
 def solapi(failed_status=None, status=200):
@@ -71,16 +83,43 @@ def solapi(failed_status=None, status=200):
             return status, {}, {"errorCode": "InternalError", "errorMessage": "try later"}
         message = request.json()["messages"][0]
         if failed_status:
-            return 200, {}, {"groupInfo": group_info(failed=1), "messageList": [],
-                             "failedMessageList": [{
-                                 "to": message["to"], "from": message.get("from"),
-                                 "type": "ATA", "country": "82", "messageId": "",
-                                 "statusCode": failed_status[0],
-                                 "statusMessage": failed_status[1], "accountId": "1",
-                                 "customFields": message.get("customFields")}]}
-        return 200, {}, {"groupInfo": group_info(), "failedMessageList": [], "messageList": [{
-            "messageId": "M4V20240311090000ABCDEFGHIJKLMN", "to": message["to"],
-            "statusCode": "2000", "statusMessage": "정상 접수(이통사로 접수 예정)"}]}
+            return (
+                200,
+                {},
+                {
+                    "groupInfo": group_info(failed=1),
+                    "messageList": [],
+                    "failedMessageList": [
+                        {
+                            "to": message["to"],
+                            "from": message.get("from"),
+                            "type": "ATA",
+                            "country": "82",
+                            "messageId": "",
+                            "statusCode": failed_status[0],
+                            "statusMessage": failed_status[1],
+                            "accountId": "1",
+                            "customFields": message.get("customFields"),
+                        }
+                    ],
+                },
+            )
+        return (
+            200,
+            {},
+            {
+                "groupInfo": group_info(),
+                "failedMessageList": [],
+                "messageList": [
+                    {
+                        "messageId": "M4V20240311090000ABCDEFGHIJKLMN",
+                        "to": message["to"],
+                        "statusCode": "2000",
+                        "statusMessage": "정상 접수(이통사로 접수 예정)",
+                    }
+                ],
+            },
+        )
 
     return handle
 
@@ -98,26 +137,30 @@ def test_sends_alimtalk_signed_like_solapi(http_server, make_message):
     assert request.headers["Content-Type"] == "application/json"
     body = request.json()
     assert body["showMessageList"] is True
-    assert body["messages"] == [{
-        "to": "01012345678",
-        "from": "0212345678",
-        "type": "ATA",
-        "kakaoOptions": {
-            "pfId": PF_ID,
-            "templateId": "KA01TP-CALLED",
-            "variables": {"#{clinic}": "한빛가정의원", "#{number}": "A-007",
-                          "#{room}": "2번 진료실",
-                          "#{link}": "https://queue.example-clinic.kr/t/abc123"},
-            "disableSms": True,
-        },
-        "customFields": {"queueMessageId": message.id},
-    }]
+    assert body["messages"] == [
+        {
+            "to": "01012345678",
+            "from": "0212345678",
+            "type": "ATA",
+            "kakaoOptions": {
+                "pfId": PF_ID,
+                "templateId": "KA01TP-CALLED",
+                "variables": {
+                    "#{clinic}": "한빛가정의원",
+                    "#{number}": "A-007",
+                    "#{room}": "2번 진료실",
+                    "#{link}": "https://queue.example-clinic.kr/t/abc123",
+                },
+                "disableSms": True,
+            },
+            "customFields": {"queueMessageId": message.id},
+        }
+    ]
 
 
 def test_template_per_kind_and_provider_fallback_setting(http_server, make_message):
     http_server.handler = solapi()
-    kakao = channel(http_server.url, disable_sms_fallback=False,
-                    variable_names={"clinic": "병원명", "number": "번호"})
+    kakao = channel(http_server.url, disable_sms_fallback=False, variable_names={"clinic": "병원명", "number": "번호"})
     kakao.send(make_message(Recipient(phone=PHONE), kind="turn_near"))
     options = http_server.last.json()["messages"][0]["kakaoOptions"]
     assert options["templateId"] == "KA01TP-NEAR"
@@ -139,12 +182,11 @@ def test_templates_per_language(http_server, make_message):
 
 
 def test_the_header_follows_the_documented_formula():
-    header = authorization_header(API_KEY, API_SECRET, date="2019-07-01T00:41:48Z",
-                                  salt="jqsba2jxjnrjor")
-    expected = hmac.new(API_SECRET.encode(), b"2019-07-01T00:41:48Zjqsba2jxjnrjor",
-                        hashlib.sha256).hexdigest()
-    assert header == (f"HMAC-SHA256 apiKey={API_KEY}, date=2019-07-01T00:41:48Z, "
-                      f"salt=jqsba2jxjnrjor, signature={expected}")
+    header = authorization_header(API_KEY, API_SECRET, date="2019-07-01T00:41:48Z", salt="jqsba2jxjnrjor")
+    expected = hmac.new(API_SECRET.encode(), b"2019-07-01T00:41:48Zjqsba2jxjnrjor", hashlib.sha256).hexdigest()
+    assert header == (
+        f"HMAC-SHA256 apiKey={API_KEY}, date=2019-07-01T00:41:48Z, salt=jqsba2jxjnrjor, signature={expected}"
+    )
 
 
 def test_each_request_has_a_fresh_salt(http_server, make_message):
@@ -195,14 +237,12 @@ def test_can_reach_korean_numbers_by_default():
     assert not kakao.can_reach(Recipient(phone="+79161234567"))
     assert not kakao.can_reach(Recipient(phone="not a number"))
     assert not kakao.can_reach(Recipient(email="a@b.c"))
-    assert channel("http://127.0.0.1:9", country_codes=[82, 7]).can_reach(
-        Recipient(phone="+79161234567"))
+    assert channel("http://127.0.0.1:9", country_codes=[82, 7]).can_reach(Recipient(phone="+79161234567"))
 
 
 def test_foreign_numbers_carry_the_country(http_server, make_message):
     http_server.handler = solapi()
-    channel(http_server.url, country_codes=[82, 7]).send(
-        make_message(Recipient(phone="+79161234567")))
+    channel(http_server.url, country_codes=[82, 7]).send(make_message(Recipient(phone="+79161234567")))
     entry = http_server.last.json()["messages"][0]
     assert entry["to"] == "9161234567" and entry["country"] == "7"
 

@@ -76,21 +76,22 @@ def certificate(tmp_path_factory):
     now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(
-            "127.0.0.1"))]), critical=False)
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
     folder = tmp_path_factory.mktemp("tls")
     cert_file, key_file = folder / "cert.pem", folder / "key.pem"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return str(cert_file), str(key_file)
 
 
@@ -102,14 +103,19 @@ def tls_smtp_server(certificate):
     context.load_cert_chain(cert_file, key_file)
 
     def authenticator(server, session, envelope, mechanism, auth_data):
-        ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"clinic" \
-            and auth_data.password == b"hunter2"
+        ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"clinic" and auth_data.password == b"hunter2"
         return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535
 
     mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port(),
-                            tls_context=context, require_starttls=True,
-                            authenticator=authenticator, auth_require_tls=True)
+    controller = Controller(
+        mailbox,
+        hostname="127.0.0.1",
+        port=free_port(),
+        tls_context=context,
+        require_starttls=True,
+        authenticator=authenticator,
+        auth_require_tls=True,
+    )
     controller.start()
     try:
         yield controller, mailbox
@@ -118,9 +124,18 @@ def tls_smtp_server(certificate):
 
 
 def plain_channel(controller, **extra):
-    return EmailChannel({"host": controller.hostname, "port": controller.port,
-                         "starttls": False, "from_address": FROM, "from_name": "한빛가정의원",
-                         "timeout": 5, "helo_name": "reception.clinic.test", **extra})
+    return EmailChannel(
+        {
+            "host": controller.hostname,
+            "port": controller.port,
+            "starttls": False,
+            "from_address": FROM,
+            "from_name": "한빛가정의원",
+            "timeout": 5,
+            "helo_name": "reception.clinic.test",
+            **extra,
+        }
+    )
 
 
 def test_delivers_utf8_korean(smtp_server, make_message):
@@ -148,8 +163,9 @@ def test_delivers_utf8_korean(smtp_server, make_message):
 def test_delivers_utf8_russian(smtp_server, make_message):
     controller, mailbox = smtp_server
     text = "Пациент A-007, пройдите, пожалуйста, в кабинет №2. Ссылка: https://q.example/t/x"
-    message = make_message(Recipient(email="ivan@example.org"), language="ru", text=text,
-                           subject="Клиника Ханбит: ваша очередь")
+    message = make_message(
+        Recipient(email="ivan@example.org"), language="ru", text=text, subject="Клиника Ханбит: ваша очередь"
+    )
     plain_channel(controller).send(message)
     _, mail = mailbox.only_message()
     assert mail["Subject"] == "Клиника Ханбит: ваша очередь"
@@ -158,9 +174,18 @@ def test_delivers_utf8_russian(smtp_server, make_message):
 
 def test_starttls_and_login(tls_smtp_server, certificate, make_message):
     controller, mailbox = tls_smtp_server
-    email = EmailChannel({"host": "127.0.0.1", "port": controller.port, "starttls": True,
-                          "username": "clinic", "password": "hunter2", "from_address": FROM,
-                          "ca_file": certificate[0], "timeout": 5})
+    email = EmailChannel(
+        {
+            "host": "127.0.0.1",
+            "port": controller.port,
+            "starttls": True,
+            "username": "clinic",
+            "password": "hunter2",
+            "from_address": FROM,
+            "ca_file": certificate[0],
+            "timeout": 5,
+        }
+    )
     email.send(make_message(Recipient(email="patient@example.org")))
     envelope, mail = mailbox.only_message()
     assert mail["Subject"] == "한빛가정의원: 진료 차례입니다"
@@ -168,9 +193,18 @@ def test_starttls_and_login(tls_smtp_server, certificate, make_message):
 
 def test_wrong_password_is_misconfiguration(tls_smtp_server, certificate, make_message):
     controller, _ = tls_smtp_server
-    email = EmailChannel({"host": "127.0.0.1", "port": controller.port, "starttls": True,
-                          "username": "clinic", "password": "wrong", "from_address": FROM,
-                          "ca_file": certificate[0], "timeout": 5})
+    email = EmailChannel(
+        {
+            "host": "127.0.0.1",
+            "port": controller.port,
+            "starttls": True,
+            "username": "clinic",
+            "password": "wrong",
+            "from_address": FROM,
+            "ca_file": certificate[0],
+            "timeout": 5,
+        }
+    )
     with pytest.raises(ChannelMisconfigured, match="login refused") as info:
         email.send(make_message(Recipient(email="patient@example.org")))
     assert "wrong" not in str(info.value)
@@ -178,8 +212,9 @@ def test_wrong_password_is_misconfiguration(tls_smtp_server, certificate, make_m
 
 def test_untrusted_certificate_is_misconfiguration(tls_smtp_server, make_message):
     controller, _ = tls_smtp_server
-    email = EmailChannel({"host": "127.0.0.1", "port": controller.port, "starttls": True,
-                          "from_address": FROM, "timeout": 5})
+    email = EmailChannel(
+        {"host": "127.0.0.1", "port": controller.port, "starttls": True, "from_address": FROM, "timeout": 5}
+    )
     with pytest.raises(ChannelMisconfigured, match="TLS"):
         email.send(make_message(Recipient(email="patient@example.org")))
 
@@ -198,8 +233,9 @@ def test_greylisting_is_temporary(smtp_server, make_message):
 
 
 def test_connection_refused_is_temporary(closed_port, make_message):
-    email = EmailChannel({"host": "127.0.0.1", "port": closed_port, "starttls": False,
-                          "from_address": FROM, "timeout": 1})
+    email = EmailChannel(
+        {"host": "127.0.0.1", "port": closed_port, "starttls": False, "from_address": FROM, "timeout": 1}
+    )
     with pytest.raises(TemporaryFailure):
         email.send(make_message(Recipient(email="patient@example.org")))
 
@@ -209,8 +245,15 @@ def test_silent_server_times_out(make_message):
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(1)
-        email = EmailChannel({"host": "127.0.0.1", "port": listener.getsockname()[1],
-                              "starttls": False, "from_address": FROM, "timeout": 0.3})
+        email = EmailChannel(
+            {
+                "host": "127.0.0.1",
+                "port": listener.getsockname()[1],
+                "starttls": False,
+                "from_address": FROM,
+                "timeout": 0.3,
+            }
+        )
         started = time.monotonic()
         with pytest.raises(TemporaryFailure, match="timed out"):
             email.send(make_message(Recipient(email="patient@example.org")))

@@ -16,10 +16,14 @@ from queue_app.notify.channels.base import (
 from queue_app.notify.channels.webpush import generate_vapid_keys
 
 SETTINGS = {
-    "webpush": {"vapid_private_key": generate_vapid_keys()[0],
-                "vapid_subject": "mailto:admin@clinic.example"},
-    "alimtalk": {"api_key": "k", "api_secret": "s", "pf_id": "pf", "sender": "0212345678",
-                 "templates": {"called": "T1"}},
+    "webpush": {"vapid_private_key": generate_vapid_keys()[0], "vapid_subject": "mailto:admin@clinic.example"},
+    "alimtalk": {
+        "api_key": "k",
+        "api_secret": "s",
+        "pf_id": "pf",
+        "sender": "0212345678",
+        "templates": {"called": "T1"},
+    },
     "sms": {"account_sid": "AC1", "auth_token": "t", "from_number": "+15005550006"},
     "telegram": {"bot_token": "1:abc"},
     "email": {"host": "smtp.clinic.example", "from_address": "queue@clinic.example"},

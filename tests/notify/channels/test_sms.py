@@ -31,8 +31,7 @@ MESSAGES_PATH = f"/2010-04-01/Accounts/{SID}/Messages.json"
 
 
 def channel(base_url, **extra):
-    settings = {"account_sid": SID, "auth_token": TOKEN, "from_number": "+15005550006",
-                "base_url": base_url, **extra}
+    settings = {"account_sid": SID, "auth_token": TOKEN, "from_number": "+15005550006", "base_url": base_url, **extra}
     return TwilioSmsChannel(settings)
 
 
@@ -50,8 +49,11 @@ def twilio(status=201, **body):
         if status >= 400:
             return status, {}, {"status": status, **body}
         form = request.form()
-        return status, {}, {"sid": "SM" + "f" * 32, "status": "queued",
-                            "to": form["To"][0], "body": form["Body"][0], **body}
+        return (
+            status,
+            {},
+            {"sid": "SM" + "f" * 32, "status": "queued", "to": form["To"][0], "body": form["Body"][0], **body},
+        )
 
     return handle
 
@@ -76,8 +78,15 @@ def test_sends_in_twilios_wire_format(http_server, make_message):
 
 def test_messaging_service_replaces_from(http_server, make_message):
     http_server.handler = twilio()
-    sms = TwilioSmsChannel({"account_sid": SID, "auth_token": TOKEN, "base_url": http_server.url,
-                            "messaging_service_sid": "MG" + "1" * 32, "validity_period": 600})
+    sms = TwilioSmsChannel(
+        {
+            "account_sid": SID,
+            "auth_token": TOKEN,
+            "base_url": http_server.url,
+            "messaging_service_sid": "MG" + "1" * 32,
+            "validity_period": 600,
+        }
+    )
     sms.send(make_message(Recipient(phone=PHONE)))
     form = http_server.last.form()
     assert "From" not in form
@@ -97,14 +106,14 @@ def test_api_key_auth_keeps_the_account_in_the_path(http_server, make_message):
     sms = channel(http_server.url, api_key_sid="SK" + "2" * 32, api_key_secret="keysecret")
     sms.send(make_message(Recipient(phone=PHONE)))
     assert seen["path"] == MESSAGES_PATH
-    assert seen["auth"] == "Basic " + base64.b64encode(
-        ("SK" + "2" * 32 + ":keysecret").encode()).decode()
+    assert seen["auth"] == "Basic " + base64.b64encode(("SK" + "2" * 32 + ":keysecret").encode()).decode()
 
 
 @pytest.mark.parametrize("code", [21211, 21610, 21614])
 def test_refused_number_cannot_be_reached(http_server, make_message, code):
-    http_server.handler = twilio(400, code=code, message="refused",
-                                 more_info=f"https://www.twilio.com/docs/errors/{code}")
+    http_server.handler = twilio(
+        400, code=code, message="refused", more_info=f"https://www.twilio.com/docs/errors/{code}"
+    )
     with pytest.raises(CannotReach, match=str(code)) as info:
         channel(http_server.url).send(make_message(Recipient(phone=PHONE)))
     assert not isinstance(info.value, ChannelMisconfigured)
@@ -112,8 +121,9 @@ def test_refused_number_cannot_be_reached(http_server, make_message, code):
 
 def test_wrong_credentials_are_misconfiguration(http_server, make_message):
     http_server.handler = twilio()
-    sms = TwilioSmsChannel({"account_sid": SID, "auth_token": "wrong", "from_number": "+1500",
-                            "base_url": http_server.url})
+    sms = TwilioSmsChannel(
+        {"account_sid": SID, "auth_token": "wrong", "from_number": "+1500", "base_url": http_server.url}
+    )
     with pytest.raises(ChannelMisconfigured, match="20003") as info:
         sms.send(make_message(Recipient(phone=PHONE)))
     assert "wrong" not in str(info.value)
@@ -161,6 +171,7 @@ def test_settings_are_checked():
 
 # --- X-Twilio-Signature ----------------------------------------------------------------
 
+
 def documented_signature(url, params, token):
     """Computed exactly as Twilio's security page describes, independently of the module."""
     data = url + "".join(k + params[k] for k in sorted(params))
@@ -187,8 +198,13 @@ def test_signature_matches_the_documented_computation():
 def test_twilio_documentation_example():
     # the worked example on Twilio's webhook security page
     url = "https://mycompany.com/myapp.php?foo=1&bar=2"
-    params = {"CallSid": "CA1234567890ABCDE", "Caller": "+12349013030", "Digits": "1234",
-              "From": "+12349013030", "To": "+18005551212"}
+    params = {
+        "CallSid": "CA1234567890ABCDE",
+        "Caller": "+12349013030",
+        "Digits": "1234",
+        "From": "+12349013030",
+        "To": "+18005551212",
+    }
     assert compute_twilio_signature(url, params, "12345") == "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
 
 
@@ -197,8 +213,7 @@ def test_signature_rejects_tampering_and_wrong_token():
     tampered = dict(STATUS_PARAMS, MessageStatus="failed")
     assert not verify_twilio_signature(STATUS_URL, tampered, signature, TOKEN)
     assert not verify_twilio_signature(STATUS_URL, STATUS_PARAMS, signature, "other-token")
-    assert not verify_twilio_signature(STATUS_URL.replace("clinic=1", "clinic=2"),
-                                       STATUS_PARAMS, signature, TOKEN)
+    assert not verify_twilio_signature(STATUS_URL.replace("clinic=1", "clinic=2"), STATUS_PARAMS, signature, TOKEN)
     assert not verify_twilio_signature(STATUS_URL, STATUS_PARAMS, None, TOKEN)
     assert not verify_twilio_signature(STATUS_URL, STATUS_PARAMS, signature, "")
 
@@ -206,8 +221,7 @@ def test_signature_rejects_tampering_and_wrong_token():
 def test_signature_accepts_the_url_with_or_without_the_default_port():
     with_port = "https://clinic.example:443/sms/status"
     signature = documented_signature(with_port, STATUS_PARAMS, TOKEN)
-    assert verify_twilio_signature("https://clinic.example/sms/status", STATUS_PARAMS,
-                                   signature, TOKEN)
+    assert verify_twilio_signature("https://clinic.example/sms/status", STATUS_PARAMS, signature, TOKEN)
 
 
 def test_signature_agrees_with_twilios_own_validator():
@@ -221,6 +235,7 @@ def test_signature_agrees_with_twilios_own_validator():
 
 # --- status callbacks and inbound replies ----------------------------------------------
 
+
 def test_status_callbacks():
     delivered = parse_status_callback(STATUS_PARAMS)
     assert delivered.outcome == "delivered"
@@ -230,14 +245,12 @@ def test_status_callbacks():
     sent = parse_status_callback(dict(STATUS_PARAMS, MessageStatus="sent"))
     assert sent.outcome == "pending"
 
-    failed = parse_status_callback(dict(STATUS_PARAMS, MessageStatus="undelivered",
-                                        ErrorCode="30005"))
+    failed = parse_status_callback(dict(STATUS_PARAMS, MessageStatus="undelivered", ErrorCode="30005"))
     assert failed.outcome == "failed"
     assert failed.error_code == "30005"
     assert failed.unreachable is True
 
-    flaky = parse_status_callback(dict(STATUS_PARAMS, MessageStatus="failed",
-                                       ErrorCode="30008"))
+    flaky = parse_status_callback(dict(STATUS_PARAMS, MessageStatus="failed", ErrorCode="30008"))
     assert flaky.outcome == "failed" and flaky.unreachable is False
 
     assert parse_status_callback({"Body": "hello"}) is None

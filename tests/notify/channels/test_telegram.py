@@ -36,13 +36,22 @@ def bot_api(error=None):
             return 401, {}, {"ok": False, "error_code": 401, "description": "Unauthorized"}
         if error:
             code, description, extra = error
-            return code, {}, {"ok": False, "error_code": code, "description": description,
-                              **extra}
+            return code, {}, {"ok": False, "error_code": code, "description": description, **extra}
         body = request.json()
         if request.path.endswith("/sendMessage"):
-            return 200, {}, {"ok": True, "result": {
-                "message_id": 42, "chat": {"id": int(body["chat_id"]), "type": "private"},
-                "date": 1710000000, "text": body["text"]}}
+            return (
+                200,
+                {},
+                {
+                    "ok": True,
+                    "result": {
+                        "message_id": 42,
+                        "chat": {"id": int(body["chat_id"]), "type": "private"},
+                        "date": 1710000000,
+                        "text": body["text"],
+                    },
+                },
+            )
         return 200, {}, {"ok": True, "result": True, "description": "Webhook was set"}
 
     return handle
@@ -50,8 +59,7 @@ def bot_api(error=None):
 
 def test_send_message(http_server, make_message):
     http_server.handler = bot_api()
-    message = make_message(Recipient(telegram_chat_id=CHAT), language="ru",
-                           text="Пациент A-007, пройдите в кабинет 2.")
+    message = make_message(Recipient(telegram_chat_id=CHAT), language="ru", text="Пациент A-007, пройдите в кабинет 2.")
     result = channel(http_server.url).send(message)
 
     assert result.provider_id == "42"
@@ -84,8 +92,7 @@ def test_bad_token_is_misconfiguration_and_not_leaked(http_server, make_message)
 
 
 def test_flood_limit_is_temporary_with_retry_after(http_server, make_message):
-    http_server.handler = bot_api((429, "Too Many Requests: retry after 5",
-                                   {"parameters": {"retry_after": 5}}))
+    http_server.handler = bot_api((429, "Too Many Requests: retry after 5", {"parameters": {"retry_after": 5}}))
     with pytest.raises(TemporaryFailure) as info:
         channel(http_server.url).send(make_message(Recipient(telegram_chat_id=CHAT)))
     assert info.value.retry_after == 5
@@ -114,8 +121,11 @@ def test_set_webhook_sends_the_secret_token(http_server):
     channel(http_server.url).set_webhook("https://clinic.example/telegram", "s3cr3t_-Token")
     request = http_server.last
     assert request.path == f"/bot{TOKEN}/setWebhook"
-    assert request.json() == {"url": "https://clinic.example/telegram",
-                              "secret_token": "s3cr3t_-Token", "allowed_updates": ["message"]}
+    assert request.json() == {
+        "url": "https://clinic.example/telegram",
+        "secret_token": "s3cr3t_-Token",
+        "allowed_updates": ["message"],
+    }
     with pytest.raises(ValueError):
         channel(http_server.url).set_webhook("https://clinic.example/telegram", "no spaces!")
 
@@ -129,10 +139,16 @@ def test_can_reach_and_settings():
 
 
 def update(text, chat_type="private", chat_id=int(CHAT)):
-    return {"update_id": 10000, "message": {
-        "message_id": 1, "date": 1710000000, "text": text,
-        "from": {"id": chat_id, "is_bot": False, "first_name": "Ivan"},
-        "chat": {"id": chat_id, "type": chat_type, "first_name": "Ivan"}}}
+    return {
+        "update_id": 10000,
+        "message": {
+            "message_id": 1,
+            "date": 1710000000,
+            "text": text,
+            "from": {"id": chat_id, "is_bot": False, "first_name": "Ivan"},
+            "chat": {"id": chat_id, "type": chat_type, "first_name": "Ivan"},
+        },
+    }
 
 
 def test_parse_start():

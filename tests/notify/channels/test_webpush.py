@@ -49,18 +49,21 @@ def browser():
     """What a browser keeps for one subscription: its ECDH key pair and auth secret."""
     private_key = ec.generate_private_key(ec.SECP256R1())
     public = private_key.public_key().public_bytes(
-        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
     return {"private_key": private_key, "p256dh": b64url(public), "auth": os.urandom(16)}
 
 
 def subscription(browser, endpoint):
-    return {"endpoint": endpoint, "expirationTime": None,
-            "keys": {"p256dh": browser["p256dh"], "auth": b64url(browser["auth"])}}
+    return {
+        "endpoint": endpoint,
+        "expirationTime": None,
+        "keys": {"p256dh": browser["p256dh"], "auth": b64url(browser["auth"])},
+    }
 
 
 def channel(vapid_keys, **extra):
-    return WebPushChannel({"vapid_private_key": vapid_keys[0], "vapid_subject": SUBJECT,
-                           **extra})
+    return WebPushChannel({"vapid_private_key": vapid_keys[0], "vapid_subject": SUBJECT, **extra})
 
 
 def verify_vapid(authorization: str, audience: str, public_key_b64: str) -> dict:
@@ -72,8 +75,7 @@ def verify_vapid(authorization: str, audience: str, public_key_b64: str) -> dict
     header_b64, claims_b64, signature_b64 = fields["t"].split(".")
     assert json.loads(unb64url(header_b64)) == {"typ": "JWT", "alg": "ES256"}
     raw = unb64url(signature_b64)
-    signature = encode_dss_signature(int.from_bytes(raw[:32], "big"),
-                                     int.from_bytes(raw[32:], "big"))
+    signature = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
     key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), unb64url(fields["k"]))
     key.verify(signature, f"{header_b64}.{claims_b64}".encode(), ec.ECDSA(hashes.SHA256()))
     claims = json.loads(unb64url(claims_b64))
@@ -83,8 +85,7 @@ def verify_vapid(authorization: str, audience: str, public_key_b64: str) -> dict
     return claims
 
 
-def test_push_is_encrypted_for_the_subscription_and_vapid_signed(
-        http_server, browser, vapid_keys, make_message):
+def test_push_is_encrypted_for_the_subscription_and_vapid_signed(http_server, browser, vapid_keys, make_message):
     http_server.handler = lambda r: (201, {"Location": f"{http_server.url}/m/abc"}, b"")
     push = channel(vapid_keys, ttl=900)
     assert push.public_key == vapid_keys[1]
@@ -103,11 +104,18 @@ def test_push_is_encrypted_for_the_subscription_and_vapid_signed(
     assert request.headers["Topic"] == topic_for(message.id)
     verify_vapid(request.headers["Authorization"], http_server.url, vapid_keys[1])
 
-    plaintext = http_ece.decrypt(request.body, private_key=browser["private_key"],
-                                 auth_secret=browser["auth"], version="aes128gcm")
+    plaintext = http_ece.decrypt(
+        request.body, private_key=browser["private_key"], auth_secret=browser["auth"], version="aes128gcm"
+    )
     payload = json.loads(plaintext.decode("utf-8"))
-    assert payload == {"title": message.subject, "body": message.text, "kind": "called",
-                       "id": message.id, "url": message.variables["link"], "lang": "ko"}
+    assert payload == {
+        "title": message.subject,
+        "body": message.text,
+        "kind": "called",
+        "id": message.id,
+        "url": message.variables["link"],
+        "lang": "ko",
+    }
 
 
 def test_a_forged_vapid_token_would_be_caught(http_server, browser, vapid_keys, make_message):
@@ -123,8 +131,7 @@ def test_a_forged_vapid_token_would_be_caught(http_server, browser, vapid_keys, 
 
 
 @pytest.mark.parametrize("status", [404, 410])
-def test_gone_subscription_cannot_be_reached(http_server, browser, vapid_keys, make_message,
-                                             status):
+def test_gone_subscription_cannot_be_reached(http_server, browser, vapid_keys, make_message, status):
     http_server.handler = lambda r: (status, {}, "subscription expired")
     sub = subscription(browser, f"{http_server.url}/push/old")
     with pytest.raises(CannotReach, match="gone"):
@@ -138,8 +145,7 @@ def test_refused_vapid_is_misconfiguration(http_server, browser, vapid_keys, mak
         channel(vapid_keys).send(make_message(Recipient(push_subscription=sub)))
 
 
-def test_server_error_and_rate_limit_are_temporary(http_server, browser, vapid_keys,
-                                                   make_message):
+def test_server_error_and_rate_limit_are_temporary(http_server, browser, vapid_keys, make_message):
     sub = subscription(browser, f"{http_server.url}/push/x")
     http_server.handler = lambda r: (500, {}, "oops")
     with pytest.raises(TemporaryFailure):
@@ -184,11 +190,11 @@ def test_generated_keys_and_pem_keys_load(vapid_keys):
     assert len(unb64url(private)) == 32
     assert len(unb64url(public)) == 65 and unb64url(public)[0] == 4
     key = ec.generate_private_key(ec.SECP256R1())
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
     push = WebPushChannel({"vapid_private_key": pem, "vapid_subject": SUBJECT})
-    expected = key.public_key().public_bytes(serialization.Encoding.X962,
-                                             serialization.PublicFormat.UncompressedPoint)
+    expected = key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
     assert push.public_key == b64url(expected)
 
 
