@@ -19,7 +19,7 @@ def create_app(config=None, *, clock=None):
     from flask import Flask
     from sqlalchemy.orm import Session
 
-    from . import realtime  # registers the Socket.IO handlers
+    from . import changes, realtime  # realtime registers the Socket.IO handlers
     from .api import api
     from .board import QueueBoard
     from .clock import SystemClock
@@ -57,6 +57,7 @@ def create_app(config=None, *, clock=None):
             channels,
             clock,
             on_delivery=lambda delivery: realtime.report_delivery(app, delivery),
+            on_tick=lambda: changes.time_passed(app, settings.public_url),
         ),
     )
     socketio.init_app(

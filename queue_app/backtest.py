@@ -29,7 +29,7 @@ import os
 import sys
 import time as _time
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO
@@ -123,6 +123,131 @@ class _Progress:
         self.stream.flush()
 
 
+@dataclass
+class Moment:
+    """The replayed queue just after one event: what a watcher of the replay is shown."""
+
+    at: datetime
+    #: The visit that just checked in (its index in the log), or None for a call or an end.
+    checked_in: int | None
+    #: service -> indexes of the visits waiting, in call order.
+    waiting: dict[str, list[int]]
+    estimator: WaitEstimator
+    room_calls: dict
+    serving: dict[str, int]
+    visits: Sequence[Visit]
+
+    def estimate_waiting(self, only: set[int] | None = None) -> dict[int, Estimate]:
+        """Everyone's estimate now (or those lines that hold someone in ``only``)."""
+        rooms = _rooms_now(self.at, self.room_calls, self.serving, self.visits)
+        wanted = {self.visits[k].service for k in only} if only is not None else set(self.waiting)
+        services: set[str] = set()
+        for service in wanted:
+            services |= _connected(service, rooms)
+        tickets = [
+            WaitingTicket(str(k), self.visits[k].service, self.visits[k].checked_in_at, PRIORITY_WALK_IN)
+            for service, line in self.waiting.items()
+            if service in services
+            for k in line
+        ]
+        if not tickets:
+            return {}
+        rooms = [room for room in rooms if services.intersection(room.services)]
+        return {int(key): estimate for key, estimate in self.estimator.estimate(self.at, tickets, rooms).items()}
+
+
+@dataclass(frozen=True)
+class LeadTimeReport:
+    """Would patients told "your turn is near" have been back in time?"""
+
+    lead_minutes: float
+    rule: str
+    #: Patients told while away (not already near when they checked in) and then called.
+    told: int
+    #: Of those, called at least ``lead_minutes`` after they were told.
+    back_in_time: int
+    #: Near already at check-in: told at the desk, never away.
+    at_the_desk: int
+    #: Median minutes between being told and being called.
+    median_notice: float
+
+    @property
+    def share(self) -> float:
+        return self.back_in_time / self.told if self.told else math.nan
+
+
+def lead_time_check(
+    visits: Sequence[Visit],
+    settings: EstimatorSettings,
+    lead_minutes: float,
+    near_positions: int = 3,
+    rule: str = "low",
+    from_day=None,
+    tick_minutes: float = 0.0,
+    tell_minutes: float | None = None,
+) -> LeadTimeReport:
+    """Replay the log and tell each patient their turn is near as the server would.
+
+    The server decides after every change: near by place (``near_positions`` or fewer ahead)
+    or by time, where ``rule`` is ``"low"`` (the early end of the 80% range, what the server
+    does) or ``"middle"`` (the central estimate, for comparison).  A patient is back in time
+    when they were called at least ``lead_minutes`` after being told.  Only days from
+    ``from_day`` on are scored (the days before teach the estimator).
+    """
+    tell = lead_minutes if tell_minutes is None else tell_minutes
+    told_at: dict[int, datetime] = {}
+    at_desk: set[int] = set()
+    #: When, at the latest, the server's minute-by-minute look would tell a patient.
+    due: dict[int, datetime] = {}
+    tz = settings.hours.timezone
+
+    def watch(moment: Moment) -> None:
+        if from_day is not None and moment.at.astimezone(tz).date() < from_day:
+            return
+        for k, when in list(due.items()):
+            if when <= moment.at and k not in told_at and tick_minutes:
+                # Told by the periodic look before this event (rounded up to its next tick).
+                told_at[k] = when
+        due.clear()
+        untold = {k for line in moment.waiting.values() for k in line if k not in told_at}
+        if not untold:
+            return
+        estimates = moment.estimate_waiting(untold)
+        for line in moment.waiting.values():
+            for place, k in enumerate(line):
+                if k not in untold:
+                    continue
+                estimate = estimates.get(k)
+                edge = None if estimate is None else (estimate.low if rule == "low" else estimate.minutes)
+                # The server rounds as patients are shown it (``board.Wait``).
+                by_time = edge is not None and (math.floor(edge) if rule == "low" else round(edge)) <= tell
+                if place <= near_positions or by_time:
+                    told_at[k] = moment.at
+                    if moment.checked_in == k:
+                        at_desk.add(k)
+                elif edge is not None and tick_minutes:
+                    # Nothing changes until the next event, but the clock runs: the early end
+                    # reaches the lead time this much later, seen at the next tick.
+                    wait = math.ceil((edge - tell) / tick_minutes) * tick_minutes
+                    due[k] = moment.at + timedelta(minutes=max(wait, tick_minutes))
+
+    replay(visits, settings, watch=watch)
+    notices = sorted(
+        (visits[k].called_at - at).total_seconds() / 60
+        for k, at in told_at.items()
+        if k not in at_desk and visits[k].called_at is not None
+    )
+    back = sum(1 for minutes in notices if minutes >= lead_minutes)
+    return LeadTimeReport(
+        lead_minutes=lead_minutes,
+        rule=rule,
+        told=len(notices),
+        back_in_time=back,
+        at_the_desk=len(at_desk),
+        median_notice=_percentile(notices, 0.5) if notices else math.nan,
+    )
+
+
 def _no_show_ends(visits: Sequence[Visit]) -> dict[int, datetime]:
     """When each no-show was given up on: the room's next call, held at most NO_SHOW_HOLD."""
     by_room: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
@@ -143,8 +268,17 @@ def _no_show_ends(visits: Sequence[Visit]) -> dict[int, datetime]:
     return ends
 
 
-def replay(visits: Sequence[Visit], settings: EstimatorSettings, progress: bool = False) -> Replay:
-    """Walk the log in time order, estimating at each check-in; see the module's description."""
+def replay(
+    visits: Sequence[Visit],
+    settings: EstimatorSettings,
+    progress: bool = False,
+    watch: Callable[[Moment], None] | None = None,
+) -> Replay:
+    """Walk the log in time order, estimating at each check-in; see the module's description.
+
+    ``watch`` is shown the queue after every event (``lead_time_check`` uses it to see when
+    each patient would have been told their turn is near).
+    """
     visits = list(visits)
     tz = settings.hours.timezone
     no_show_end = _no_show_ends(visits)
@@ -242,6 +376,8 @@ def replay(visits: Sequence[Visit], settings: EstimatorSettings, progress: bool 
             baseline[visit.visit_id] = _baseline(
                 at, visit.service, len(line) - 1, finished, room_calls, serving, visits
             )
+        if watch is not None:
+            watch(Moment(at, k if kind == _CHECK_IN else None, waiting, estimator, room_calls, serving, visits))
     if bar is not None:
         bar.close()
     return Replay(visits, predictions, baseline, timings)

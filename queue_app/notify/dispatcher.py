@@ -90,6 +90,8 @@ class Dispatcher:
         clock,
         on_delivery: Callable[[Delivery], None] | None = None,
         rng: random.Random | None = None,
+        on_tick: Callable[[], None] | None = None,
+        tick_seconds: float = 60.0,
     ) -> None:
         self.settings = settings
         self.notify = settings.notify
@@ -97,6 +99,10 @@ class Dispatcher:
         self.channels = channels
         self.clock = clock
         self.on_delivery = on_delivery
+        #: Called every ``tick_seconds`` by the loop: estimates move as the clock runs, so
+        #: who is near must be looked at again even when nothing in the queue changes.
+        self.on_tick = on_tick
+        self.tick_seconds = tick_seconds
         self.rng = rng or random.Random()
         longest = max((getattr(c, "timeout", DEFAULT_TIMEOUT) for c in channels.values()), default=DEFAULT_TIMEOUT)
         self.lease = timedelta(seconds=LEASE_TIMEOUTS * longest + LEASE_MARGIN_SECONDS)
@@ -120,7 +126,14 @@ class Dispatcher:
         ``spawn`` (``socketio.start_background_task``) lets ``[notify] senders`` messages
         be with providers at once, green threads or threads as the async mode has it.
         """
+        next_tick = time.monotonic() + self.tick_seconds
         while not self.stopped:
+            if self.on_tick is not None and time.monotonic() >= next_tick:
+                next_tick = time.monotonic() + self.tick_seconds
+                try:
+                    self.on_tick()
+                except Exception:  # a missed look is made up a minute later
+                    log.exception("the minute's look at who is near failed")
             try:
                 busy = self.run_once(spawn, sleep)
             except Exception:  # a database hiccup must not end the loop

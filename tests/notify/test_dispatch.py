@@ -19,8 +19,10 @@ import pytest
 from sqlalchemy import select
 
 from queue_app import create_app
+from queue_app.changes import time_passed
 from queue_app.extensions import db, socketio
 from queue_app.models import Message, MessageAttempt, Ticket
+from queue_app.notify.outbox import LEAD_MARGIN
 
 from ..conftest import Tokens, make_settings, prepare_database
 
@@ -559,12 +561,13 @@ def test_the_lead_time_the_patient_chose_decides_when_turn_near_goes(tmp_path, c
         # Decided, sent or not (a patient near already at check-in is told at the desk).
         return any(m.kind == "turn_near" for m in clinic.messages(ticket_id, skipped=True))
 
-    # Two patients whose early end is between 15 and 30 minutes: not near by the default.
-    between = [t["id"] for t in tickets if 15 < low_end(t["id"]) <= 30]
+    # Two patients whose early end is between 15 and 30 minutes (with the margin): not near by
+    # the default.
+    between = [t["id"] for t in tickets if 15 * LEAD_MARGIN < low_end(t["id"]) <= 30 * LEAD_MARGIN]
     assert len(between) >= 2, [low_end(t["id"]) for t in tickets]
     eager, relaxed = between[0], between[1]
     # And one whose early end is between 5 and 15: near by the default (already decided).
-    close = [t["id"] for t in tickets if 5 < low_end(t["id"]) <= 15]
+    close = [t["id"] for t in tickets if 5 * LEAD_MARGIN < low_end(t["id"]) <= 15 * LEAD_MARGIN]
     assert close and all(told(t) for t in close), [low_end(t["id"]) for t in tickets]
     assert not told(eager) and not told(relaxed)
 
@@ -598,7 +601,7 @@ def test_a_patient_who_needs_only_five_minutes_is_told_later_than_the_default(tm
             clinic.act(t["id"], "finish")
         assert clinic.call_next("room1") or clinic.call_next("room2"), "the line ran out"
 
-    far = [i for i, t in waiting().items() if t["estimate_low_minutes"] > 15]
+    far = [i for i, t in waiting().items() if t["estimate_low_minutes"] > 15 * LEAD_MARGIN]
     assert len(far) >= 2
     default, five = far[0], far[1]  # "five" waits right behind "default"
     with clinic.app.app_context():
@@ -607,7 +610,32 @@ def test_a_patient_who_needs_only_five_minutes_is_told_later_than_the_default(tm
     while not told(default):
         next_call()
     # Behind the patient just told at 15 minutes, the five-minute patient is not told yet.
-    assert waiting()[five]["estimate_low_minutes"] > 5 and not told(five)
+    assert waiting()[five]["estimate_low_minutes"] > 5 * LEAD_MARGIN and not told(five)
     while not told(five):
         next_call()
-    assert waiting()[five]["estimate_low_minutes"] <= 5
+    assert waiting()[five]["estimate_low_minutes"] <= 5 * LEAD_MARGIN
+
+
+def test_turn_near_goes_as_minutes_pass_even_when_nothing_changes(tmp_path, clock, http_server):
+    """The dispatcher looks once a minute: a long consultation does not hold the message back."""
+    settings = clinic_settings(f"sqlite:///{tmp_path / 'tick.db'}", http_server.url, near_positions=0, near_minutes=15)
+    prepare_database(settings)
+    clinic = Clinic(create_app(settings, clock=clock), clock, Providers(http_server))
+    tickets = [clinic.check_in() for _ in range(10)]
+    clinic.call_next("room1")
+    clinic.call_next("room2")
+    staff = clinic.client.get("/api/v1/queue", headers=clinic.tokens.headers("staff")).get_json()
+    far = next(t for t in staff["waiting"] if t["estimate_low_minutes"] > 15 * LEAD_MARGIN)
+    assert not [m for m in clinic.messages(far["id"], skipped=True) if m.kind == "turn_near"]
+    assert time_passed(clinic.app, "https://q.example") == 0  # a minute later: nothing new
+    told_after = None
+    for minute in range(1, 120):
+        clock.advance(seconds=60)
+        if time_passed(clinic.app, "https://q.example"):
+            if [m for m in clinic.messages(far["id"]) if m.kind == "turn_near"]:
+                told_after = minute
+                break
+    assert told_after is not None, "the minutes passed and nobody was told"
+    [near] = [m for m in clinic.messages(far["id"]) if m.kind == "turn_near"]
+    assert near.status == "queued" and json.loads(near.variables)["link"].startswith("https://q.example/t/")
+    assert len(tickets) == 10
