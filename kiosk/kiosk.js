@@ -83,6 +83,7 @@
     $("still-title").textContent = T("still_there");
     $("still-yes").textContent = T("continue");
     $("offline").textContent = T("offline");
+    $("link-warning").textContent = T("links_loopback", { address: setup.links ? setup.links.base : "" });
     if (chosen) $("chosen").textContent = T("selected_service", { service: serviceName(findService(chosen)) });
     renderPhoneFeedback();
     renderServices();
@@ -302,7 +303,10 @@
     $("result-service").textContent = (ticket.service_names && ticket.service_names[lang]) || serviceName(s);
     $("result-ahead").textContent = ticket.ahead === 0 ? T("you_are_next") : T("ahead", { n: ticket.ahead == null ? "–" : ticket.ahead });
     $("result-wait").textContent = waitText(ticket.estimate_low_minutes, ticket.estimate_high_minutes, ticket.estimated_wait_minutes) || "–";
-    $("result-qr").src = ticket.qr_url;
+    // The QR's content is the patient's link; the image itself comes from this kiosk's own
+    // origin, which may differ from the links' (and the page's CSP allows only its own).
+    $("result-qr").src = new URL(ticket.qr_url, location.href).pathname;
+    $("link-warning").hidden = !(setup.links && setup.links.loopback);
     $("result-qr").alt = T("scan_to_follow");
     var time = new Date(ticket.checked_in_at || Date.now());
     $("result-time").textContent = T("checked_in_at", { time: time.toLocaleString(lang, { dateStyle: "short", timeStyle: "short" }) });

@@ -308,16 +308,30 @@ def _run_dispatcher(app, in_background: bool) -> None:
 def serve(ctx: Context, host: str | None, port: int | None, without_dispatcher: bool) -> None:
     """Run the server (Socket.IO and HTTP) under the configured async mode."""
     from .extensions import socketio
+    from .links import choose_link_base, machine_address
 
     app = _serving_app(ctx)
-    settings = app.extensions["queue_app"].settings
+    rt = app.extensions["queue_app"]
+    settings = rt.settings
     host = host or settings.host
     port = port or settings.port
+    # Patients' links are made from the address the server really listens on.
+    rt.listening = (host, port)
     if not without_dispatcher:
         # Messages go out from the background, never inside a request.
         _run_dispatcher(app, in_background=True)
-    base = settings.public_url or f"http://{host}:{port}"
-    _print_welcome(base, settings)
+    links = choose_link_base(
+        public_url=settings.public_url,
+        allowed_hosts=(),
+        asked_host=None,
+        scheme="http",
+        listen_host=host,
+        port=port,
+        machine_address=machine_address,
+    )
+    _print_welcome(links.url, settings)
+    if links.loopback:
+        _warn_loopback_links(links.url)
     sys.stdout.flush()
     socketio.run(app, host=host, port=port, log_output=False, allow_unsafe_werkzeug=True)
 
@@ -362,6 +376,17 @@ def dispatch(ctx: Context) -> None:
     click.echo(f"{settings.clinic_name}: sending messages ({', '.join(dispatcher.channels) or 'none'})")
     sys.stdout.flush()
     _run_dispatcher(app, in_background=False)
+
+
+def _warn_loopback_links(base: str) -> None:
+    """Say, before the first patient checks in, that their QR codes will not open on a phone."""
+    click.echo(
+        f"WARNING: patients' links and QR codes point at {base}, which only this computer can open.\n"
+        "  A phone on the clinic's network needs the server's network address: set [server] public_url\n"
+        '  (e.g. public_url = "http://192.168.0.10:5000"), or listen on every interface with\n'
+        "  `queue-app serve --host 0.0.0.0` (`HOST=0.0.0.0 make run`).",
+        err=True,
+    )
 
 
 def _print_welcome(base: str, settings: Settings) -> None:

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 
 from .estimate import EstimatorSettings, OpeningHours
+from .links import parse_host
 from .notify.settings import NotifySettings, parse_notify
 
 ENV_PREFIX = "QUEUE_APP_"
@@ -91,6 +92,8 @@ class Settings:
     public_url: str
     retention_days: int
     notify: NotifySettings = field(default_factory=NotifySettings)
+    #: Hosts (``host`` or ``host:port``) a request may name and have patients' links use.
+    allowed_hosts: tuple[str, ...] = ()
     source: str = ""
     #: The whole parsed file (after overrides), for sections later parts read themselves.
     raw: Mapping[str, Any] = field(default_factory=dict)
@@ -225,6 +228,25 @@ def _names(where: str, value: Any, languages: tuple[str, ...]) -> dict[str, str]
     return dict(value)
 
 
+def _allowed_hosts(value: Any) -> tuple[str, ...]:
+    """``[server] allowed_hosts``: a list (or, from the environment, a comma-separated string)."""
+    where = "[server] allowed_hosts"
+    if isinstance(value, str):
+        value = [item.strip() for item in value.split(",") if item.strip()]
+    if not isinstance(value, list):
+        raise ConfigError(where, f"must be a list of host or host:port, got {value!r}")
+    hosts = []
+    for item in value:
+        if not isinstance(item, str):
+            raise ConfigError(where, f"must list strings, got {item!r}")
+        try:
+            host, port = parse_host(item)
+        except ValueError as exc:
+            raise ConfigError(where, f"{exc} (write clinic.example.kr or 192.168.0.10:5000, no http://)") from None
+        hosts.append(host if port is None else f"{host}:{port}")
+    return tuple(hosts)
+
+
 def _validate(data: dict) -> Settings:
     clinic_name = _get(data, "clinic", "name", str)
     tz_name = _get(data, "clinic", "timezone", str)
@@ -320,6 +342,7 @@ def _validate(data: dict) -> Settings:
     public_url = _get(data, "server", "public_url", str, "").rstrip("/")
     if public_url and not public_url.startswith(("http://", "https://")):
         raise ConfigError("[server] public_url", "must start with http:// or https://")
+    allowed_hosts = _allowed_hosts(data.get("server", {}).get("allowed_hosts", []))
     retention_days = _get(data, "privacy", "retention_days", int, 30)
     if retention_days < 1:
         raise ConfigError("[privacy] retention_days", "must be at least 1")
@@ -344,5 +367,6 @@ def _validate(data: dict) -> Settings:
         public_url=public_url,
         retention_days=retention_days,
         notify=parse_notify(data, services, languages),
+        allowed_hosts=allowed_hosts,
         raw=data,
     )

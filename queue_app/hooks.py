@@ -34,6 +34,8 @@ def _verified_twilio_form() -> dict:
     """The callback's form, once its signature proves it came from Twilio; else 403."""
     channel = _sms_channel()
     settings = runtime().settings
+    # Twilio signs the URL it called, so the request's own address is checked (not the link
+    # base of queue_app.links); a forged Host only makes the signature fail.
     base = settings.public_url or request.host_url.rstrip("/")
     url = base + request.full_path.rstrip("?")
     form = request.form.to_dict(flat=True)

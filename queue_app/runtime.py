@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import current_app, request
 
 from .board import QueueBoard
 from .config import Settings
 from .extensions import db
+from .links import LinkBase, choose_link_base, machine_address
 from .notify.dispatcher import Dispatcher
 from .notify.outbox import Outbox
 from .queue import ClinicQueue
@@ -31,6 +32,8 @@ class Runtime:
     clock: object
     outbox: Outbox
     dispatcher: Dispatcher | None = None
+    #: (host, port) ``queue-app serve`` listens on; None under the test client or another WSGI server.
+    listening: tuple[str, int] | None = None
 
 
 def runtime() -> Runtime:
@@ -42,3 +45,23 @@ def clinic_queue() -> ClinicQueue:
     """The clinic's queue over this request's database session."""
     rt = runtime()
     return ClinicQueue(db.session(), rt.clock, rt.settings.timezone)
+
+
+def patient_link_base() -> LinkBase:
+    """The base of patients' links for this request: never the ``Host`` header unless allowed.
+
+    Outside ``serve`` the listening address is unknown, so the configured port stands in and
+    the machine's own address is used, as for a server listening on every interface.
+    """
+    rt = runtime()
+    settings = rt.settings
+    listen_host, port = rt.listening or (None, settings.port)
+    return choose_link_base(
+        public_url=settings.public_url,
+        allowed_hosts=settings.allowed_hosts,
+        asked_host=request.host,
+        scheme=request.scheme,
+        listen_host=listen_host,
+        port=port,
+        machine_address=machine_address,
+    )

@@ -23,7 +23,7 @@ from ..models import StaffUser
 from ..phones import InvalidPhone, normalize_phone
 from ..qr import qr_svg
 from ..queue import PRIORITIES, Actor
-from ..runtime import clinic_queue, runtime
+from ..runtime import clinic_queue, patient_link_base, runtime
 from . import api
 from .errors import ApiError
 
@@ -120,8 +120,8 @@ def string_field(data: dict, name: str, required: bool = False) -> str | None:
 
 
 def public_base() -> str:
-    """The address patients' phones reach: the configured one, else the one asked."""
-    return runtime().settings.public_url or request.host_url.rstrip("/")
+    """The address patients' phones reach (``queue_app.links``): never a forged ``Host``."""
+    return patient_link_base().url
 
 
 def patient_url(token: str) -> str:
@@ -194,10 +194,10 @@ def check_in():
         consent=consent,
         actor=actor,
     )
-    state = finish_change(queue, public_base()) if created else runtime().board.read(queue)
-    url = patient_url(ticket.token)
+    base = public_base()
+    state = finish_change(queue, base) if created else runtime().board.read(queue)
     body = payloads.new_ticket(
-        settings, state, ticket, url=url, qr_url=f"{url.rsplit('/t/', 1)[0]}/api/v1/tickets/{ticket.token}/qr.svg"
+        settings, state, ticket, url=f"{base}/t/{ticket.token}", qr_url=f"{base}/api/v1/tickets/{ticket.token}/qr.svg"
     )
     return jsonify(body), 201 if created else 200
 

@@ -43,7 +43,7 @@ from ..models import CLOSED_STATUSES, StaffUser
 from ..notify.costs import daily_costs
 from ..phones import InvalidPhone, normalize_phone
 from ..queue import NotFound
-from ..runtime import clinic_queue, runtime
+from ..runtime import clinic_queue, patient_link_base, runtime
 from .i18n import (
     SPEECH_LANGUAGES,
     display_texts,
@@ -51,6 +51,7 @@ from .i18n import (
     init_babel,
     kiosk_texts,
     language_name,
+    links_loopback_text,
     patient_texts,
     staff_texts,
     status_texts,
@@ -172,8 +173,15 @@ def kiosk_setup():
             if example
             else "",
             "texts": texts_in(settings.languages, kiosk_texts),
+            "links": _links_view(),
         }
     )
+
+
+def _links_view() -> dict:
+    """Where patients' links point and whether a phone can open them, for the warning."""
+    base = patient_link_base()
+    return {"base": base.url, "loopback": base.loopback}
 
 
 @pages.post("/kiosk/phone-check")
@@ -304,7 +312,7 @@ def patient_leave(token: str):
         if ticket.status in ("waiting", "called"):
             queue = clinic_queue()
             queue.leave(ticket)
-            finish_change(queue, runtime().settings.public_url or request.host_url.rstrip("/"))
+            finish_change(queue, patient_link_base().url)
         return redirect(url_for("pages.patient_page", token=token, lang=request.args.get("lang")), code=303)
     return render_template("patient_leave.html", token=token, number=ticket.number)
 
@@ -413,4 +421,6 @@ def staff_console():
         "costs": daily_costs(db.session, settings, clinic_queue().clinic_day()),
         "texts": staff_texts(),
     }
-    return render_template("staff.html", user=user, setup=setup, csrf=_csrf_token())
+    links = _links_view()
+    link_warning = fill(links_loopback_text(), address=links["base"]) if links["loopback"] else None
+    return render_template("staff.html", user=user, setup=setup, csrf=_csrf_token(), link_warning=link_warning)

@@ -108,7 +108,16 @@ def kiosk_texts() -> dict[str, str]:
         "watch_screen": _("Please wait until your number is shown on the screen."),
         "error": _("Something went wrong. Please ask at the reception desk."),
         "keypad_delete": _("Delete"),
+        "links_loopback": links_loopback_text(),
     }
+
+
+def links_loopback_text() -> str:
+    """The kiosk's and staff console's warning when phones cannot open patients' links."""
+    return _(
+        "Patients' phones cannot open these QR codes and links: they point at this computer only "
+        "({address}). Set [server] public_url, or start the server with HOST=0.0.0.0."
+    )
 
 
 def display_texts() -> dict[str, str]:

@@ -55,8 +55,10 @@ class Listener:
 class LiveServer:
     """One clinic's server process with its own database folder; restartable."""
 
-    def __init__(self, workdir: Path, env_overrides: dict[str, str] | None = None) -> None:
+    def __init__(self, workdir: Path, env_overrides: dict[str, str] | None = None, host: str = "127.0.0.1") -> None:
         self.workdir = workdir
+        #: The address it listens on (``0.0.0.0``: every interface); tests reach it on 127.0.0.1.
+        self.host = host
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -88,7 +90,7 @@ class LiveServer:
     def start(self, *serve_args: str) -> None:
         log = open(self.log, "a")
         self.process = subprocess.Popen(
-            [*QUEUE_APP, "--config", str(EXAMPLE_CONFIG), "serve", "--host", "127.0.0.1", "--port", str(self.port),
+            [*QUEUE_APP, "--config", str(EXAMPLE_CONFIG), "serve", "--host", self.host, "--port", str(self.port),
              *serve_args],
             cwd=self.workdir,
             env=self.env,
