@@ -57,7 +57,7 @@ def create_app(config=None, *, clock=None):
             channels,
             clock,
             on_delivery=lambda delivery: realtime.report_delivery(app, delivery),
-            on_tick=lambda: changes.time_passed(app, settings.public_url),
+            on_tick=lambda: changes.time_passed(app),
         ),
     )
     socketio.init_app(

@@ -14,7 +14,7 @@ from .extensions import db
 from .models import Ticket
 from .queue import ClinicQueue
 from .realtime import publish
-from .runtime import clinic_queue, runtime
+from .runtime import clinic_queue, patient_link_base, runtime
 
 
 def finish_change(queue: ClinicQueue, base_url: str, called: Ticket | None = None) -> QueueState:
@@ -30,7 +30,7 @@ def finish_change(queue: ClinicQueue, base_url: str, called: Ticket | None = Non
     return state
 
 
-def time_passed(app, base_url: str) -> int:
+def time_passed(app, base_url: str | None = None) -> int:
     """Nothing changed but the clock: tell whoever is near now; return how many messages.
 
     Estimates shrink as minutes pass between changes, and a patient who needs half an hour
@@ -42,6 +42,7 @@ def time_passed(app, base_url: str) -> int:
         try:
             queue = clinic_queue()
             rt = runtime()
+            base_url = base_url or patient_link_base().url
             state = rt.board.read(queue)
             messages = rt.outbox.plan(queue.session, state, (), state.now, base_url)
             if not messages:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, request
+from flask import current_app, has_request_context, request
 
 from .board import QueueBoard
 from .config import Settings
@@ -50,6 +50,8 @@ def clinic_queue() -> ClinicQueue:
 def patient_link_base() -> LinkBase:
     """The base of patients' links for this request: never the ``Host`` header unless allowed.
 
+    Outside a request (the dispatcher's minute-by-minute look) it is decided without one.
+
     Outside ``serve`` the listening address is unknown, so the configured port stands in and
     the machine's own address is used, as for a server listening on every interface.
     """
@@ -59,8 +61,8 @@ def patient_link_base() -> LinkBase:
     return choose_link_base(
         public_url=settings.public_url,
         allowed_hosts=settings.allowed_hosts,
-        asked_host=request.host,
-        scheme=request.scheme,
+        asked_host=request.host if has_request_context() else None,
+        scheme=request.scheme if has_request_context() else "http",
         listen_host=listen_host,
         port=port,
         machine_address=machine_address,
