@@ -180,3 +180,15 @@ def test_make_run_serves_the_demo_with_the_demo_channel():
         assert settings.demo is True
         assert settings.notify.order == ("demo",)
         assert isinstance(settings.notify.build_channels()["demo"], DemoChannel)
+
+
+@pytest.mark.parametrize("demo", [True, False])
+def test_the_welcome_text_gives_the_demo_phones_address_only_in_the_demo(tmp_path, monkeypatch, capsys, demo):
+    from queue_app.commands import _print_welcome
+
+    monkeypatch.chdir(tmp_path)  # no instance/demo-tokens.json here
+    settings = load_settings(EXAMPLE_CONFIG, environ={"QUEUE_APP_SERVER_DEMO": str(demo).lower()})
+    _print_welcome("http://127.0.0.1:5000", settings)
+    printed = capsys.readouterr().out
+    assert ("http://127.0.0.1:5000/demo/messages" in printed) is demo
+    assert "http://127.0.0.1:5000/staff" in printed

@@ -23,7 +23,8 @@ def card_shows(text: str) -> str:
     """A JavaScript predicate of a ticket number: its card shows ``text``."""
     return (
         "number => ([...document.querySelectorAll('#phones article')]"
-        f".find(a => a.querySelector('h2').textContent === number) || {{textContent: ''}}).textContent.includes({text!r})"
+        ".find(a => a.querySelector('h2').textContent === number) || {textContent: ''})"
+        f".textContent.includes({text!r})"
     )
 
 
