@@ -54,7 +54,6 @@ def demo_texts() -> dict[str, str]:
     labels = {key: text for key, text in staff.items() if key.startswith(("kind_", "channel_"))}
     return {
         **labels,
-        "channel_demo": _("demo phone"),
         "received": _("{number} received: {kind}"),
         "offline": staff["offline"],
         "signed_out": staff["signed_out"],

@@ -163,6 +163,7 @@ def test_a_message_still_waiting_to_be_sent_is_on_no_phone(demo_app, demo_staff,
 def test_the_staff_console_links_to_the_demo_phones(demo_staff):
     console = demo_staff.get("/staff", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert 'href="/demo/messages"' in console
+    assert '"channel_demo": "demo phone"' in console  # the console names the channel too
 
 
 def test_the_page_speaks_the_clinics_languages(demo_app, demo_staff, demo_tokens):
