@@ -17,10 +17,12 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-* && touch $@
 
 ## Start the service: install, migrate the SQLite database, load the demo clinic if empty, serve.
+## In demo mode ([server] demo): messages go to the demo phone page, /demo/messages.
+DEMO := QUEUE_APP_SERVER_DEMO=true
 run: $(STAMP)
-	$(BIN)/queue-app db upgrade
-	$(BIN)/queue-app demo --if-empty
-	$(BIN)/queue-app serve --host $(HOST) --port $(PORT)
+	$(DEMO) $(BIN)/queue-app db upgrade
+	$(DEMO) $(BIN)/queue-app demo --if-empty
+	$(DEMO) $(BIN)/queue-app serve --host $(HOST) --port $(PORT)
 
 ## Run the whole test suite.
 test: $(STAMP)

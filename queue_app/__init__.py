@@ -29,6 +29,7 @@ def create_app(config=None, *, clock=None):
     from .notify.dispatcher import Dispatcher
     from .notify.outbox import Outbox
     from .pages import init_babel, pages
+    from .pages.demo import demo_pages
     from .runtime import Runtime
 
     settings = config if isinstance(config, Settings) else load_settings(config)
@@ -69,5 +70,6 @@ def create_app(config=None, *, clock=None):
     app.register_blueprint(api)
     app.register_blueprint(hooks)
     app.register_blueprint(pages)
+    app.register_blueprint(demo_pages)  # 404 outside demo mode
     init_babel(app)
     return app

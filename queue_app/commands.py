@@ -398,6 +398,9 @@ def _print_welcome(base: str, settings: Settings) -> None:
     click.echo(f"  reception kiosk: {kiosk}")
     click.echo(f"  waiting-room TV: {display}")
     click.echo(f"  staff console:   {base}/staff")
+    if settings.demo:
+        # What each patient's phone received: the demo has no provider, the page is the phone.
+        click.echo(f"  demo phones:     {base}/demo/messages")
     click.echo(f"  API:             {base}/api/v1/openapi.json")
     if tokens:
         from .clinic_setup import DEMO_USERS

@@ -24,7 +24,7 @@ import phonenumbers
 
 from .estimate import EstimatorSettings, OpeningHours
 from .links import parse_host
-from .notify.settings import NotifySettings, parse_notify
+from .notify.settings import NotifySettings, parse_notify, refuse_demo_channel, with_demo_channel
 
 ENV_PREFIX = "QUEUE_APP_"
 ASYNC_MODES = ("eventlet", "gevent", "threading")
@@ -91,6 +91,8 @@ class Settings:
     secret_key: str
     public_url: str
     retention_days: int
+    #: The demo clinic of ``make run``: the demo channel and its page ``/demo/messages``.
+    demo: bool = False
     notify: NotifySettings = field(default_factory=NotifySettings)
     #: Hosts (``host`` or ``host:port``) a request may name and have patients' links use.
     allowed_hosts: tuple[str, ...] = ()
@@ -247,6 +249,20 @@ def _allowed_hosts(value: Any) -> tuple[str, ...]:
     return tuple(hosts)
 
 
+def _demo_mode(data: Mapping) -> bool:
+    """``[server] demo``: true only for the demo clinic (``make run`` sets it from the environment).
+
+    A file without the key leaves ``QUEUE_APP_SERVER_DEMO`` as text, so the words the
+    environment overrides accept for true and false are read here too.
+    """
+    value = data.get("server", {}).get("demo", False)
+    if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        value = value.lower() in ("1", "true", "yes", "on")
+    if not isinstance(value, bool):
+        raise ConfigError("[server] demo", f"must be true or false, got {value!r}")
+    return value
+
+
 def _validate(data: dict) -> Settings:
     clinic_name = _get(data, "clinic", "name", str)
     tz_name = _get(data, "clinic", "timezone", str)
@@ -346,6 +362,10 @@ def _validate(data: dict) -> Settings:
     retention_days = _get(data, "privacy", "retention_days", int, 30)
     if retention_days < 1:
         raise ConfigError("[privacy] retention_days", "must be at least 1")
+    demo = _demo_mode(data)
+    if not demo:
+        refuse_demo_channel(data)
+    notify = parse_notify(data, services, languages)
 
     return Settings(
         clinic_name=clinic_name,
@@ -366,7 +386,8 @@ def _validate(data: dict) -> Settings:
         secret_key=secret_key,
         public_url=public_url,
         retention_days=retention_days,
-        notify=parse_notify(data, services, languages),
         allowed_hosts=allowed_hosts,
+        demo=demo,
+        notify=with_demo_channel(notify) if demo else notify,
         raw=data,
     )

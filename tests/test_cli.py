@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -13,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from queue_app.auth import principal_for_token
 from queue_app.clock import ManualClock
-from queue_app.config import EXAMPLE_CONFIG
+from queue_app.config import EXAMPLE_CONFIG, load_settings
 from queue_app.extensions import make_engine
 from queue_app.models import StaffUser, Ticket
+from queue_app.notify.channels import DemoChannel
 from queue_app.queue import Actor, ClinicQueue
 
 from .conftest import SEOUL
@@ -149,3 +152,43 @@ def test_export_then_backtest_round_trips_the_clinics_own_visits(migrated):
     result = run(migrated, "backtest", str(out), "--output", str(migrated / "p.csv"), "--no-progress")
     assert len((migrated / "p.csv").read_text().splitlines()) == 7
     assert "baseline" in result.stdout.lower()
+
+
+def make_run_commands() -> list[tuple[dict[str, str], str]]:
+    """Each `queue-app` command `make run` runs (as `make -n` prints it): its environment, its subcommand."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    printed = subprocess.run(
+        ["make", "-n", "run"], cwd=EXAMPLE_CONFIG.parent, capture_output=True, text=True, timeout=30, check=True
+    ).stdout
+    commands = []
+    for line in printed.splitlines():
+        words = shlex.split(line)
+        program = next((i for i, word in enumerate(words) if word.endswith("/queue-app")), None)
+        if program is not None:
+            environ = dict(word.split("=", 1) for word in words[:program] if "=" in word)
+            commands.append((environ, words[program + 1]))
+    return commands
+
+
+def test_make_run_serves_the_demo_with_the_demo_channel():
+    """`make run`'s settings, loaded the way its commands load them: demo mode, demo phone on."""
+    commands = make_run_commands()
+    assert [subcommand for _, subcommand in commands] == ["db", "demo", "serve"]
+    for environ, _ in commands:
+        settings = load_settings(EXAMPLE_CONFIG, environ=environ)
+        assert settings.demo is True
+        assert settings.notify.order == ("demo",)
+        assert isinstance(settings.notify.build_channels()["demo"], DemoChannel)
+
+
+@pytest.mark.parametrize("demo", [True, False])
+def test_the_welcome_text_gives_the_demo_phones_address_only_in_the_demo(tmp_path, monkeypatch, capsys, demo):
+    from queue_app.commands import _print_welcome
+
+    monkeypatch.chdir(tmp_path)  # no instance/demo-tokens.json here
+    settings = load_settings(EXAMPLE_CONFIG, environ={"QUEUE_APP_SERVER_DEMO": str(demo).lower()})
+    _print_welcome("http://127.0.0.1:5000", settings)
+    printed = capsys.readouterr().out
+    assert ("http://127.0.0.1:5000/demo/messages" in printed) is demo
+    assert "http://127.0.0.1:5000/staff" in printed

@@ -112,3 +112,80 @@ def test_bad_notify_values_name_the_key(overrides, key):
     with pytest.raises(ConfigError) as excinfo:
         load_settings(EXAMPLE_CONFIG, overrides=overrides, environ={})
     assert excinfo.value.key == key
+
+
+# -- the demo clinic of `make run` ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "overrides, environ, key",
+    [
+        ({"channels": {"demo": {}}}, {}, "[channels.demo]"),
+        ({"channels": {"demo": {"enabled": True}}}, {}, "[channels.demo]"),
+        ({"channels": {"pretend_sms": {"type": "demo"}}}, {}, "[channels.pretend_sms]"),
+        ({"notify": {"channels": ["sms", "demo"]}}, {}, "[notify] channels"),
+        ({"channels": {"demo": {"enabled": False}}, "notify": {"channels": ["demo"]}}, {}, "[notify] channels"),
+        ({}, {"QUEUE_APP_NOTIFY_CHANNELS": "demo"}, "[notify] channels"),
+        ({"server": {"demo": False}, "channels": {"demo": {}}}, {}, "[channels.demo]"),
+    ],
+)
+def test_the_demo_channel_outside_the_demo_names_the_key(overrides, environ, key):
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(EXAMPLE_CONFIG, overrides=overrides, environ=environ)
+    assert excinfo.value.key == key
+    assert "for the demo only" in str(excinfo.value)
+
+
+def test_a_real_clinic_has_no_demo_channel():
+    settings = load_settings(EXAMPLE_CONFIG, environ={})
+    assert settings.demo is False
+    assert "demo" not in settings.notify.channel_settings and settings.notify.order == ()
+
+
+def test_in_the_demo_with_no_channel_the_demo_phone_is_the_patients_channel():
+    settings = load_settings(EXAMPLE_CONFIG, environ={"QUEUE_APP_SERVER_DEMO": "true"})
+    assert settings.demo is True
+    assert settings.notify.order == ("demo",)
+    assert settings.notify.costs["demo"] == 0
+    assert type(settings.notify.build_channels()["demo"]).__name__ == "DemoChannel"
+
+
+def test_in_the_demo_the_demo_channel_may_be_configured_like_any_other():
+    settings = load_settings(
+        EXAMPLE_CONFIG,
+        overrides={"server": {"demo": True}, "notify": {"channels": ["sms", "demo"]}, "channels": {"demo": {}}},
+        environ={},
+    )
+    assert settings.notify.order == ("demo",)  # the SMS section of the example is off
+
+
+def test_a_demo_with_a_channel_of_its_own_keeps_it():
+    settings = load_settings(
+        EXAMPLE_CONFIG,
+        overrides={"server": {"demo": True}},
+        environ={
+            "QUEUE_APP_CHANNELS_SMS_ENABLED": "true",
+            "QUEUE_APP_CHANNELS_SMS_ACCOUNT_SID": "AC" + "9" * 32,
+            "QUEUE_APP_CHANNELS_SMS_AUTH_TOKEN": "t",
+            "QUEUE_APP_CHANNELS_SMS_FROM_NUMBER": "+15005550006",
+        },
+    )
+    assert settings.notify.order == ("sms",)
+    assert "demo" not in settings.notify.channel_settings
+
+
+@pytest.mark.parametrize("value, demo", [("true", True), ("1", True), ("false", False), ("off", False)])
+def test_demo_mode_from_the_environment(value, demo):
+    assert load_settings(EXAMPLE_CONFIG, environ={"QUEUE_APP_SERVER_DEMO": value}).demo is demo
+
+
+def test_demo_mode_must_be_true_or_false(tmp_path):
+    with pytest.raises(ConfigError, match="QUEUE_APP_SERVER_DEMO"):
+        load_settings(EXAMPLE_CONFIG, environ={"QUEUE_APP_SERVER_DEMO": "maybe"})
+    # A file written before the key existed: the environment's text is read the same way.
+    old = tmp_path / "old.toml"
+    old.write_text(EXAMPLE_CONFIG.read_text(encoding="utf-8").replace("demo = false\n", ""), encoding="utf-8")
+    assert load_settings(old, environ={"QUEUE_APP_SERVER_DEMO": "true"}).demo is True
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(old, environ={"QUEUE_APP_SERVER_DEMO": "maybe"})
+    assert excinfo.value.key == "[server] demo"

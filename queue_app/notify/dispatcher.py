@@ -274,12 +274,15 @@ class Dispatcher:
     def _outgoing(self, session: Session, message: Message, ticket: Ticket, channel: Channel) -> OutgoingMessage:
         facts = json.loads(message.variables)
         custom = self.notify.templates
-        if isinstance(channel, TwilioSmsChannel):  # also a second SMS section with type = "sms"
-            text = texts.render_sms(
-                message.kind, message.language, facts, custom, include_link=self.notify.sms_include_link
-            )
-        else:
-            text = texts.render(message.kind, message.language, facts, custom)
+        # ``TwilioSmsChannel``: also a second SMS section with type = "sms".
+        text = texts.message_text(
+            message.kind,
+            message.language,
+            facts,
+            custom,
+            sms=isinstance(channel, TwilioSmsChannel),
+            sms_link=self.notify.sms_include_link,
+        )
         opted = opted_out_phones(session, ticket.phone)
         event = {
             "event": message.kind,

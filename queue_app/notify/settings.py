@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .channels import CHANNELS, Channel, ChannelConfigError, build_channel
@@ -190,4 +190,57 @@ def parse_notify(data: Mapping[str, Any], services: Mapping[str, Any], languages
         checkin_delay_seconds=number("checkin_delay_seconds", 60.0, 0.0),
         currency=currency,
         templates=templates,
+    )
+
+
+#: The demo's own channel (``channels/demo.py``): the patient's phone is a page.
+DEMO = "demo"
+DEMO_ONLY = "the demo channel is for the demo only ([server] demo = true, which `make run` sets)"
+
+
+def _demo_sections(raw_channels: Mapping[str, Any]) -> dict[str, bool]:
+    """``[channels.*]`` sections that use the demo adapter -> whether each is enabled."""
+    return {
+        name: section.get("enabled", True) is not False
+        for name, section in raw_channels.items()
+        if isinstance(section, dict) and section.get("type", name) == DEMO
+    }
+
+
+def refuse_demo_channel(data: Mapping[str, Any]) -> None:
+    """Outside the demo, the demo channel enabled or in ``[notify] channels`` is an error.
+
+    Checked before :func:`parse_notify`, so that a demo channel ordered without a section
+    is told it is the demo's, not that its section is missing.
+    """
+    from ..config import ConfigError
+
+    raw_channels = data.get("channels", {}) or {}
+    notify = data.get("notify", {}) or {}
+    if not isinstance(raw_channels, dict) or not isinstance(notify, dict):
+        return  # parse_notify names what is wrong with them
+    sections = _demo_sections(raw_channels)
+    for name, enabled in sections.items():
+        if enabled:
+            raise ConfigError(f"[channels.{name}]", DEMO_ONLY)
+    order = notify.get("channels", [])
+    for name in order if isinstance(order, list) else []:
+        if name in sections or (name == DEMO and name not in raw_channels):
+            raise ConfigError("[notify] channels", f"{name!r}: {DEMO_ONLY}")
+
+
+def with_demo_channel(notify: NotifySettings) -> NotifySettings:
+    """In the demo, with no patient channel configured, the demo phone is the patient's channel.
+
+    That is what lets ``make run`` show messages going out with no provider account.  A
+    demo that configures channels of its own (``[channels.demo]`` among them or not) keeps
+    exactly those.
+    """
+    if notify.order:
+        return notify
+    return replace(
+        notify,
+        order=(DEMO,),
+        channel_settings={DEMO: {}, **notify.channel_settings},
+        costs={DEMO: 0.0, **notify.costs},
     )

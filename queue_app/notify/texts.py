@@ -93,3 +93,15 @@ def render_sms(kind: str, language: str, variables: Mapping[str, str], custom=No
 def subject(language: str, variables: Mapping[str, str], custom=None) -> str:
     """The email subject and push title."""
     return render("subject", language, variables, custom)
+
+
+def message_text(
+    kind: str, language: str, variables: Mapping[str, str], custom=None, *, sms: bool, sms_link: bool
+) -> str:
+    """The text a channel is given: short for SMS (``render_sms``), whole for the rest.
+
+    The dispatcher sends this and the demo phones page shows it, so both read one rule.
+    """
+    if sms:
+        return render_sms(kind, language, variables, custom, include_link=sms_link)
+    return render(kind, language, variables, custom)

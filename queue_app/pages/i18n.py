@@ -220,6 +220,7 @@ def staff_texts() -> dict[str, str]:
         "channel_sms": _("SMS"),
         "channel_email": _("email"),
         "channel_webhook": _("clinic system"),
+        "channel_demo": _("demo phone"),
         "costs_none": _("No messages sent today."),
         "costs_total": _("Total"),
         "nobody": _("Nobody is waiting."),

@@ -20,6 +20,7 @@ from .base import (
     SendResult,
     TemporaryFailure,
 )
+from .demo import DemoChannel
 from .email import EmailChannel
 from .sms import TwilioSmsChannel
 from .telegram import TelegramChannel
@@ -33,6 +34,7 @@ CHANNELS: dict[str, type[Channel]] = {
     "telegram": TelegramChannel,
     "email": EmailChannel,
     "webhook": WebhookChannel,
+    "demo": DemoChannel,
 }
 
 
@@ -63,6 +65,7 @@ __all__ = [
     "ChannelConfigError",
     "ChannelError",
     "ChannelMisconfigured",
+    "DemoChannel",
     "EmailChannel",
     "OutgoingMessage",
     "Recipient",

@@ -32,7 +32,7 @@ SETTINGS = {
 
 
 def test_every_channel_is_registered_under_its_name():
-    assert set(CHANNELS) == {"webpush", "alimtalk", "sms", "telegram", "email", "webhook"}
+    assert set(CHANNELS) == {"webpush", "alimtalk", "sms", "telegram", "email", "webhook", "demo"}
     for name, cls in CHANNELS.items():
         assert cls.name == name
         assert issubclass(cls, Channel)
