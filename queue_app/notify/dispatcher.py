@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..config import Settings
@@ -519,7 +520,13 @@ class Dispatcher:
             if result.outcome == RESULT_DELIVERED:
                 return self._result_delivered(session, message, now)
             if result.outcome == RESULT_FAILED:
-                return self._result_failed(session, message, result, now)
+                try:
+                    return self._result_failed(session, message, result, now)
+                except IntegrityError:
+                    # Another process skipped the same number a moment earlier (another
+                    # ticket's AlimTalk to it failed too): all rolled back, go once more.
+                    session.rollback()
+                    return self._result_failed(session, message, result, now)
             if message_id is not None:  # only the poller that claimed it schedules the next check
                 self._result_pending(session, message, now)
             return False
