@@ -46,7 +46,7 @@ def create_app(config=None, *, clock=None):
     clock = clock or SystemClock()
     channels = settings.notify.build_channels()
     db.init_app(app, settings.database_url)
-    outbox = Outbox(settings, channels)
+    outbox = Outbox(settings, channels, clock)
     app.extensions["queue_app"] = Runtime(
         settings,
         QueueBoard(settings, reach=outbox.reachability),

@@ -1,20 +1,24 @@
-"""Callbacks from messaging providers: Twilio delivery reports and replies, the Telegram bot.
+"""Callbacks from messaging providers: Twilio delivery reports and replies, the Telegram bot,
+Solapi's AlimTalk reports.
 
 Each request is checked the provider's own way before anything is believed: Twilio's
-``X-Twilio-Signature`` over the public URL and the form, Telegram's secret token header.
+``X-Twilio-Signature`` over the public URL and the form, Telegram's secret token header,
+the secret path segment of the URL registered with Solapi (which signs nothing).
 Answers are plain and quick; the work they cause (a fallback message) goes through the
 outbox and the dispatcher like any other.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 
-from flask import Blueprint, abort, request
+from flask import Blueprint, abort, jsonify, request
 from sqlalchemy import select
 
 from .extensions import db
 from .models import OptOut, Ticket
+from .notify.channels.alimtalk import AlimTalkChannel, parse_report
 from .notify.channels.sms import parse_inbound, parse_status_callback, verify_twilio_signature
 from .notify.channels.telegram import SECRET_TOKEN_HEADER, check_secret_token, parse_start
 from .runtime import runtime
@@ -96,3 +100,25 @@ def telegram_update():
         ticket.needs_call = False
         db.session.commit()
     return "", 204
+
+
+@hooks.post("/solapi/<secret>")
+def solapi_report(secret: str):
+    """Solapi's report webhook: each AlimTalk's final result, as the poller would read it.
+
+    The URL's last segment must be ``[channels.alimtalk] webhook_secret`` (404 otherwise, as
+    if there were no such page).  A body that is not a list of reports is refused whole
+    (400, naming the field); a repeated report changes nothing.
+    """
+    channels = [c for c in runtime().outbox.channels.values() if isinstance(c, AlimTalkChannel) and c.webhook_secret]
+    if not any(hmac.compare_digest(secret.encode(), c.webhook_secret.encode()) for c in channels):
+        abort(404)
+    try:
+        results = parse_report(request.get_json(silent=True))
+    except ValueError as exc:
+        field, _, message = str(exc).partition(": ")
+        body = {"error": {"code": "invalid_report", "message": f"{field} {message}", "field": field}}
+        return jsonify(body), 400
+    dispatcher = runtime().dispatcher
+    settled = sum(dispatcher.provider_result(result) for result in results)
+    return jsonify({"received": len(results), "settled": settled}), 200

@@ -189,3 +189,19 @@ def test_demo_mode_must_be_true_or_false(tmp_path):
     with pytest.raises(ConfigError) as excinfo:
         load_settings(old, environ={"QUEUE_APP_SERVER_DEMO": "maybe"})
     assert excinfo.value.key == "[server] demo"
+
+
+def test_alimtalk_result_settings_are_checked_naming_the_key():
+    alimtalk = {
+        "QUEUE_APP_CHANNELS_ALIMTALK_ENABLED": "true",
+        "QUEUE_APP_CHANNELS_ALIMTALK_API_KEY": "NCSKEY",
+        "QUEUE_APP_CHANNELS_ALIMTALK_API_SECRET": "NCSSECRET",
+        "QUEUE_APP_CHANNELS_ALIMTALK_PF_ID": "KA01PF",
+        "QUEUE_APP_CHANNELS_ALIMTALK_RESULT_POLL_SECONDS": "1",
+    }
+    settings = load_settings(EXAMPLE_CONFIG, environ=alimtalk)
+    section = settings.notify.channel_settings["alimtalk"]
+    assert (section["result_poll_seconds"], section["skip_days"], section["webhook_secret"]) == (1, 30, "")
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(EXAMPLE_CONFIG, environ={**alimtalk, "QUEUE_APP_CHANNELS_ALIMTALK_SKIP_DAYS": "0"})
+    assert excinfo.value.key == "[channels.alimtalk]" and "skip_days" in str(excinfo.value)

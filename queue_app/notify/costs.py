@@ -11,11 +11,11 @@ from __future__ import annotations
 import math
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, not_, select
 from sqlalchemy.orm import Session
 
 from ..config import Settings
-from ..models import Message
+from ..models import MESSAGE_FAILED, Message
 from .texts import GSM7
 
 #: Korea: a text longer than this many bytes in EUC-KR is an LMS.
@@ -49,12 +49,15 @@ def daily_costs(session: Session, settings: Settings, day: date) -> dict:
 
     A message counts on the day it went out, on the channel that sent it, at the cost that
     channel had then (stored with the message, so a later price change leaves history alone).
+    A message that failed unbilled (an AlimTalk that never arrived: cost 0) does not count;
+    one that then went out by SMS counts once, on SMS, at SMS's cost.
     """
     start = datetime.combine(day, time(0), settings.timezone)
     end = start + timedelta(days=1)
     rows = session.execute(
         select(Message.channel, func.count(), func.coalesce(func.sum(Message.cost), 0.0))
         .where(Message.sent_at >= start, Message.sent_at < end)
+        .where(not_(and_(Message.status == MESSAGE_FAILED, Message.cost == 0)))
         .group_by(Message.channel)
         .order_by(Message.channel)
     ).all()

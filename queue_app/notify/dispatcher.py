@@ -11,6 +11,12 @@ For each message: the current channel is tried; a temporary failure is retried w
 exponential backoff and jitter; after the last retry, or at once when the channel cannot
 reach the patient, the next channel in the clinic's order takes over; after the last
 channel, a message that mattered puts the patient on reception's call list.
+
+Some providers accept a message and say only later whether it reached the phone (AlimTalk:
+"accepted", then seconds later "not a KakaoTalk user").  For a channel with ``results``,
+a sent message carries ``result_check_at``; each pass asks the provider about those due
+(one list call per channel), and a failure moves the message on to the next channel like
+a refusal would, unbilled.  Solapi's report webhook feeds the same :meth:`provider_result`.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..config import Settings
@@ -39,15 +46,24 @@ from ..models import (
     MESSAGE_SENT,
     MESSAGE_SKIPPED,
     OPEN_STATUSES,
+    OPT_OUT_UNREACHABLE,
     WAITING,
     Message,
     MessageAttempt,
+    OptOut,
     Ticket,
 )
 from ..payloads import message_view
 from . import texts
 from .channels import CannotReach, Channel, OutgoingMessage, SendResult, TemporaryFailure, TwilioSmsChannel
-from .channels.base import DEFAULT_TIMEOUT
+from .channels.base import (
+    DEFAULT_TIMEOUT,
+    RESULT_DELIVERED,
+    RESULT_FAILED,
+    RESULT_PENDING,
+    ChannelError,
+    ProviderResult,
+)
 from .costs import sms_price
 from .outbox import MUST_REACH, PAGE_CHANNELS, opted_out_phones, reachable_channels, recipient
 from .settings import WEBHOOK
@@ -108,6 +124,7 @@ class Dispatcher:
         self.lease = timedelta(seconds=LEASE_TIMEOUTS * longest + LEASE_MARGIN_SECONDS)
         self._woken = threading.Event()
         self.stopped = False
+        self._checking_results = False
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -173,7 +190,7 @@ class Dispatcher:
                 spawn(self._deliver_all, ids, handled)
             while len(handled) < len(lanes):
                 sleep(0.01)
-        return sum(handled)
+        return sum(handled) + self._results_pass(spawn)
 
     def _deliver_all(self, message_ids: list[str], handled: list[int]) -> None:
         """One lane: claim and send each message in turn; report how many were ours."""
@@ -283,7 +300,7 @@ class Dispatcher:
             sms=isinstance(channel, TwilioSmsChannel),
             sms_link=self.notify.sms_include_link,
         )
-        opted = opted_out_phones(session, ticket.phone)
+        opted = opted_out_phones(session, ticket.phone, self.clock.now())
         event = {
             "event": message.kind,
             "id": message.id,
@@ -320,6 +337,8 @@ class Dispatcher:
         message.cost = self._price(message.channel or "", outgoing)
         message.lease_until = None
         message.last_error = None
+        message.result_check_at = self._first_result_check(message, result, now)
+        message.result_checks = 0
         self._attempt(session, message, "sent", None)
         session.commit()
         self._report(message, ticket)
@@ -356,7 +375,7 @@ class Dispatcher:
         """Hand the message to the next channel that can reach the patient, or give up."""
         following: list[str] = []
         if message.route != WEBHOOK:
-            usable = reachable_channels(session, ticket, self.notify.order, self.channels)
+            usable = reachable_channels(session, ticket, self.notify.order, self.channels, self.clock.now())
             order = list(self.notify.order)
             after = order.index(message.channel) + 1 if message.channel in order else 0
             following = [name for name in order[after:] if name in usable]
@@ -429,3 +448,188 @@ class Dispatcher:
                 else:
                     self._finish(session, message, ticket, MESSAGE_FAILED, error)
             return message
+
+    # -- providers' later results (AlimTalk) ---------------------------------------------
+
+    def _result_channel(self, name: str | None) -> Channel | None:
+        """The channel if it reports results later (has ``results``), else None."""
+        channel = self.channels.get(name or "")
+        return channel if channel is not None and callable(getattr(channel, "results", None)) else None
+
+    def _first_result_check(self, message: Message, result: SendResult, now: datetime) -> datetime | None:
+        channel = self._result_channel(message.channel)
+        if channel is None or result.delivered or not result.provider_id:
+            return None
+        return now + timedelta(seconds=channel.result_poll_seconds)
+
+    def _results_pass(self, spawn: Callable[..., Any] | None) -> int:
+        """Check results now (no ``spawn``: tests), or in a task of its own (the server).
+
+        In the server the check runs beside the senders, so a slow provider list call never
+        holds up the next patient's message; one check runs at a time per process.
+        """
+        if spawn is None:
+            return self.check_results()
+        if not self._checking_results:
+            self._checking_results = True
+            spawn(self._check_results_in_background)
+        return 0
+
+    def _check_results_in_background(self) -> None:
+        try:
+            self.check_results()
+        except Exception:  # a database hiccup must not stop later checks
+            log.exception("checking provider results failed")
+        finally:
+            self._checking_results = False
+
+    def check_results(self) -> int:
+        """Ask providers how the sent messages due a check ended; return how many settled.
+
+        Each message is claimed by moving its ``result_check_at`` a lease ahead (compare-
+        and-set), so two processes never ask about, or act on, the same message at once.
+        """
+        now = self.clock.now()
+        with self.session_factory() as session:
+            due = session.execute(
+                select(Message.id, Message.channel, Message.provider_id)
+                .where(Message.status == MESSAGE_SENT, Message.result_check_at <= now)
+                .order_by(Message.result_check_at)
+                .limit(BATCH)
+            ).all()
+        claimed: dict[str, list[tuple[str, str]]] = {}
+        for message_id, channel_name, provider_id in due:
+            if self._result_channel(channel_name) is None or not provider_id:
+                self._stop_checking(message_id)  # the channel is gone from the configuration
+            elif self._claim_result_check(message_id, now):
+                claimed.setdefault(channel_name, []).append((message_id, provider_id))
+        settled = 0
+        for channel_name, messages in claimed.items():
+            channel = self.channels[channel_name]
+            try:
+                answers = channel.results([provider_id for _, provider_id in messages])
+            except ChannelError as exc:  # late, refused or malformed: nothing learned
+                log.warning("asking %s for results failed: %s", channel_name, exc)
+                answers = {}
+            except Exception:  # an adapter bug must not stop the checks
+                log.exception("channel %s failed to read results", channel_name)
+                answers = {}
+            for message_id, provider_id in messages:
+                answer = answers.get(provider_id) or ProviderResult(provider_id, RESULT_PENDING)
+                settled += self.provider_result(answer, message_id=message_id)
+        return settled
+
+    def _claim_result_check(self, message_id: str, now: datetime) -> bool:
+        with self.session_factory() as session:
+            won = session.execute(
+                update(Message)
+                .where(Message.id == message_id, Message.status == MESSAGE_SENT, Message.result_check_at <= now)
+                .values(result_check_at=now + self.lease)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            session.commit()
+        return won == 1
+
+    def _stop_checking(self, message_id: str) -> None:
+        with self.session_factory() as session:
+            session.execute(
+                update(Message)
+                .where(Message.id == message_id, Message.status == MESSAGE_SENT)
+                .values(result_check_at=None)
+                .execution_options(synchronize_session=False)
+            )
+            session.commit()
+
+    def provider_result(self, result: ProviderResult, message_id: str | None = None) -> bool:
+        """A provider's final (or not yet final) word on a sent message; True if it settled it.
+
+        Delivered: recorded.  Failed: not billed (cost 0), an attempt with the provider's
+        code, and on to the next channel (or the call list); a number that proved to have no
+        account on the channel is skipped there for the channel's ``skip_days``.  Pending:
+        asked again after the poll interval, until ``result_wait_minutes`` have passed.
+        Every change is a compare-and-set on the status, so a repeated report, or a report
+        racing the poller, changes nothing a second time and nothing is sent twice.
+        """
+        now = self.clock.now()
+        with self.session_factory() as session:
+            query = select(Message).where(Message.provider_id == result.provider_id)
+            if message_id is not None:
+                query = query.where(Message.id == message_id)
+            message = session.scalar(query)
+            if message is None:
+                return False
+            if result.outcome == RESULT_DELIVERED:
+                return self._result_delivered(session, message, now)
+            if result.outcome == RESULT_FAILED:
+                try:
+                    return self._result_failed(session, message, result, now)
+                except IntegrityError:
+                    # Another process skipped the same number a moment earlier (another
+                    # ticket's AlimTalk to it failed too): all rolled back, go once more.
+                    session.rollback()
+                    return self._result_failed(session, message, result, now)
+            if message_id is not None:  # only the poller that claimed it schedules the next check
+                self._result_pending(session, message, now)
+            return False
+
+    def _result_delivered(self, session: Session, message: Message, now: datetime) -> bool:
+        won = session.execute(
+            update(Message)
+            .where(Message.id == message.id, Message.provider_id == message.provider_id, Message.status == MESSAGE_SENT)
+            .values(status=MESSAGE_DELIVERED, delivered_at=now, result_check_at=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        session.commit()
+        if won != 1:
+            return False
+        session.refresh(message)
+        self._report(message, session.get(Ticket, message.ticket_id))
+        return True
+
+    def _result_failed(self, session: Session, message: Message, result: ProviderResult, now: datetime) -> bool:
+        # Taking the message out of "sent" is the compare-and-set: whoever wins it (poller or
+        # webhook, in any process) moves it on; everyone else finds it no longer "sent".  The
+        # rest happens in the same transaction, so a crash leaves it "sent" and checked again.
+        won = session.execute(
+            update(Message)
+            .where(Message.id == message.id, Message.provider_id == result.provider_id, Message.status == MESSAGE_SENT)
+            .values(status=MESSAGE_SENDING, lease_until=now + self.lease, result_check_at=None, cost=0.0)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if won != 1:
+            session.rollback()
+            return False
+        session.refresh(message)
+        ticket = session.get(Ticket, message.ticket_id)
+        error = f"{message.channel}: not delivered, status {result.code} {result.detail}".strip()
+        self._attempt(session, message, "undelivered", error)
+        channel = self._result_channel(message.channel)
+        if result.unreachable and ticket.phone and channel is not None:
+            self._skip_number(session, ticket.phone, message.channel, now + timedelta(days=channel.skip_days), now)
+        if ticket.status in STILL_RELEVANT[message.kind] or message.route == WEBHOOK:
+            self._next_channel(session, message, ticket, error)
+        else:
+            self._finish(session, message, ticket, MESSAGE_FAILED, error)
+        return True
+
+    def _skip_number(self, session: Session, phone: str, channel: str, until: datetime, now: datetime) -> None:
+        """Do not try ``phone`` on ``channel`` before ``until`` (a STOP, with no end, stays)."""
+        row = session.get(OptOut, (phone, channel))
+        if row is None:
+            session.add(OptOut(phone=phone, channel=channel, at=now, reason=OPT_OUT_UNREACHABLE, until=until))
+        elif row.until is not None:
+            row.at, row.reason, row.until = now, OPT_OUT_UNREACHABLE, max(row.until, until)
+        session.flush()
+
+    def _result_pending(self, session: Session, message: Message, now: datetime) -> None:
+        channel = self._result_channel(message.channel)
+        give_up_at = (message.sent_at or now) + timedelta(minutes=channel.result_wait_minutes if channel else 0)
+        # Past the wait the message stays "sent": the provider took it, we never heard more.
+        next_check = now + timedelta(seconds=channel.result_poll_seconds) if channel and now < give_up_at else None
+        session.execute(
+            update(Message)
+            .where(Message.id == message.id, Message.status == MESSAGE_SENT)
+            .values(result_checks=Message.result_checks + 1, result_check_at=next_check)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()

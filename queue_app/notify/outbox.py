@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, true
 from sqlalchemy.orm import Session
 
 from ..board import QueueState, Wait
@@ -79,21 +79,36 @@ def recipient(ticket: Ticket, opted_out: Iterable[str] = ()) -> Recipient:
     )
 
 
-def opted_out_phones(session: Session, phone: str | None) -> dict[str, set[str]]:
-    """channel -> numbers that replied STOP, for this phone number."""
+def in_force(now: datetime | None):
+    """Opt-outs that count at ``now``: a STOP (no end), or a skip whose ``until`` is ahead.
+
+    ``now`` comes from the caller's clock, not the database's, so a test's clock decides.
+    None counts every row (for callers without a clock).
+    """
+    if now is None:
+        return true()
+    return or_(OptOut.until.is_(None), OptOut.until > now)
+
+
+def opted_out_phones(session: Session, phone: str | None, now: datetime | None = None) -> dict[str, set[str]]:
+    """channel -> numbers not to be messaged on it at ``now`` (STOP, or skipped for a while)."""
     if not phone:
         return {}
     result: dict[str, set[str]] = {}
-    for row in session.scalars(select(OptOut).where(OptOut.phone == phone)):
+    for row in session.scalars(select(OptOut).where(OptOut.phone == phone, in_force(now))):
         result.setdefault(row.channel, set()).add(row.phone)
     return result
 
 
 def reachable_channels(
-    session: Session, ticket: Ticket, order: Iterable[str], channels: Mapping[str, Channel]
+    session: Session,
+    ticket: Ticket,
+    order: Iterable[str],
+    channels: Mapping[str, Channel],
+    now: datetime | None = None,
 ) -> list[str]:
-    """The patient's channels in the clinic's order, each able to reach them now."""
-    opted = opted_out_phones(session, ticket.phone)
+    """The patient's channels in the clinic's order, each able to reach them at ``now``."""
+    opted = opted_out_phones(session, ticket.phone, now)
     return [
         name for name in order if name in channels and channels[name].can_reach(recipient(ticket, opted.get(name, ())))
     ]
@@ -115,10 +130,12 @@ def variables(settings: Settings, ticket: Ticket, base_url: str) -> dict[str, st
 class Outbox:
     """Writes the messages a queue change causes, into the change's own transaction."""
 
-    def __init__(self, settings: Settings, channels: Mapping[str, Channel]) -> None:
+    def __init__(self, settings: Settings, channels: Mapping[str, Channel], clock=None) -> None:
         self.settings = settings
         self.notify = settings.notify
         self.channels = channels
+        #: Decides which opt-outs have run out (``reachability`` has no ``now`` of its own).
+        self.clock = clock
 
     def channels_for(self, ticket: Ticket, opted_out: Mapping[str, set[str]] | None = None) -> list[str]:
         """The clinic's channels that can reach this patient; ``opted_out``: channel -> phones."""
@@ -135,7 +152,8 @@ class Outbox:
         phones = {t.phone for t in tickets if t.phone}
         opted: dict[str, set[str]] = {}
         if phones and self.notify.order:
-            for row in session.scalars(select(OptOut).where(OptOut.phone.in_(phones))):
+            now = self.clock.now() if self.clock is not None else None
+            for row in session.scalars(select(OptOut).where(OptOut.phone.in_(phones), in_force(now))):
                 opted.setdefault(row.channel, set()).add(row.phone)
         return {t.id: self.channels_for(t, opted) for t in tickets}
 
@@ -181,7 +199,7 @@ class Outbox:
             if key in existing:
                 continue
             existing.add(key)
-            usable = reachable_channels(session, ticket, self.notify.order, self.channels)
+            usable = reachable_channels(session, ticket, self.notify.order, self.channels, now)
             error = None
             if suppressed:
                 status, channel = MESSAGE_SKIPPED, None

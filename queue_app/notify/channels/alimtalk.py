@@ -40,28 +40,70 @@ Settings ``[channels.alimtalk]``: ``api_key``, ``api_secret``, ``pf_id`` (Kakao 
 ``{clinic = "병원명"}``; default the same name, written ``#{clinic}``);
 ``disable_sms_fallback`` (default false); ``country_codes`` (numbers reachable, default [82]);
 ``base_url`` (default https://api.solapi.com); ``timeout``.
+
+Results come later.  Solapi answers a send with status 2000 ("accepted") even for a number
+that has no KakaoTalk; the final word (4000 received, or a failure such as 3104 "not a
+KakaoTalk user") comes seconds later.  :meth:`AlimTalkChannel.results` reads it from the
+message list, as Solapi documents it::
+
+    GET {base_url}/messages/v4/list?criteria=messageId&cond=eq&value=<messageId>
+    GET {base_url}/messages/v4/list?messageIds=["M4V...","M4V..."]&limit=<n>   (several at once)
+
+answered with ``{"messageList": {"<messageId>": {"statusCode": "3104", "reason": ...}, ...},
+"startKey", "nextKey", "limit"}`` (a table keyed by message id, not a list).  Solapi's report
+webhook pushes the same facts: a JSON list of ``{"eventDataId", "data": {"messageId",
+"statusCode", "statusMessage", "customFields", ...}, "retryCount"}``, read by
+:func:`parse_report`.  Status codes: 2000 accepted, 3000 with the carrier / Kakao (both still
+pending), 4000 received; any other code is a final failure.  3104 (not a KakaoTalk user) and
+3107 (KakaoTalk unused for 72 hours, or AlimTalk blocked) say the number cannot be reached on
+AlimTalk at all, so the dispatcher skips it on this channel for ``skip_days``.  Solapi does
+not bill a failed AlimTalk.
+
+Settings for results: ``result_poll_seconds`` (first and following checks, default 5),
+``result_wait_minutes`` (stop asking after this long, default 60: the message stays "sent"),
+``skip_days`` (default 30), ``webhook_secret`` (the secret path segment of the report
+webhook ``/hooks/solapi/<webhook_secret>``; empty: no webhook).  Solapi's webhook carries
+no signature we could check (its ``secret`` field is undocumented), so the secret lives in
+the URL registered with Solapi, which must be HTTPS.
+
+Why not Solapi's own SDK (``solapi`` 5.0.3 on PyPI), read for this module: it is
+synchronous and its base URL can be replaced, but (1) it sets no timeout (httpx's default
+5 s, not ours) and opens a new connection per call; (2) it turns every HTTP error into a bare
+``Exception(errorCode, errorMessage)`` without the status, so 429/5xx (retry later) cannot be
+told from 401/402 (our configuration) and ``Retry-After`` is lost; (3) its ``get_messages``
+calls ``/messages/v4/list-old`` and writes ``messageIds`` as a Python repr, not JSON; (4) it
+brings httpx and pydantic (a compiled core) for two small JSON calls, a second HTTP stack
+beside requests under eventlet.  Two requests with an HMAC header stay simpler and testable.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import phonenumbers
 
 from .base import (
     KINDS,
+    RESULT_DELIVERED,
+    RESULT_FAILED,
+    RESULT_PENDING,
     CannotReach,
     Channel,
     ChannelConfigError,
     ChannelMisconfigured,
     OutgoingMessage,
+    ProviderResult,
     Recipient,
     SendResult,
     TemporaryFailure,
     as_bool,
+    http_get,
     http_post,
     is_temporary_status,
     parse_retry_after,
@@ -69,7 +111,15 @@ from .base import (
 
 DEFAULT_BASE_URL = "https://api.solapi.com"
 SEND_PATH = "/messages/v4/send-many/detail"
+LIST_PATH = "/messages/v4/list"
 CUSTOM_FIELD = "queueMessageId"
+#: Still on its way: accepted by Solapi (2000), handed to the carrier / Kakao (3000).
+PENDING_CODES = frozenset({"2000", "3000"})
+#: Received by the phone.
+DELIVERED_CODE = "4000"
+#: Final failures that say the number has no (usable) KakaoTalk: not a KakaoTalk user (3104);
+#: KakaoTalk unused for 72 hours, or AlimTalk blocked by the user (3107).
+NO_KAKAOTALK_CODES = frozenset({"3104", "3107"})
 
 
 def solapi_signature(api_secret: str, date: str, salt: str) -> str:
@@ -123,6 +173,12 @@ class AlimTalkChannel(Channel):
         self.variable_names = dict(s.get("variable_names") or {})
         self.country_codes = {str(c).lstrip("+") for c in s.get("country_codes", [82])}
         self.base_url = str(s.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
+        self.result_poll_seconds = _positive(s, "result_poll_seconds", 5.0)
+        self.result_wait_minutes = _positive(s, "result_wait_minutes", 60.0)
+        self.skip_days = _positive(s, "skip_days", 30.0)
+        self.webhook_secret = str(s.get("webhook_secret") or "")
+        if self.webhook_secret and len(self.webhook_secret) < 16:
+            raise ChannelConfigError("alimtalk: webhook_secret must be at least 16 characters (it is the URL's key)")
 
     def can_reach(self, recipient: Recipient) -> bool:
         if not recipient.phone:
@@ -209,3 +265,108 @@ class AlimTalkChannel(Channel):
         if not provider_id:
             provider_id = (answer.get("groupInfo") or {}).get("groupId")
         return SendResult(provider_id=provider_id, delivered=False)
+
+    def results(self, provider_ids: Sequence[str]) -> dict[str, ProviderResult]:
+        """How Solapi says these messages ended, by message id, in one list call.
+
+        A message Solapi does not list is left out (the caller keeps asking).  A failed call,
+        a late answer or one not in Solapi's documented shape raises TemporaryFailure (or
+        ChannelMisconfigured for refused credentials): nothing was learned, nothing changes.
+        """
+        ids = [pid for pid in dict.fromkeys(provider_ids) if pid]
+        if not ids:
+            return {}
+        if len(ids) == 1:
+            params: dict[str, Any] = {"criteria": "messageId", "cond": "eq", "value": ids[0]}
+        else:
+            params = {"messageIds": json.dumps(ids), "limit": len(ids)}
+        response = http_get(
+            self.base_url + LIST_PATH,
+            timeout=self.timeout,
+            what="solapi",
+            params=params,
+            headers={"Authorization": authorization_header(self.api_key, self._api_secret)},
+        )
+        status = response.status_code
+        if status in (401, 403):
+            raise ChannelMisconfigured(f"solapi: message list refused, HTTP {status}")
+        if status != 200:
+            raise TemporaryFailure(f"solapi: message list answered HTTP {status}")
+        try:
+            answer = response.json()
+        except ValueError:
+            raise TemporaryFailure("solapi: message list answer is not JSON") from None
+        listed = answer.get("messageList") if isinstance(answer, dict) else None
+        if isinstance(listed, dict):
+            entries = [
+                dict(entry, messageId=entry.get("messageId") or key)
+                for key, entry in listed.items()
+                if isinstance(entry, dict)
+            ]
+        elif isinstance(listed, list):
+            entries = [entry for entry in listed if isinstance(entry, dict)]
+        else:
+            raise TemporaryFailure("solapi: message list answer has no messageList")
+        wanted = set(ids)
+        found: dict[str, ProviderResult] = {}
+        for entry in entries:
+            result = read_result(entry)
+            if result is not None and result.provider_id in wanted:
+                found[result.provider_id] = result
+        return found
+
+
+def _positive(settings: dict, key: str, default: float) -> float:
+    value = settings.get(key, default)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = -1.0
+    if isinstance(value, bool) or not number > 0:
+        raise ChannelConfigError(f"alimtalk: {key} must be a number greater than 0")
+    return number
+
+
+def classify(provider_id: str, code: str, detail: str = "") -> ProviderResult:
+    """A Solapi status code read as pending, delivered or failed (and whether for good)."""
+    if code == DELIVERED_CODE:
+        return ProviderResult(provider_id, RESULT_DELIVERED, code, detail)
+    if code in PENDING_CODES or not (len(code) == 4 and code.isdigit()):
+        # Unknown shapes ("TEST1000" of Solapi's test mode) are not taken as a failure.
+        return ProviderResult(provider_id, RESULT_PENDING, code, detail)
+    return ProviderResult(provider_id, RESULT_FAILED, code, detail, unreachable=code in NO_KAKAOTALK_CODES)
+
+
+def read_result(entry: dict) -> ProviderResult | None:
+    """One message of Solapi's list or report as a ProviderResult; None without id or code."""
+    provider_id = entry.get("messageId")
+    code = entry.get("statusCode")
+    if not isinstance(provider_id, str) or not provider_id or not isinstance(code, str):
+        return None
+    detail = entry.get("statusMessage") or entry.get("reason") or ""
+    return classify(provider_id, code, str(detail)[:200])
+
+
+def parse_report(body: Any) -> list[ProviderResult]:
+    """Solapi's report webhook body as results; ValueError naming the field if it is not one.
+
+    The body is a list of ``{"eventDataId", "data": {message}, "retryCount"}``; a bare
+    message in place of ``{"data": ...}`` is read too.  Every item is checked before any is
+    used, so a bad report changes nothing.
+    """
+    if not isinstance(body, list):
+        raise ValueError("body: must be a list of message reports")
+    results = []
+    for index, item in enumerate(body):
+        if not isinstance(item, dict):
+            raise ValueError(f"[{index}]: must be an object")
+        message = item.get("data", item)
+        where = f"[{index}].data" if "data" in item else f"[{index}]"
+        if not isinstance(message, dict):
+            raise ValueError(f"{where}: must be an object")
+        if not isinstance(message.get("messageId"), str) or not message["messageId"]:
+            raise ValueError(f"{where}.messageId: is required")
+        if not isinstance(message.get("statusCode"), str):
+            raise ValueError(f"{where}.statusCode: is required")
+        results.append(read_result(message))
+    return results

@@ -62,6 +62,27 @@ class SendResult:
     delivered: bool = False  # True only where the provider confirms delivery synchronously
 
 
+#: How a provider says a message it accepted ended: not yet, reached the phone, or never will.
+RESULT_PENDING = "pending"
+RESULT_DELIVERED = "delivered"
+RESULT_FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ProviderResult:
+    """A provider's later word on one accepted message (polled or pushed to a webhook).
+
+    ``unreachable`` marks a failure that says the number cannot be reached on this channel
+    at all (no KakaoTalk), not just this once: the number is skipped on the channel for a while.
+    """
+
+    provider_id: str
+    outcome: str  # RESULT_PENDING | RESULT_DELIVERED | RESULT_FAILED
+    code: str = ""
+    detail: str = ""
+    unreachable: bool = False
+
+
 class ChannelError(Exception):
     """Base of the errors an adapter raises from ``send``."""
 
@@ -175,6 +196,20 @@ def http_post(url: str, *, timeout: float, what: str, **kwargs: Any) -> requests
         raise TemporaryFailure(f"{what}: timed out after {timeout:g}s") from exc
     except requests.ConnectionError as exc:
         raise TemporaryFailure(f"{what}: connection failed ({type(exc).__name__})") from exc
+    except requests.RequestException as exc:
+        raise TemporaryFailure(f"{what}: request failed ({type(exc).__name__})") from exc
+    if 300 <= response.status_code < 400:
+        raise ChannelMisconfigured(f"{what}: HTTP {response.status_code} redirect (check the URL)")
+    return response
+
+
+def http_get(url: str, *, timeout: float, what: str, **kwargs: Any) -> requests.Response:
+    """A GET with the timeout, network trouble turned into TemporaryFailure (as ``http_post``)."""
+    kwargs.setdefault("allow_redirects", False)
+    try:
+        response = provider_session().get(url, timeout=timeout, **kwargs)
+    except requests.Timeout as exc:
+        raise TemporaryFailure(f"{what}: timed out after {timeout:g}s") from exc
     except requests.RequestException as exc:
         raise TemporaryFailure(f"{what}: request failed ({type(exc).__name__})") from exc
     if 300 <= response.status_code < 400:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from queue_app.notify.channels.alimtalk import AlimTalkChannel, authorization_header
+from queue_app.notify.channels.alimtalk import AlimTalkChannel, authorization_header, parse_report
 from queue_app.notify.channels.base import (
     CannotReach,
     ChannelConfigError,
@@ -253,3 +253,85 @@ def test_settings_are_checked():
     with pytest.raises(ChannelConfigError):
         channel("http://127.0.0.1:9", templates={"lunch": "KA01TP"})
     assert channel("http://127.0.0.1:9", sender="").sender == ""  # ok without SMS fallback
+
+
+def test_results_are_read_from_solapis_message_list(http_server):
+    listed = {
+        "M4V1": {"messageId": "M4V1", "statusCode": "4000", "reason": "수신 완료"},
+        "M4V2": {"messageId": "M4V2", "statusCode": "3104", "reason": "카카오톡 미사용자"},
+        "M4V3": {"messageId": "M4V3", "statusCode": "3000"},
+        "M4V4": {"messageId": "M4V4", "statusCode": "3059"},
+        "M4V9": {"messageId": "M4V9", "statusCode": "3104"},  # not asked about: left out
+    }
+
+    def handle(request):
+        if request.path != "/messages/v4/list" or request.method != "GET":
+            return 404, {}, {"errorCode": "NotFound", "errorMessage": "no such path"}
+        error = authenticate(request)
+        if error:
+            return 401, {}, {"errorCode": error, "errorMessage": "authentication failed"}
+        return 200, {}, {"startKey": None, "limit": 20, "messageList": listed}
+
+    http_server.handler = handle
+    results = channel(http_server.url).results(["M4V1", "M4V2", "M4V3", "M4V4", "M4V5"])
+    assert {pid: (r.outcome, r.code, r.unreachable) for pid, r in results.items()} == {
+        "M4V1": ("delivered", "4000", False),
+        "M4V2": ("failed", "3104", True),  # no KakaoTalk: skip the number for a while
+        "M4V3": ("pending", "3000", False),
+        "M4V4": ("failed", "3059", False),  # failed, but the number may have KakaoTalk
+    }
+    assert http_server.last.query["messageIds"] == ['["M4V1", "M4V2", "M4V3", "M4V4", "M4V5"]']
+    channel(http_server.url).results(["M4V2"])
+    assert http_server.last.query == {"criteria": ["messageId"], "cond": ["eq"], "value": ["M4V2"]}
+    with pytest.raises(ChannelMisconfigured):
+        channel(http_server.url, api_secret="WRONG-SECRET").results(["M4V1"])
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [(200, {}, b"<html>maintenance</html>"), (200, {}, {"limit": 20}), (200, {}, ["M4V1"]), (502, {}, b"")],
+)
+def test_a_list_answer_not_in_solapis_shape_teaches_nothing(http_server, answer):
+    http_server.handler = lambda request: answer
+    with pytest.raises(TemporaryFailure):
+        channel(http_server.url).results(["M4V1"])
+
+
+def test_a_late_list_answer_is_temporary(http_server):
+    def slow(request):
+        http_server.stall()
+        return 200, {}, {}
+
+    http_server.handler = slow
+    with pytest.raises(TemporaryFailure, match="timed out"):
+        channel(http_server.url, timeout=0.2).results(["M4V1"])
+
+
+def test_report_webhook_bodies_are_read_or_refused_naming_the_field():
+    body = [
+        {"eventDataId": "E1", "data": {"messageId": "M4V1", "statusCode": "3107"}, "retryCount": 1},
+        {"messageId": "M4V2", "statusCode": "4000"},
+    ]
+    assert [(r.provider_id, r.outcome, r.unreachable) for r in parse_report(body)] == [
+        ("M4V1", "failed", True),
+        ("M4V2", "delivered", False),
+    ]
+    for bad, field in [
+        ({"data": {}}, "body"),
+        ([1], "[0]"),
+        ([{"data": "x"}], "[0].data"),
+        ([{"data": {"statusCode": "4000"}}], "[0].data.messageId"),
+        ([{"messageId": "M4V1", "statusCode": 3104}], "[0].statusCode"),
+    ]:
+        with pytest.raises(ValueError) as info:
+            parse_report(bad)
+        assert str(info.value).startswith(field + ":")
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [("result_poll_seconds", 0), ("result_wait_minutes", "soon"), ("skip_days", -1), ("webhook_secret", "short")],
+)
+def test_result_settings_are_checked_naming_the_key(key, value):
+    with pytest.raises(ChannelConfigError, match=key):
+        channel("http://127.0.0.1:9", **{key: value})
