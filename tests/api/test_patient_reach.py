@@ -75,7 +75,11 @@ def browser_subscription(endpoint: str = "https://fcm.googleapis.com/fcm/send/ab
     """What ``PushSubscription.toJSON()`` gives: a real P-256 key and a 16-byte secret."""
     key = ec.generate_private_key(ec.SECP256R1()).public_key()
     point = key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
-    return {"endpoint": endpoint, "expirationTime": None, "keys": {"p256dh": b64url(point), "auth": b64url(os.urandom(16))}}
+    return {
+        "endpoint": endpoint,
+        "expirationTime": None,
+        "keys": {"p256dh": b64url(point), "auth": b64url(os.urandom(16))},
+    }
 
 
 def staff_view(client, tokens, number: str) -> dict:
