@@ -30,6 +30,13 @@ LOOPBACK_ONLY = [
     f"--gcm-registration-url={DEAD}/register",
     f"--gcm-mcs-endpoint={DEAD.replace('http', 'https')}",
 ]
+NOTIFY_ME = {
+    "ko": "차례가 되면 알림 받기",
+    "en": "Notify me when it is my turn",
+    "ru": "Сообщить мне, когда подойдёт очередь",
+}
+#: Counts the page's vibrations: the tap on "Notify me" and every call buzz.
+COUNT_BUZZES = "window.__buzz = 0; navigator.vibrate = function () { window.__buzz += 1; return true; };"
 PUSH_OUTCOMES = {
     "notify_on": "Notifications are on.",
     "notify_unreachable": "The notification service cannot be reached right now.",
@@ -99,8 +106,7 @@ def phone(reach_browser):
         made.append(context)
         if permission == "granted":
             context.grant_permissions(["notifications"], origin=url.split("/t/")[0])
-        # Count the page's vibrations: the tap and every call buzz.
-        context.add_init_script("window.__buzz = 0; navigator.vibrate = function () { window.__buzz += 1; return true; };")
+        context.add_init_script(COUNT_BUZZES)
         page = context.new_page()
         if permission == "denied":
             cdp = context.new_cdp_session(page)
@@ -129,6 +135,7 @@ def test_notify_me_is_in_sight_without_scrolling(staff, phone, screenshots, lang
     ticket = staff.check_in(language=language)
     page = phone(ticket["url"], width, height, locale=language)
     assert page.get_attribute("html", "lang") == language
+    assert page.inner_text("#notify-me") == NOTIFY_ME[language]
     screenshots(page, f"phone-notify-me-{language}-{width}x{height}")
     box = page.locator("#notify-me").bounding_box()
     assert box["width"] > 0 and box["height"] >= 48
@@ -219,6 +226,33 @@ def test_the_patient_chooses_the_lead_time_and_leaves_a_number(staff, phone, scr
     assert page.inner_text("#notify-status") == "We will send messages to •••• 5678."
     assert not page.is_visible("#text-form") and not page.is_visible("#text-me")
     assert channels_of(staff, ticket["number"]) == ["sms"]
+
+
+def test_the_telegram_link_opens_the_clinics_bot(staff, phone):
+    ticket = staff.check_in(language="en")
+    page = phone(ticket["url"])
+    # t.me answers from inside the browser: nothing leaves the machine.
+    page.context.route("https://t.me/**", lambda route: route.fulfill(status=200, body="Telegram"))
+    with page.context.expect_page() as opened:
+        page.click("#telegram")
+    opened.value.wait_for_load_state()
+    assert opened.value.url.startswith("https://t.me/hanbit_queue_bot?start=")
+    assert page.url == ticket["url"]  # the ticket page stays open behind it
+
+
+def test_without_push_the_tap_still_turns_on_sound_and_vibration(server, staff_api, contexts):
+    """The example clinic has no channel: "Notify me" unlocks the open page's sound, and says so."""
+    ticket = staff_api.check_in(language="en")
+    context = contexts(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="en-US")
+    context.add_init_script(COUNT_BUZZES)
+    page = context.new_page()
+    page.goto(ticket["url"])
+    page.wait_for_selector("#reach:not([hidden])")
+    assert not page.locator("#telegram, #text-me, #lead").count()
+    page.click("#notify-me")
+    assert page.inner_text("#notify-status") == "Sound and vibration are on. Keep this page open."
+    assert page.evaluate("window.__buzz") == 1
+    assert page.evaluate("navigator.serviceWorker.getRegistration().then(r => !!r)") is False
 
 
 def test_a_recall_changes_the_page_within_two_seconds(staff, phone, screenshots):
