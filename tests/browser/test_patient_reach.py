@@ -94,7 +94,7 @@ def phone(reach_browser):
     """Opens a ticket page on a phone-sized, touch screen; closes every context afterwards."""
     made = []
 
-    def open_page(url: str, width: int = 390, height: int = 844, locale: str = "en-US", permission=None):
+    def open_page(url: str, width=390, height=844, locale="en-US", permission=None, init_script=None):
         context = reach_browser.new_context(
             viewport={"width": width, "height": height},
             is_mobile=True,
@@ -107,6 +107,8 @@ def phone(reach_browser):
         if permission == "granted":
             context.grant_permissions(["notifications"], origin=url.split("/t/")[0])
         context.add_init_script(COUNT_BUZZES)
+        if init_script:
+            context.add_init_script(init_script)
         page = context.new_page()
         if permission == "denied":
             cdp = context.new_cdp_session(page)
@@ -180,6 +182,20 @@ def test_notify_me_with_notifications_blocked_says_how_to_allow_them(staff, phon
     assert page.evaluate("navigator.serviceWorker.getRegistration().then(r => !!r)") is False
     assert channels_of(staff, ticket["number"]) == []
     screenshots(page, "phone-notify-blocked")
+    axe_check(page)
+
+
+def test_a_browser_without_push_is_told_to_add_the_page_to_the_home_screen(staff, phone, screenshots):
+    """As iPhone Safari outside a home-screen app: no PushManager at all."""
+    ticket = staff.check_in(language="ru")
+    page = phone(ticket["url"], locale="ru-RU", init_script="delete window.PushManager;")
+    page.click("#notify-me")
+    page.wait_for_function("document.getElementById('reach').dataset.outcome === 'notify_unsupported'")
+    status = page.inner_text("#notify-status")
+    assert status.startswith("Этот браузер не может показывать уведомления с этой страницы.")
+    assert "На экран „Домой“" in status and status.endswith("Или оставьте номер телефона ниже, и мы пришлём сообщение.")
+    assert page.evaluate("window.__buzz") == 1  # sound and vibration are unlocked all the same
+    screenshots(page, "phone-notify-unsupported")
     axe_check(page)
 
 
