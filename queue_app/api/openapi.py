@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify
 
+from ..notify.settings import LEAD_CHOICES
 from . import api
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -35,6 +36,8 @@ WAIT_FIELDS = {
     "estimate_low_minutes": {"type": ["integer", "null"]},
     "estimate_high_minutes": {"type": ["integer", "null"]},
 }
+
+CHANNELS_ANSWER = {"type": "object", "properties": {"channels": {"type": "array", "items": {"type": "string"}}}}
 
 SPEC = {
     "openapi": "3.1.0",
@@ -146,6 +149,22 @@ SPEC = {
                     **WAIT_FIELDS,
                 },
             },
+            "PushSubscription": {
+                "type": "object",
+                "required": ["endpoint", "keys"],
+                "properties": {
+                    "endpoint": {"type": "string", "format": "uri"},
+                    "expirationTime": {"type": ["number", "null"]},
+                    "keys": {
+                        "type": "object",
+                        "required": ["p256dh", "auth"],
+                        "properties": {
+                            "p256dh": {"type": "string", "description": "base64url P-256 point, 65 bytes"},
+                            "auth": {"type": "string", "description": "base64url, 16 bytes"},
+                        },
+                    },
+                },
+            },
             "Room": {
                 "type": "object",
                 "required": ["id", "name", "services", "status"],
@@ -194,6 +213,93 @@ SPEC = {
             "delete": {
                 "summary": "The patient leaves the queue",
                 "responses": {"200": _json(TICKET_REF, "ticket, now left"), **_errors(404, 409)},
+            },
+        },
+        "/push/key": {
+            "get": {
+                "summary": "The VAPID public key browsers subscribe with",
+                "responses": {
+                    "200": _json({"type": "object", "properties": {"public_key": {"type": "string"}}}, "the key"),
+                    **_errors(404),
+                },
+            }
+        },
+        "/tickets/{token}/push": {
+            "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "post": {
+                "summary": "Store the browser's push subscription (PushSubscription.toJSON()) for this ticket",
+                "requestBody": {
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PushSubscription"}}}
+                },
+                "responses": {
+                    "200": _json(CHANNELS_ANSWER, "the channels that now reach the patient"),
+                    **_errors(400, 404, 409),
+                },
+            },
+            "delete": {
+                "summary": "Turn push off: forget the subscription (allowed on a closed ticket too)",
+                "responses": {
+                    "200": _json(CHANNELS_ANSWER, "the channels that still reach the patient"),
+                    **_errors(404),
+                },
+            },
+        },
+        "/tickets/{token}/telegram": {
+            "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "post": {
+                "summary": "A one-time t.me link that binds the patient's Telegram chat to this ticket",
+                "responses": {
+                    "200": _json({"type": "object", "properties": {"url": {"type": "string"}}}, "the link"),
+                    **_errors(404, 409),
+                },
+            },
+        },
+        "/tickets/{token}/lead": {
+            "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "put": {
+                "summary": '"I need about N minutes to come back": how early "turn near" goes',
+                "requestBody": {
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["minutes"],
+                                "properties": {"minutes": {"type": "integer", "enum": list(LEAD_CHOICES)}},
+                            }
+                        }
+                    }
+                },
+                "responses": {
+                    "200": _json({"type": "object", "properties": {"lead_minutes": {"type": "integer"}}}, "stored"),
+                    **_errors(400, 404, 409),
+                },
+            },
+        },
+        "/tickets/{token}/phone": {
+            "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "post": {
+                "summary": '"Text me instead": a number for SMS or AlimTalk, once, where the clinic texts',
+                "requestBody": {
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["phone", "consent"],
+                                "properties": {"phone": {"type": "string"}, "consent": {"const": True}},
+                            }
+                        }
+                    }
+                },
+                "responses": {
+                    "200": _json(
+                        {
+                            **CHANNELS_ANSWER,
+                            "properties": {**CHANNELS_ANSWER["properties"], "phone": {"type": "string"}},
+                        },
+                        "the channels that now reach the patient, and the number masked",
+                    ),
+                    **_errors(400, 404, 409),
+                },
             },
         },
         "/tickets/{token}/qr.svg": {

@@ -41,6 +41,7 @@ from ..config import PROJECT_ROOT
 from ..extensions import db
 from ..models import CLOSED_STATUSES, StaffUser
 from ..notify.costs import daily_costs
+from ..notify.offers import page_offers
 from ..phones import InvalidPhone, normalize_phone
 from ..queue import NotFound
 from ..runtime import clinic_queue, patient_link_base, runtime
@@ -53,6 +54,7 @@ from .i18n import (
     language_name,
     links_loopback_text,
     patient_texts,
+    recall_text,
     staff_texts,
     status_texts,
     texts_in,
@@ -285,12 +287,16 @@ def patient_page(token: str):
     view = _patient_view(ticket)
     language = str(get_locale())
     room = (view.get("room_names") or {}).get(language) or view.get("room")
+    offers = page_offers(runtime().settings.notify, runtime().outbox.channels, ticket)
     return render_template(
         "patient.html",
         token=token,
         view=view,
+        offers=offers.as_json(),
+        retention_days=runtime().settings.retention_days,
         closed=view["status"] in CLOSED_STATUSES,
         status_text=status_texts().get(view["status"], view["status"]),
+        recall_text=recall_text(view["call_count"], language) if view["status"] == "called" else None,
         room_name=room,
         service_name=(view.get("service_names") or {}).get(language) or view["service"],
         wait_text=_wait_text(view),
@@ -298,6 +304,21 @@ def patient_page(token: str):
         updated=runtime().clock.now().astimezone(runtime().settings.timezone).strftime("%H:%M"),
         lang_param=request.args.get("lang") if request.args.get("lang") in runtime().settings.languages else None,
     )
+
+
+@pages.get("/t/sw.js")
+def patient_service_worker():
+    """The phone page's service worker: shows push messages, opens the ticket when tapped.
+
+    Served under ``/t/`` so that each ticket page can register it with its own scope
+    (``/t/<token>``): one subscription per ticket, so turning one off leaves a second
+    ticket on the same phone (a parent and a child) still notified.
+    """
+    response = send_from_directory(pages.static_folder, "patient-sw.js", max_age=0)
+    response.headers["Content-Type"] = "text/javascript; charset=utf-8"
+    # A browser checks for a new worker at most once a day unless told the file is fresh.
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 @pages.route("/t/<token>/leave", methods=["GET", "POST"])

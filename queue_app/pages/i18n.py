@@ -9,6 +9,7 @@ in by ``fill`` here and by the scripts' own ``fill``.
 
 from __future__ import annotations
 
+from babel import Locale
 from flask import g, request
 from flask_babel import Babel, force_locale
 from flask_babel import gettext as _
@@ -145,7 +146,73 @@ def patient_texts() -> dict[str, str]:
         "go_to_room": _("Please go to {room}"),
         "updated": _("Updated at {time}"),
         "leave_failed": _("We could not take you out of the queue. Please try again."),
+        **reach_texts(),
+        **recall_texts(),
     }
+
+
+def reach_texts() -> dict[str, str]:
+    """The phone page's "Notify me" part: every outcome told in plain words."""
+    return {
+        "reach_title": _("Notifications"),
+        "notify_me": _("Notify me when it is my turn"),
+        "notify_working": _("Turning on notifications…"),
+        "notify_on": _(
+            "Notifications are on. This phone will tell you when your turn is near and when you are called, "
+            "even with this page closed."
+        ),
+        "notify_turn_off": _("Turn off notifications"),
+        "notify_off": _("Notifications are off. This page still rings while it is open."),
+        "notify_blocked": _(
+            "Notifications are blocked for this page. To allow them: tap the lock icon next to the web address "
+            "(or the ⋮ menu), open “Site settings” or “Permissions”, set Notifications to “Allow”, "
+            "then tap the button again."
+        ),
+        "notify_dismissed": _("Notifications were not allowed. Tap the button again and choose “Allow”."),
+        "notify_unsupported": _(
+            "This browser cannot show notifications from this page. On an iPhone: tap the Share button, "
+            "choose “Add to Home Screen”, and open the page from the home screen."
+        ),
+        "notify_or_text": _("Or leave your number below and we will send you messages."),
+        "notify_unreachable": _(
+            "The notification service cannot be reached right now. Keep this page open: it rings and vibrates "
+            "when it is your turn. You can try again later."
+        ),
+        "save_failed": _("That did not work. Please try again."),
+        "sound_on": _("Sound and vibration are on. Keep this page open."),
+        "telegram": _("Get messages in Telegram"),
+        "telegram_failed": _("The Telegram link could not be made. Please try again."),
+        "text_me": _("Text me instead"),
+        "phone_label": _("Mobile phone number"),
+        "consent_label": _("Keep my number to send me messages about my turn. It is deleted after {days} days."),
+        "text_send": _("Send messages to this number"),
+        "text_saved": _("We will send messages to {phone}."),
+        "phone_invalid": _("This is not a mobile number we can use. Please check it."),
+        "consent_needed": _("Please tick the box so that we may keep your number."),
+        "lead_legend": _("How long do you need to come back?"),
+        "lead_hint": _("We tell you that long before your turn."),
+        "lead_choice": _("about {n} minutes"),
+        "lead_saved": _("Saved: we will tell you about {n} minutes before your turn."),
+    }
+
+
+def recall_texts() -> dict[str, str]:
+    """ "Called again (2nd call)" by the language's ordinal forms (CLDR: one, two, few, other)."""
+    return {
+        "recalled_one": _("Called again ({n}st call) – please come now"),
+        "recalled_two": _("Called again ({n}nd call) – please come now"),
+        "recalled_few": _("Called again ({n}rd call) – please come now"),
+        "recalled_other": _("Called again ({n}th call) – please come now"),
+    }
+
+
+def recall_text(call_count: int, language: str) -> str | None:
+    """What a patient called for the ``call_count``-th time reads; None for the first call."""
+    if not call_count or call_count < 2:
+        return None
+    texts = recall_texts()
+    form = Locale.parse(language).ordinal_form(call_count)
+    return fill(texts.get(f"recalled_{form}", texts["recalled_other"]), n=call_count)
 
 
 def status_texts() -> dict[str, str]:

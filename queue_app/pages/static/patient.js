@@ -4,7 +4,12 @@
  * up to date over Socket.IO: `ticket` is our own ticket, `queue` is the public view from which
  * we work out our own place and estimate (the server sends one broadcast to every phone
  * instead of one message each).  When the socket is down we poll the API instead.  When we
- * are called, the phone vibrates and rings if the page is open.
+ * are called (and called again), the phone vibrates and rings if the page is open.
+ *
+ * "Notify me" reaches the patient with the page closed: one tap unlocks sound and vibration,
+ * asks the browser's permission, registers the service worker (/t/sw.js, scoped to this
+ * ticket) and sends its push subscription.  What the clinic offers (push, Telegram, texts,
+ * the lead-time choices) comes from the server in the page's data.
  */
 (function () {
   "use strict";
@@ -18,6 +23,8 @@
   var pollTimer = null;
   var offlineTimer = null;
   var audio = null;
+  var reach = data.reach || {};
+  var ordinals = window.Intl && Intl.PluralRules ? new Intl.PluralRules(data.language, { type: "ordinal" }) : null;
 
   function $(id) { return document.getElementById(id); }
 
@@ -38,6 +45,12 @@
     return Math.round(n) <= 0 ? T.wait_none : fill(T.wait_about, { n: Math.round(n) });
   }
 
+  function recallText(v) {
+    if (v.status !== "called" || !(v.call_count >= 2)) return "";
+    var form = ordinals ? ordinals.select(v.call_count) : "other";
+    return fill(T["recalled_" + form] || T.recalled_other, { n: v.call_count });
+  }
+
   function roomName(v) {
     return (v.room_names && v.room_names[data.language]) || v.room || "";
   }
@@ -52,6 +65,9 @@
     var statusText = T[v.status] || v.status;
     // Only touch the live region when something changed, or screen readers repeat it.
     if ($("status-text").textContent !== statusText) $("status-text").textContent = statusText;
+    var recall = recallText(v);
+    if ($("recall").textContent !== recall) $("recall").textContent = recall;
+    $("recall").hidden = !recall;
     var showRoom = (v.status === "called" || v.status === "in_consultation") && roomName(v);
     var roomText = showRoom ? fill(T.go_to_room, { room: roomName(v) }) : "";
     if ($("room").textContent !== roomText) $("room").textContent = roomText;
@@ -63,6 +79,7 @@
     if (leave) leave.hidden = !(v.status === "waiting" || v.status === "called");
     var hint = $("hint");
     if (hint) hint.hidden = CLOSED.indexOf(v.status) >= 0;
+    showReach(v);
     $("updated").textContent = fill(T.updated, {
       time: new Date().toLocaleTimeString(data.language, { hour: "2-digit", minute: "2-digit" }),
     });
@@ -70,7 +87,10 @@
 
     var newlyCalled = v.status === "called" && previous &&
       (previous.status !== "called" || (v.called_at && v.called_at !== previous.called_at));
-    if (newlyCalled) alertPatient(v);
+    // A recall may keep called_at; the call count always goes up.
+    var calledAgain = v.status === "called" && previous && previous.status === "called" &&
+      (v.call_count || 0) > (previous.call_count || 0);
+    if (newlyCalled || calledAgain) alertPatient(v);
   }
 
   function update(next) {
@@ -112,6 +132,220 @@
     ring();
     $("main").classList.add("just-called");
     setTimeout(function () { $("main").classList.remove("just-called"); }, 6000);
+  }
+
+  // -- reaching the patient with the page closed: push, Telegram, texts, lead time --------------
+
+  function showReach(v) {
+    var section = $("reach");
+    if (!section) return;
+    section.hidden = !(v.status === "waiting" || v.status === "called");
+    var lead = $("lead");
+    if (lead) lead.hidden = v.status !== "waiting";
+  }
+
+  function ticketApi(method, path, body) {
+    return fetch("/api/v1/tickets/" + encodeURIComponent(token) + path, {
+      method: method,
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-Requested-With": "fetch" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: "no-store",
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (answer) {
+        if (response.ok) return answer;
+        var error = new Error((answer.error && answer.error.message) || "HTTP " + response.status);
+        error.status = response.status;
+        error.field = answer.error && answer.error.field;
+        throw error;
+      });
+    });
+  }
+
+  // One place tells the patient how it went; data-outcome names it for the tests and styles.
+  function tell(key, values) {
+    var status = $("notify-status");
+    var text = key ? fill(T[key], values || {}) : "";
+    var offersText = reach.text && $("text-me") && !$("text-me").hidden;
+    if (offersText && (key === "notify_unsupported" || key === "notify_unreachable")) text += " " + T.notify_or_text;
+    status.textContent = text;
+    $("reach").setAttribute("data-outcome", key || "");
+  }
+
+  function outcome(key) {
+    var error = new Error(key);
+    error.outcome = key;
+    return error;
+  }
+
+  function keyBytes(base64url) {
+    var base64 = (base64url + "===".slice((base64url.length + 3) % 4)).replace(/-/g, "+").replace(/_/g, "/");
+    var raw = atob(base64);
+    var bytes = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+    return bytes;
+  }
+
+  function pushSupported() {
+    // iPhone Safari has none of these outside a page added to the home screen.
+    return "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
+  }
+
+  function askPermission() {
+    // Older Safari answers through a callback instead of a promise.
+    return new Promise(function (resolve) {
+      var answer = Notification.requestPermission(resolve);
+      if (answer && answer.then) answer.then(resolve);
+    });
+  }
+
+  function pushRegistration() {
+    // Scoped to this ticket: a second ticket on the same phone keeps its own subscription.
+    return navigator.serviceWorker.register("/t/sw.js", { scope: "/t/" + encodeURIComponent(token) })
+      .then(function () { return navigator.serviceWorker.ready; });
+  }
+
+  function setSubscribed(on) {
+    var had = document.activeElement;
+    $("notify-me").hidden = on;
+    $("notify-off").hidden = !on;
+    // The pressed button just disappeared: put focus on the one that took its place.
+    if (had === $("notify-me") || had === $("notify-off")) (on ? $("notify-off") : $("notify-me")).focus();
+  }
+
+  function busy(button, on) {
+    button.disabled = on;
+    button.setAttribute("aria-busy", on ? "true" : "false");
+  }
+
+  function notifyMe() {
+    var button = $("notify-me");
+    // The tap itself is what lets the page ring and vibrate later.
+    unlockAudio();
+    if (navigator.vibrate) navigator.vibrate(80);
+    if (!reach.push) { tell("sound_on"); return; }
+    if (!pushSupported()) { tell("notify_unsupported"); return; }
+    busy(button, true);
+    tell("notify_working");
+    askPermission()
+      .then(function (permission) {
+        if (permission === "denied") throw outcome("notify_blocked");
+        if (permission !== "granted") throw outcome("notify_dismissed");
+        return pushRegistration().catch(function () { throw outcome("notify_unsupported"); });
+      })
+      .then(function (registration) {
+        return registration.pushManager.getSubscription().then(function (existing) {
+          return existing || registration.pushManager.subscribe({
+            userVisibleOnly: true,
+            applicationServerKey: keyBytes(reach.push),
+          });
+        }).catch(function (error) {
+          // NotAllowedError: permission taken back meanwhile; anything else (AbortError,
+          // a network error): the browser's push service did not answer.
+          throw outcome(error && error.name === "NotAllowedError" ? "notify_blocked" : "notify_unreachable");
+        });
+      })
+      .then(function (subscription) {
+        return ticketApi("POST", "/push", subscription.toJSON()).catch(function (error) {
+          if (error.status === 409) poll();
+          throw outcome("save_failed");
+        });
+      })
+      .then(function () { setSubscribed(true); tell("notify_on"); })
+      .catch(function (error) { tell(error.outcome || "notify_unreachable"); })
+      .then(function () { busy(button, false); });
+  }
+
+  function turnOff() {
+    var button = $("notify-off");
+    busy(button, true);
+    ticketApi("DELETE", "/push")
+      .then(function () {
+        if (!("serviceWorker" in navigator)) return null;
+        return navigator.serviceWorker.getRegistration(location.href)
+          .then(function (registration) { return registration && registration.pushManager.getSubscription(); })
+          .then(function (subscription) { return subscription && subscription.unsubscribe(); })
+          .catch(function () { return null; });  // the server forgot it: nothing more is sent
+      })
+      .then(function () { setSubscribed(false); tell("notify_off"); }, function () { tell("save_failed"); })
+      .then(function () { busy(button, false); });
+  }
+
+  function openTelegram() {
+    var button = $("telegram");
+    unlockAudio();
+    busy(button, true);
+    ticketApi("POST", "/telegram")
+      .then(function (answer) {
+        var opened = window.open(answer.url, "_blank");
+        if (opened) opened.opener = null; else location.assign(answer.url);
+      })
+      .catch(function () { tell("telegram_failed"); })
+      .then(function () { busy(button, false); });
+  }
+
+  function toggleTextForm() {
+    var form = $("text-form");
+    var open = form.hidden;
+    form.hidden = !open;
+    $("text-me").setAttribute("aria-expanded", String(open));
+    if (open) $("text-phone").focus();
+  }
+
+  function fieldError(key, input) {
+    var error = $("text-error");
+    error.textContent = key ? T[key] : "";
+    error.hidden = !key;
+    ["text-phone", "text-consent"].forEach(function (id) {
+      if (id === input) $(id).setAttribute("aria-invalid", "true"); else $(id).removeAttribute("aria-invalid");
+    });
+    if (input) $(input).focus();
+  }
+
+  function sendPhone(event) {
+    event.preventDefault();
+    var button = $("text-send");
+    busy(button, true);
+    fieldError(null);
+    ticketApi("POST", "/phone", { phone: $("text-phone").value, consent: $("text-consent").checked })
+      .then(function (answer) {
+        $("text-form").hidden = true;
+        $("text-me").hidden = true;
+        tell("text_saved", { phone: answer.phone });
+        $("notify-status").focus();
+      })
+      .catch(function (error) {
+        if (error.field === "phone") fieldError("phone_invalid", "text-phone");
+        else if (error.field === "consent") fieldError("consent_needed", "text-consent");
+        else fieldError("save_failed");
+      })
+      .then(function () { busy(button, false); });
+  }
+
+  function chooseLead(event) {
+    var input = event.target;
+    if (input.name !== "lead") return;
+    var minutes = Number(input.value);
+    ticketApi("PUT", "/lead", { minutes: minutes })
+      .then(function (answer) {
+        view.lead_minutes = answer.lead_minutes;
+        $("lead-status").textContent = fill(T.lead_saved, { n: answer.lead_minutes });
+      })
+      .catch(function () {
+        $("lead-status").textContent = T.save_failed;
+        var chosen = view.lead_minutes || reach.lead.default;
+        var radios = document.getElementsByName("lead");
+        for (var i = 0; i < radios.length; i++) radios[i].checked = Number(radios[i].value) === chosen;
+      });
+  }
+
+  if ($("reach")) {
+    $("notify-me").addEventListener("click", notifyMe);
+    $("notify-off").addEventListener("click", turnOff);
+    if ($("telegram")) $("telegram").addEventListener("click", openTelegram);
+    if ($("text-me")) $("text-me").addEventListener("click", toggleTextForm);
+    if ($("text-form")) $("text-form").addEventListener("submit", sendPhone);
+    if ($("lead")) $("lead").addEventListener("change", chooseLead);
+    showReach(view);
   }
 
   // -- our place, worked out from the public queue ----------------------------------------------
