@@ -259,6 +259,7 @@ def staff_texts() -> dict[str, str]:
         "unreachable": _("No messages reach this patient: call out the number"),
         "reachable": _("Gets messages"),
         "on_call_list": _("On the call list"),
+        "tv_only": _("TV only (no phone given)"),
         "history": _("All messages ({n})"),
         "tries": _("{n} tries"),
         "call_list_none": _("Nobody to call: every patient has been told."),

@@ -219,8 +219,9 @@ def test_staff_watch_a_message_go_out_and_what_it_cost(tmp_path, contexts, http_
             arg=patient["number"],
         )
         assert [r.form()["To"][0] for r in http_server.requests] == ["+821077770001"]
-        # The cost panel catches up a few seconds later (it refreshes at most every 3 s).
-        staff.wait_for_function("document.getElementById('costs').textContent.includes('₩20')", timeout=10000)
+        # The cost panel catches up a few seconds later (it refreshes at most every 3 s).  The
+        # check-in text carries its page link: over 90 bytes, a Korean LMS at `cost_long`.
+        staff.wait_for_function("document.getElementById('costs').textContent.includes('₩50')", timeout=10000)
         assert "SMS" in staff.inner_text("#costs")
         assert "reach" not in row.inner_text()  # reachable: no warning badge
     finally:

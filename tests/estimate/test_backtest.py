@@ -14,6 +14,7 @@ import pytest
 from queue_app import backtest
 from queue_app.backtest import PREDICTIONS_HEADER, format_report, replay, run_backtest, score
 from queue_app.estimate import EstimatorSettings, OpeningHours, WaitEstimator
+from queue_app.notify.outbox import LEAD_MARGIN
 from queue_app.visits import Visit, read_visits, write_visits
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -239,3 +240,34 @@ def test_malformed_log_is_a_clear_error(tmp_path):
     path.write_text("visit_id,service,checked_in_at,called_at,finished_at,room,outcome\nv1,general,soon,,,,left\n")
     with pytest.raises(ValueError, match="line 2"):
         run_backtest(path, None, SETTINGS)
+
+
+# -- telling patients to come back ---------------------------------------------------------
+
+
+def test_about_nine_in_ten_told_their_turn_is_near_are_back_in_time():
+    """A morning of the small clinic, replayed with the estimator's real ranges.
+
+    The server's rule (place, or the early end of the range within the lead time with its
+    margin, looked at every minute) against the same rule on the central estimate.  The
+    figures are in docs/estimates.md (``bench/lead_time.py``, all sample logs).
+    """
+    visits = read_visits(SMALL_GP)
+    from_day = date(2026, 3, 16)  # two weeks teach the estimator; the last two are scored
+    server = backtest.lead_time_check(
+        visits, SETTINGS, 15, near_positions=3, from_day=from_day, tick_minutes=1, tell_minutes=15 * LEAD_MARGIN
+    )
+    middle = backtest.lead_time_check(visits, SETTINGS, 15, near_positions=3, rule="middle", from_day=from_day)
+    assert server.told >= 100  # patients told while away, and then called
+    assert server.share >= 0.88, server
+    assert middle.share < server.share - 0.15, (middle, server)
+    # Those near already at check-in heard it at the desk; they are not in the share.
+    assert server.at_the_desk > 0
+
+
+def test_a_longer_lead_time_means_an_earlier_message():
+    visits = read_visits(SMALL_GP)
+    from_day = date(2026, 3, 23)
+    short = backtest.lead_time_check(visits, SETTINGS, 5, near_positions=0, from_day=from_day, tick_minutes=1)
+    long = backtest.lead_time_check(visits, SETTINGS, 30, near_positions=0, from_day=from_day, tick_minutes=1)
+    assert long.median_notice > short.median_notice + 15

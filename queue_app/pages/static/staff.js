@@ -246,7 +246,10 @@
     var mine = patientMessages(ticket).filter(function (m) { return m.status !== "skipped"; });
     var last = mine[mine.length - 1];
     var parts = [];
+    // A patient who left no number and turned on nothing follows the TV: said plainly, not
+    // as a failure, and not on the call list.
     if (ticket.needs_call) parts.push(el("span", { className: "badge unreachable", text: T.on_call_list }));
+    else if (ticket.tv_only) parts.push(el("span", { className: "badge tv-only", text: T.tv_only }));
     else if (!ticket.reachable) parts.push(el("span", { className: "badge unreachable", text: T.unreachable }));
     if (last) {
       parts.push(el("span", { className: "message-state status-" + last.status, text: messageLine(last) }));
@@ -375,7 +378,7 @@
       var eta = t.estimated_wait_minutes == null ? "–"
         : fill(T.eta, { time: timeFormat.format(new Date(Date.now() + t.estimated_wait_minutes * 60000)) });
       var priority = t.priority !== "walk_in" ? el("span", { className: "badge urgent", text: T["priority_" + t.priority] }) : null;
-      waiting.appendChild(el("tr", { className: t.needs_call || !t.reachable ? "needs-call" : "" }, [
+      waiting.appendChild(el("tr", { className: t.needs_call || (!t.reachable && !t.tv_only) ? "needs-call" : "" }, [
         el("td", { className: "num" }, [document.createTextNode(t.number + " "), priority]),
         el("td", { text: serviceNames[t.service] || t.service }),
         el("td", { text: fill(T.waited, { n: minutesSince(t.checked_in_at) }) }),
