@@ -175,7 +175,7 @@
       // Unpaired (the token was revoked): reload to show how to pair again.
       if (err && err.message === "authentication required") setTimeout(function () { location.reload(); }, 10000);
     });
-    socket.on("queue", function (view) {
+    window.followQueue(socket, function (view) {
       state = { services: view.services || [], calls: (view.calls || []).slice(0, 1 + LAST_CALLS), rooms: view.rooms || [] };
       render();
     });

@@ -367,7 +367,7 @@
       setOnline(false);
       if (err && err.message === "authentication required") setTimeout(function () { location.reload(); }, 5000);
     });
-    socket.on("queue", function (view) {
+    window.followQueue(socket, function (view) {
       if (view && view.services) { services = view.services; renderServices(); }
     });
   }

@@ -19,9 +19,10 @@ def create_app(config=None, *, clock=None):
     from flask import Flask
     from sqlalchemy.orm import Session
 
-    from . import changes, realtime  # realtime registers the Socket.IO handlers
+    from . import realtime  # registers the Socket.IO handlers
     from .api import api
     from .board import QueueBoard
+    from .clinic import Clinic
     from .clock import SystemClock
     from .config import Settings, load_settings
     from .extensions import db, socketio
@@ -30,7 +31,7 @@ def create_app(config=None, *, clock=None):
     from .notify.outbox import Outbox
     from .pages import init_babel, pages
     from .pages.demo import demo_pages
-    from .runtime import Runtime
+    from .runtime import Runtime, look_again
 
     settings = config if isinstance(config, Settings) else load_settings(config)
     app = Flask(__name__, instance_relative_config=False)
@@ -47,20 +48,22 @@ def create_app(config=None, *, clock=None):
     channels = settings.notify.build_channels()
     db.init_app(app, settings.database_url)
     outbox = Outbox(settings, channels, clock)
-    app.extensions["queue_app"] = Runtime(
+    board = QueueBoard(settings, reach=outbox.reachability)
+
+    def new_session():
+        return Session(db.engine, expire_on_commit=False)
+
+    clinic = Clinic(settings, board, outbox, clock, realtime.SocketIOPublisher(settings), new_session)
+    dispatcher = Dispatcher(
         settings,
-        QueueBoard(settings, reach=outbox.reachability),
+        new_session,
+        channels,
         clock,
-        outbox=outbox,
-        dispatcher=Dispatcher(
-            settings,
-            lambda: Session(db.engine, expire_on_commit=False),
-            channels,
-            clock,
-            on_delivery=lambda delivery: realtime.report_delivery(app, delivery),
-            on_tick=lambda: changes.time_passed(app),
-        ),
+        on_delivery=clinic.delivered,
+        on_tick=lambda: look_again(app),
     )
+    clinic.wake = dispatcher.wake
+    app.extensions["queue_app"] = Runtime(settings, board, clock, outbox=outbox, clinic=clinic, dispatcher=dispatcher)
     socketio.init_app(
         app,
         async_mode=settings.async_mode,

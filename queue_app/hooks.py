@@ -14,14 +14,11 @@ import hmac
 import logging
 
 from flask import Blueprint, abort, jsonify, request
-from sqlalchemy import select
 
-from .extensions import db
-from .models import OptOut, Ticket
 from .notify.channels.alimtalk import AlimTalkChannel, parse_report
 from .notify.channels.sms import parse_inbound, parse_status_callback, verify_twilio_signature
 from .notify.channels.telegram import SECRET_TOKEN_HEADER, check_secret_token, parse_start
-from .runtime import runtime
+from .runtime import change, runtime
 
 hooks = Blueprint("hooks", __name__, url_prefix="/hooks")
 log = logging.getLogger(__name__)
@@ -69,13 +66,9 @@ def twilio_inbound():
     reply = parse_inbound(_verified_twilio_form())
     if reply is None:
         return "", 204
-    now = runtime().clock.now()
-    existing = db.session.get(OptOut, (reply.phone, "sms"))
-    if reply.opted_out and existing is None:
-        db.session.add(OptOut(phone=reply.phone, channel="sms", at=now))
-    elif reply.opted_in and existing is not None:
-        db.session.delete(existing)
-    db.session.commit()
+    if reply.opted_out or reply.opted_in:
+        # Through the one door: staff consoles see at once who can no longer be texted.
+        change(lambda queue: queue.opt_out(reply.phone, "sms", stop=reply.opted_out))
     # An empty TwiML answer: Twilio itself confirms STOP and START to the patient.
     return '<?xml version="1.0" encoding="UTF-8"?><Response></Response>', 200, {"Content-Type": "text/xml"}
 
@@ -93,12 +86,7 @@ def telegram_update():
     if started is None:
         return "", 204
     chat_id, code = started
-    ticket = db.session.scalar(select(Ticket).where(Ticket.telegram_code == code))
-    if ticket is not None and ticket.is_open:
-        ticket.telegram_chat_id = chat_id
-        ticket.telegram_code = None  # one time only
-        ticket.needs_call = False
-        db.session.commit()
+    change(lambda queue: queue.bind_telegram(code, chat_id))
     return "", 204
 
 

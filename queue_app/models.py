@@ -188,6 +188,20 @@ class Ticket(Base):
         return bool(self.phone or self.email or self.push_subscription or self.telegram_chat_id)
 
 
+class QueueVersion(Base):
+    """One row: the number of the queue's latest change, moved on in each change's transaction.
+
+    Shared by every server process on the database, so each event a client receives carries
+    a number that tells it whether it missed one (from any process), and a process can tell
+    whether the snapshot it keeps is still the latest without reading the queue.
+    """
+
+    __tablename__ = "queue_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class TicketEvent(Base):
     """The append-only history of a ticket: what happened, when, where and by whom."""
 

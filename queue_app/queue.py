@@ -35,9 +35,11 @@ from .models import (
     LEFT,
     NO_SHOW,
     OPEN_STATUSES,
+    OPT_OUT_STOP,
     ROOM_OPEN,
     ROOM_PAUSED,
     WAITING,
+    OptOut,
     Room,
     RoomEvent,
     Service,
@@ -149,6 +151,8 @@ class ClinicQueue:
         self.touched: list[Ticket] = []
         #: (ticket, event kind) in the order they happened: what messages to decide.
         self.happened: list[tuple[Ticket, str]] = []
+        #: A room paused or resumed: every display must hear of it.
+        self.rooms_changed = False
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -424,7 +428,88 @@ class ClinicQueue:
             raise IllegalTransition(f"room {room.id} is already {status}", field="room")
         room.status = status
         self.session.add(RoomEvent(room_id=room.id, kind=kind, at=self.clock.now(), actor=str(actor)))
+        self.rooms_changed = True
         return room
+
+    # -- how the patient is reached -----------------------------------------------------------
+    #
+    # Not steps of the visit (no event in the log), but changes all the same: the staff
+    # console shows who can be reached, and the messages decided next depend on them.
+
+    def subscribe_push(self, ticket: Ticket, subscription: str) -> Ticket:
+        """The patient turned on notifications on their page (a push subscription, as JSON)."""
+        self._refuse_closed(ticket)
+        ticket.push_subscription = subscription
+        ticket.needs_call = False
+        return self._contact_changed(ticket)
+
+    def unsubscribe_push(self, ticket: Ticket) -> Ticket:
+        """The patient turned notifications off: always allowed, even on a closed ticket."""
+        ticket.push_subscription = None
+        return self._contact_changed(ticket)
+
+    def set_lead_minutes(self, ticket: Ticket, minutes: int) -> Ticket:
+        """ "I need about N minutes to come back": when "turn near" should reach them."""
+        self._refuse_closed(ticket)
+        ticket.lead_minutes = minutes
+        return self._contact_changed(ticket)
+
+    def give_phone(self, ticket: Ticket, phone: str) -> Ticket:
+        """A patient who gave no number at check-in asks to be texted (with their consent)."""
+        self._refuse_closed(ticket)
+        if ticket.phone:
+            raise IllegalTransition("this ticket already has a phone number", field="phone")
+        ticket.phone = phone
+        ticket.consent = True
+        ticket.needs_call = False
+        return self._contact_changed(ticket)
+
+    def telegram_code(self, ticket: Ticket) -> str:
+        """The one-time code of the patient's Telegram start link (made on first ask)."""
+        self._refuse_closed(ticket)
+        if not ticket.telegram_code:
+            ticket.telegram_code = secrets.token_urlsafe(18)
+        return ticket.telegram_code
+
+    def bind_telegram(self, code: str, chat_id: str) -> Ticket | None:
+        """``/start <code>`` in the clinic's bot: that chat now reaches the ticket's patient."""
+        ticket = self.session.scalar(select(Ticket).where(Ticket.telegram_code == code))
+        if ticket is None or not ticket.is_open:
+            return None
+        ticket.telegram_chat_id = chat_id
+        ticket.telegram_code = None  # one time only
+        ticket.needs_call = False
+        return self._contact_changed(ticket)
+
+    def mark_reached(self, ticket_id: int) -> Ticket:
+        """Reception reached the patient another way: off the call list."""
+        ticket = self.ticket(ticket_id)
+        ticket.needs_call = False
+        return self._contact_changed(ticket)
+
+    def opt_out(self, phone: str, channel: str, *, stop: bool) -> list[Ticket]:
+        """STOP (``stop``) or START from a phone number on a channel; the open tickets it affects."""
+        existing = self.session.get(OptOut, (phone, channel))
+        if stop and existing is None:
+            self.session.add(OptOut(phone=phone, channel=channel, at=self.clock.now()))
+        elif stop and existing is not None and existing.until is not None:
+            existing.reason, existing.until, existing.at = OPT_OUT_STOP, None, self.clock.now()
+        elif not stop and existing is not None and existing.reason == OPT_OUT_STOP:
+            self.session.delete(existing)
+        else:
+            return []
+        tickets = self.session.scalars(select(Ticket).where(Ticket.phone == phone, Ticket.status.in_(OPEN_STATUSES)))
+        return [self._contact_changed(ticket) for ticket in tickets]
+
+    def _contact_changed(self, ticket: Ticket) -> Ticket:
+        if ticket not in self.touched:
+            self.touched.append(ticket)
+        return ticket
+
+    @staticmethod
+    def _refuse_closed(ticket: Ticket) -> None:
+        if not ticket.is_open:
+            raise IllegalTransition("this ticket is closed", field="status")
 
     # -- end of day ------------------------------------------------------------------------
 

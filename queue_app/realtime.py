@@ -9,23 +9,21 @@ Clients say who they are in the connection's ``auth``:
 - a signed-in staff session (the console) counts as staff; a paired kiosk or display's
   device cookie counts as that device.
 
-Every client gets a snapshot at once on connect, which makes a reconnect a resync.  After a
-change, ``publish`` reads the queue once and sends each audience its view.
+Every client gets a snapshot at once on connect, which makes a reconnect a resync, and again
+when it asks (``resync``: it saw a version number skipped).  Snapshots come from the clinic's
+kept one (``clinic.Clinic.snapshot``): a connect reads neither the queue nor the estimator
+while nothing changed.  After a change, ``SocketIOPublisher`` sends each audience its view.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 from flask import request
 from flask import session as login_session
 from flask_socketio import join_room
 
-from . import payloads
 from .auth import DEVICE_COOKIE, principal_for_device, principal_for_token, principal_for_user
-from .board import QueueState
 from .extensions import db, socketio
-from .models import StaffUser, Ticket
+from .models import StaffUser
 from .queue import NotFound
 from .runtime import clinic_queue, runtime
 
@@ -38,57 +36,56 @@ def ticket_room(ticket_id: int) -> str:
     return f"ticket:{ticket_id}"
 
 
-def publish(state: QueueState, changed: Iterable[Ticket] = (), called: Ticket | None = None) -> None:
-    """Send each audience its view of ``state``, the changed tickets to their patients.
+class SocketIOPublisher:
+    """The clinic's ``Publisher`` in the server: each audience its view over Socket.IO.
 
-    Call after the commit, never before: a client must never see a change that was then
-    rolled back.
+    With a message queue (Redis) the events reach the clients of every server process.
+    Every event carries the queue's ``version``; a client that sees a number skipped asks
+    for a ``resync``.
     """
-    settings = runtime().settings
-    socketio.emit("queue", payloads.public_queue(settings, state), to=PUBLIC)
-    socketio.emit("queue", payloads.staff_queue(settings, state), to=STAFF)
-    for ticket in changed:
-        socketio.emit("ticket", payloads.patient_ticket(settings, state, ticket), to=ticket_room(ticket.id))
-    if called is not None:
-        socketio.emit("called", payloads.call(settings, called), to=[PUBLIC, STAFF])
+
+    def __init__(self, settings) -> None:
+        self.settings = settings
+
+    def changed(self, snapshot, tickets, called) -> None:
+        """Send each audience its view of the snapshot, the changed tickets to their patients."""
+        socketio.emit("queue", snapshot.public(self.settings), to=PUBLIC)
+        socketio.emit("queue", snapshot.staff(self.settings), to=STAFF)
+        for ticket in tickets:
+            socketio.emit("ticket", snapshot.patient(self.settings, ticket), to=ticket_room(ticket.id))
+        if called is not None:
+            socketio.emit("called", snapshot.call(self.settings, called), to=[PUBLIC, STAFF])
+
+    def delivered(self, delivery) -> None:
+        """Tell staff how a message went."""
+        socketio.emit(
+            "delivery",
+            {"ticket_id": delivery.ticket_id, "needs_call": delivery.needs_call, "message": dict(delivery.message)},
+            to=STAFF,
+        )
 
 
-def report_delivery(app, delivery) -> None:
-    """Tell staff how a message went; put a patient nobody could reach on their call list.
-
-    Called from the dispatcher, outside any request, hence the app context.
-    """
-    socketio.emit(
-        "delivery",
-        {"ticket_id": delivery.ticket_id, "needs_call": delivery.needs_call, "message": dict(delivery.message)},
-        to=STAFF,
-    )
-    if delivery.needs_call:
-        with app.app_context():
-            try:
-                state = runtime().board.read(clinic_queue())
-                socketio.emit("queue", payloads.staff_queue(runtime().settings, state), to=STAFF)
-            finally:
-                db.session.remove()
+#: sid -> who is listening there: ("patient", ticket token), ("staff",) or ("public",).
+_listeners: dict[str, tuple] = {}
 
 
 @socketio.on("connect")
 def on_connect(auth=None):
     """Authenticate, join the right rooms, and send the snapshot this client needs."""
     auth = auth if isinstance(auth, dict) else {}
-    settings = runtime().settings
-    queue = clinic_queue()
     try:
         if isinstance(auth.get("ticket"), str):
-            try:
-                ticket = queue.ticket_by_token(auth["ticket"])
-            except NotFound:
-                raise ConnectionRefusedError("unknown ticket") from None
-            state = runtime().board.read(queue)
+            snapshot = runtime().clinic.snapshot(db.session())
+            ticket = snapshot.open_ticket(auth["ticket"])
+            if ticket is None:
+                try:
+                    ticket = clinic_queue().ticket_by_token(auth["ticket"])
+                except NotFound:
+                    raise ConnectionRefusedError("unknown ticket") from None
             join_room(ticket_room(ticket.id))
             join_room(PUBLIC)
-            socketio.emit("ticket", payloads.patient_ticket(settings, state, ticket), to=_sid())
-            socketio.emit("queue", payloads.public_queue(settings, state), to=_sid())
+            _listeners[_sid()] = ("patient", ticket.token)
+            _send_snapshot(snapshot)
             return True
         principal = None
         if isinstance(auth.get("token"), str):
@@ -104,16 +101,47 @@ def on_connect(auth=None):
             principal = principal_for_device(db.session(), request.cookies.get(DEVICE_COOKIE))
         if principal is None:
             raise ConnectionRefusedError("authentication required")
-        state = runtime().board.read(queue)
-        if principal.is_staff:
-            join_room(STAFF)
-            socketio.emit("queue", payloads.staff_queue(settings, state), to=_sid())
-        else:
-            join_room(PUBLIC)
-            socketio.emit("queue", payloads.public_queue(settings, state), to=_sid())
+        join_room(STAFF if principal.is_staff else PUBLIC)
+        _listeners[_sid()] = ("staff",) if principal.is_staff else ("public",)
+        _send_snapshot(runtime().clinic.snapshot(db.session()))
         return True
     finally:
         db.session.remove()
+
+
+@socketio.on("resync")
+def on_resync(_data=None):
+    """A client saw a version skipped (it missed an event): the latest snapshot again."""
+    if _sid() not in _listeners:
+        return
+    try:
+        _send_snapshot(runtime().clinic.snapshot(db.session()))
+    finally:
+        db.session.remove()
+
+
+@socketio.on("disconnect")
+def on_disconnect(*_args):
+    _listeners.pop(_sid(), None)
+
+
+def _send_snapshot(snapshot) -> None:
+    """This client's views of ``snapshot``: what it would have heard had it missed nothing."""
+    settings = runtime().settings
+    who = _listeners[_sid()]
+    if who[0] == "patient":
+        ticket = snapshot.open_ticket(who[1])
+        if ticket is None:
+            try:
+                ticket = clinic_queue().ticket_by_token(who[1])
+            except NotFound:
+                return
+        socketio.emit("ticket", snapshot.patient(settings, ticket), to=_sid())
+        socketio.emit("queue", snapshot.public(settings), to=_sid())
+    elif who[0] == "staff":
+        socketio.emit("queue", snapshot.staff(settings), to=_sid())
+    else:
+        socketio.emit("queue", snapshot.public(settings), to=_sid())
 
 
 def _sid() -> str:

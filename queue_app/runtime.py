@@ -1,16 +1,20 @@
-"""What one running app holds besides Flask's own: settings, the queue board, the clock.
+"""What one running app holds besides Flask's own: settings, the clinic's door, the clock.
 
-Handlers reach it with ``runtime()`` and get a ``ClinicQueue`` over the request's session
-with ``clinic_queue()``; nothing else in the package needs to know about ``current_app``.
+Handlers reach it with ``runtime()``; they make a change with ``change(...)`` (through the
+one door, ``clinic.Clinic``) and read with ``snapshot()``; nothing else in the package needs
+to know about ``current_app``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from flask import current_app, has_request_context, request
 
 from .board import QueueBoard
+from .clinic import Change, Clinic, Snapshot
 from .config import Settings
 from .extensions import db
 from .links import LinkBase, choose_link_base, machine_address
@@ -31,6 +35,7 @@ class Runtime:
     board: QueueBoard
     clock: object
     outbox: Outbox
+    clinic: Clinic
     dispatcher: Dispatcher | None = None
     #: (host, port) ``queue-app serve`` listens on; None under the test client or another WSGI server.
     listening: tuple[str, int] | None = None
@@ -42,9 +47,31 @@ def runtime() -> Runtime:
 
 
 def clinic_queue() -> ClinicQueue:
-    """The clinic's queue over this request's database session."""
+    """The clinic's queue over this request's database session (for reading)."""
     rt = runtime()
     return ClinicQueue(db.session(), rt.clock, rt.settings.timezone)
+
+
+T = TypeVar("T")
+
+
+def change(act: Callable[[ClinicQueue], T], *, announce: bool = False) -> Change[T]:
+    """Make a change through the clinic's one door, on this request's session."""
+    return runtime().clinic.change(db.session(), patient_link_base().url, act, announce=announce)
+
+
+def snapshot() -> Snapshot:
+    """The latest state of the queue (kept while nothing changed)."""
+    return runtime().clinic.snapshot(db.session())
+
+
+def look_again(app) -> None:
+    """The dispatcher's minute: with nothing changed but the clock, tell whoever is near now."""
+    with app.app_context():
+        try:
+            runtime().clinic.time_passed(patient_link_base().url)
+        finally:
+            db.session.remove()
 
 
 def patient_link_base() -> LinkBase:

@@ -113,3 +113,28 @@ def test_patient_of_another_ticket_gets_nothing_personal(app, client, tokens):
     phone.get_received()
     client.delete(f"/api/v1/tickets/{theirs['token']}")
     assert events(phone, "ticket") == []
+
+
+def test_every_queue_event_carries_the_next_version_and_a_resync_answers_the_latest(app, client, tokens):
+    check_in(client, tokens)
+    display = connect(app, client, {"token": tokens["display"]})
+    [snapshot] = [e["args"][0] for e in events(display, "queue")]
+    check_in(client, tokens)
+    client.post("/api/v1/rooms/room1/call-next", headers=tokens.headers("staff"))
+    views = [e["args"][0] for e in events(display, "queue")]
+    assert [v["version"] for v in views] == [snapshot["version"] + 1, snapshot["version"] + 2]
+    # A display that missed an event asks again and gets the whole picture, numbered.
+    display.emit("resync")
+    [again] = [e["args"][0] for e in events(display, "queue")]
+    assert again == views[-1]
+
+
+def test_a_phone_connecting_is_served_the_kept_snapshot(app, client, tokens):
+    ticket = check_in(client, tokens)
+    kept = app.extensions["queue_app"].clinic._latest
+    phone = connect(app, client, {"ticket": ticket["token"]})
+    assert phone.is_connected()
+    # Nothing changed since the check-in: the connect was answered from what that change kept.
+    assert app.extensions["queue_app"].clinic._latest is kept
+    [view] = [e["args"][0] for e in events(phone, "ticket")]
+    assert view["version"] == kept.version

@@ -5,14 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import secrets
 from datetime import date
 from urllib.parse import urlsplit
 
 from flask import jsonify, request
 
 from .. import payloads
-from ..changes import finish_change
 from ..extensions import db
 from ..notify.channels.telegram import start_link
 from ..notify.channels.webpush import valid_subscription
@@ -20,10 +18,10 @@ from ..notify.costs import daily_costs
 from ..notify.offers import can_take_phone, texting_channels
 from ..notify.settings import LEAD_CHOICES
 from ..phones import InvalidPhone, mask_phone, normalize_phone
-from ..runtime import clinic_queue, runtime
+from ..runtime import change, clinic_queue, runtime
 from . import api
 from .errors import ApiError
-from .routes import STAFF_ROLES, public_base, require
+from .routes import STAFF_ROLES, require
 
 
 def _channel(name: str):
@@ -77,10 +75,9 @@ def _check_subscription(subscription: dict) -> None:
         raise ApiError(400, "invalid", problem, "subscription")
 
 
-def _open_ticket(token: str):
-    """The patient's ticket (404 for an unknown link), and the queue that will change it."""
-    queue = clinic_queue()
-    return queue, queue.ticket_by_token(token)
+def _ticket(token: str):
+    """The patient's ticket (404 for an unknown link)."""
+    return clinic_queue().ticket_by_token(token)
 
 
 def _refuse_closed(ticket) -> None:
@@ -92,14 +89,10 @@ def _refuse_closed(ticket) -> None:
 def subscribe_push(token: str):
     """Store the browser's push subscription for this ticket; messages then go by push."""
     _channel("webpush")
-    queue, ticket = _open_ticket(token)
+    ticket = _ticket(token)
     subscription = _object_body("subscription")
     _check_subscription(subscription)
-    _refuse_closed(ticket)
-    ticket.push_subscription = json.dumps(subscription)
-    ticket.needs_call = False
-    queue.touched.append(ticket)
-    finish_change(queue, public_base())
+    change(lambda queue: queue.subscribe_push(ticket, json.dumps(subscription)))
     return jsonify({"channels": runtime().outbox.channels_for(ticket)})
 
 
@@ -110,26 +103,21 @@ def unsubscribe_push(token: str):
     Always allowed, even on a closed ticket or after the clinic switched web push off:
     the patient taking back what they gave is never refused.
     """
-    queue, ticket = _open_ticket(token)
+    ticket = _ticket(token)
     if ticket.push_subscription is not None:
-        ticket.push_subscription = None
-        queue.touched.append(ticket)
-        finish_change(queue, public_base())
+        change(lambda queue: queue.unsubscribe_push(ticket))
     return jsonify({"channels": runtime().outbox.channels_for(ticket)})
 
 
 @api.put("/tickets/<token>/lead")
 def set_lead_time(token: str):
     """``{"minutes": N}``: "I need about N minutes to come back", one of the offered choices."""
-    queue, ticket = _open_ticket(token)
+    ticket = _ticket(token)
     minutes = _object_body("minutes").get("minutes")
     if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes not in LEAD_CHOICES:
         choices = ", ".join(str(n) for n in LEAD_CHOICES)
         raise ApiError(400, "invalid", f"minutes must be one of {choices}", "minutes")
-    _refuse_closed(ticket)
-    ticket.lead_minutes = minutes
-    queue.touched.append(ticket)
-    finish_change(queue, public_base())
+    change(lambda queue: queue.set_lead_minutes(ticket, minutes))
     return jsonify({"lead_minutes": ticket.lead_minutes})
 
 
@@ -143,7 +131,7 @@ def text_me_instead(token: str):
     rt = runtime()
     if not texting_channels(rt.settings.notify, rt.outbox.channels):
         raise ApiError(404, "not_found", "this clinic does not send text messages")
-    queue, ticket = _open_ticket(token)
+    ticket = _ticket(token)
     data = _object_body("phone")
     phone = data.get("phone")
     if not isinstance(phone, str):
@@ -157,11 +145,7 @@ def text_me_instead(token: str):
     _refuse_closed(ticket)
     if not can_take_phone(rt.settings.notify, rt.outbox.channels, ticket):
         raise ApiError(409, "conflict", "this ticket already has a phone number")
-    ticket.phone = phone
-    ticket.consent = True
-    ticket.needs_call = False
-    queue.touched.append(ticket)
-    finish_change(queue, public_base())
+    change(lambda queue: queue.give_phone(ticket, phone))
     return jsonify({"channels": rt.outbox.channels_for(ticket), "phone": mask_phone(phone)})
 
 
@@ -172,26 +156,17 @@ def telegram_link(token: str):
     bot = channel.settings.get("bot_username")
     if not bot:
         raise ApiError(404, "not_found", "the clinic's Telegram bot has no bot_username configured")
-    queue = clinic_queue()
-    ticket = queue.ticket_by_token(token)
-    if not ticket.is_open:
-        raise ApiError(409, "illegal_transition", "this ticket is closed")
-    if not ticket.telegram_code:
-        ticket.telegram_code = secrets.token_urlsafe(18)
-        db.session.commit()
-    return jsonify({"url": start_link(bot, ticket.telegram_code)})
+    ticket = _ticket(token)
+    code = change(lambda queue: queue.telegram_code(ticket)).result
+    return jsonify({"url": start_link(bot, code)})
 
 
 @api.post("/tickets/<int:ticket_id>/reached")
 @require(*STAFF_ROLES)
 def mark_reached(ticket_id: int):
     """Reception reached the patient another way: take them off the call list."""
-    queue = clinic_queue()
-    ticket = queue.ticket(ticket_id)
-    ticket.needs_call = False
-    queue.touched.append(ticket)
-    state = finish_change(queue, public_base())
-    return jsonify({"ticket": payloads.staff_ticket(runtime().settings, state, ticket)})
+    done = change(lambda queue: queue.mark_reached(ticket_id))
+    return jsonify({"ticket": payloads.staff_ticket(runtime().settings, done.snapshot.state, done.result)})
 
 
 @api.get("/messages/costs")

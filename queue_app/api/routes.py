@@ -17,13 +17,12 @@ from ..auth import (
     principal_for_token,
     principal_for_user,
 )
-from ..changes import finish_change
 from ..extensions import db
 from ..models import StaffUser
 from ..phones import InvalidPhone, normalize_phone
 from ..qr import qr_svg
 from ..queue import PRIORITIES, Actor
-from ..runtime import clinic_queue, patient_link_base, runtime
+from ..runtime import change, clinic_queue, patient_link_base, runtime, snapshot
 from . import api
 from .errors import ApiError
 
@@ -139,8 +138,7 @@ def list_services():
     language = request.args.get("lang")
     if language is not None and language not in settings.languages:
         raise ApiError(400, "invalid", f"language {language!r} is not offered", "lang")
-    state = runtime().board.read(clinic_queue())
-    return jsonify(payloads.service_list(settings, state, language))
+    return jsonify(payloads.service_list(settings, snapshot().state, language))
 
 
 # -- tickets -----------------------------------------------------------------------------------
@@ -184,18 +182,20 @@ def check_in():
     if key is not None and not IDEMPOTENCY_KEY.match(key):
         raise ApiError(400, "invalid", "Idempotency-Key must be 8-80 letters, digits or -_.:", "Idempotency-Key")
     actor = principal.actor if principal else PUBLIC_ACTOR
-    queue = clinic_queue()
-    ticket, created = queue.check_in(
-        service,
-        language=language,
-        phone=phone,
-        priority=PRIORITIES[priority_name],
-        idempotency_key=key,
-        consent=consent,
-        actor=actor,
+    done = change(
+        lambda queue: queue.check_in(
+            service,
+            language=language,
+            phone=phone,
+            priority=PRIORITIES[priority_name],
+            idempotency_key=key,
+            consent=consent,
+            actor=actor,
+        )
     )
+    ticket, created = done.result
     base = public_base()
-    state = finish_change(queue, base) if created else runtime().board.read(queue)
+    state = (done.snapshot or snapshot()).state
     body = payloads.new_ticket(
         settings, state, ticket, url=f"{base}/t/{ticket.token}", qr_url=f"{base}/api/v1/tickets/{ticket.token}/qr.svg"
     )
@@ -205,19 +205,16 @@ def check_in():
 @api.get("/tickets/<token>")
 def patient_view(token: str):
     """The patient's view of their ticket, found by their secret token."""
-    queue = clinic_queue()
-    ticket = queue.ticket_by_token(token)
-    state = runtime().board.read(queue)
-    return jsonify(payloads.patient_ticket(runtime().settings, state, ticket))
+    latest = snapshot()
+    ticket = latest.open_ticket(token) or clinic_queue().ticket_by_token(token)
+    return jsonify(latest.patient(runtime().settings, ticket))
 
 
 @api.delete("/tickets/<token>")
 def leave_queue(token: str):
     """The patient leaves the queue; a second press answers 409 and changes nothing."""
-    queue = clinic_queue()
-    ticket = queue.leave(queue.ticket_by_token(token))
-    state = finish_change(queue, public_base())
-    return jsonify(payloads.patient_ticket(runtime().settings, state, ticket))
+    done = change(lambda queue: queue.leave(queue.ticket_by_token(token)))
+    return jsonify(done.snapshot.patient(runtime().settings, done.result))
 
 
 @api.get("/tickets/<token>/qr.svg")
@@ -238,14 +235,13 @@ def ticket_action(ticket_id: int, action: str):
     if method is None:
         raise ApiError(404, "not_found", f"unknown action {action!r}; one of {', '.join(TICKET_ACTIONS)}")
     data = json_body()
-    queue = clinic_queue()
+    actor = g.principal.actor
     if method == "transfer":
         service = string_field(data, "service", required=True)
-        ticket = queue.transfer(ticket_id, service, g.principal.actor)
+        done = change(lambda queue: queue.transfer(ticket_id, service, actor))
     else:
-        ticket = getattr(queue, method)(ticket_id, g.principal.actor)
-    state = finish_change(queue, public_base(), called=ticket if method == "recall" else None)
-    return jsonify({"ticket": payloads.staff_ticket(runtime().settings, state, ticket)})
+        done = change(lambda queue: getattr(queue, method)(ticket_id, actor), announce=method == "recall")
+    return jsonify({"ticket": payloads.staff_ticket(runtime().settings, done.snapshot.state, done.result)})
 
 
 # -- rooms and the queue -------------------------------------------------------------------------
@@ -255,36 +251,32 @@ def ticket_action(ticket_id: int, action: str):
 @require(*STAFF_ROLES)
 def list_rooms():
     """The rooms, the services each calls for, open or paused, and who is in them."""
-    state = runtime().board.read(clinic_queue())
-    return jsonify(payloads.room_list(runtime().settings, state))
+    return jsonify(payloads.room_list(runtime().settings, snapshot().state))
 
 
 @api.post("/rooms/<room_id>/call-next")
 @require(*STAFF_ROLES)
 def call_next(room_id: str):
     """Call the next patient to the room: ``200 {"ticket"}``, or ``204`` when nobody waits."""
-    queue = clinic_queue()
-    ticket = queue.call_next(room_id, g.principal.actor)
-    if queue.touched:
-        state = finish_change(queue, public_base(), called=ticket)
-    if ticket is None:
+    actor = g.principal.actor
+    done = change(lambda queue: queue.call_next(room_id, actor), announce=True)
+    if done.result is None:
         return "", 204
-    return jsonify({"ticket": payloads.staff_ticket(runtime().settings, state, ticket)})
+    return jsonify({"ticket": payloads.staff_ticket(runtime().settings, done.snapshot.state, done.result)})
 
 
 @api.post("/rooms/<room_id>/<action>")
 @require(*STAFF_ROLES)
 def room_action(room_id: str, action: str):
     """Pause a room (it calls nobody) or resume it."""
-    queue = clinic_queue()
+    actor = g.principal.actor
     if action == "pause":
-        queue.pause_room(room_id, g.principal.actor)
+        done = change(lambda queue: queue.pause_room(room_id, actor))
     elif action == "resume":
-        queue.resume_room(room_id, g.principal.actor)
+        done = change(lambda queue: queue.resume_room(room_id, actor))
     else:
         raise ApiError(404, "not_found", f"unknown room action {action!r}; pause or resume")
-    state = finish_change(queue, public_base())
-    rooms = payloads.room_list(runtime().settings, state)
+    rooms = payloads.room_list(runtime().settings, done.snapshot.state)
     return jsonify({"room": next(r for r in rooms if r["id"] == room_id)})
 
 
@@ -292,5 +284,4 @@ def room_action(room_id: str, action: str):
 @require(*STAFF_ROLES)
 def whole_queue():
     """Everyone waiting and in consultation, with estimates."""
-    state = runtime().board.read(clinic_queue())
-    return jsonify(payloads.staff_queue(runtime().settings, state))
+    return jsonify(snapshot().staff(runtime().settings))

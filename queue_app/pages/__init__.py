@@ -34,9 +34,7 @@ from flask import (
 )
 from flask_babel import get_locale
 
-from .. import payloads
 from ..auth import DEVICE_COOKIE, STAFF_ROLES, authenticate_user, principal_for_device
-from ..changes import finish_change
 from ..config import PROJECT_ROOT
 from ..extensions import db
 from ..models import CLOSED_STATUSES, StaffUser
@@ -44,7 +42,7 @@ from ..notify.costs import daily_costs
 from ..notify.offers import page_offers
 from ..phones import InvalidPhone, normalize_phone
 from ..queue import NotFound
-from ..runtime import clinic_queue, patient_link_base, runtime
+from ..runtime import change, clinic_queue, patient_link_base, runtime, snapshot
 from .i18n import (
     SPEECH_LANGUAGES,
     display_texts,
@@ -258,8 +256,7 @@ def _ticket_or_404(token: str):
 
 
 def _patient_view(ticket) -> dict:
-    state = runtime().board.read(clinic_queue())
-    return payloads.patient_ticket(runtime().settings, state, ticket)
+    return snapshot().patient(runtime().settings, ticket)
 
 
 def _wait_text(view: dict) -> str | None:
@@ -331,9 +328,7 @@ def patient_leave(token: str):
     ticket = _ticket_or_404(token)
     if request.method == "POST":
         if ticket.status in ("waiting", "called"):
-            queue = clinic_queue()
-            queue.leave(ticket)
-            finish_change(queue, patient_link_base().url)
+            change(lambda queue: queue.leave(ticket))
         return redirect(url_for("pages.patient_page", token=token, lang=request.args.get("lang")), code=303)
     return render_template("patient_leave.html", token=token, number=ticket.number)
 
@@ -429,7 +424,7 @@ def staff_console():
     if user is None:
         return redirect(url_for("pages.login", next=request.full_path.rstrip("?")))
     settings = runtime().settings
-    state = runtime().board.read(clinic_queue())
+    latest = snapshot()
     language = str(get_locale())
     setup = {
         "language": language,
@@ -438,7 +433,7 @@ def staff_console():
             {"id": r.id, "name": r.name(language), "services": list(r.services)} for r in settings.rooms.values()
         ],
         "services": [{"id": s.id, "name": s.name(language)} for s in settings.services.values()],
-        "queue": payloads.staff_queue(settings, state),
+        "queue": latest.staff(settings),
         "costs": daily_costs(db.session, settings, clinic_queue().clinic_day()),
         "texts": staff_texts(),
     }

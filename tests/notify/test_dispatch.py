@@ -19,7 +19,6 @@ import pytest
 from sqlalchemy import select
 
 from queue_app import create_app
-from queue_app.changes import time_passed
 from queue_app.extensions import db, socketio
 from queue_app.models import Message, MessageAttempt, Ticket
 from queue_app.notify.outbox import LEAD_MARGIN
@@ -627,11 +626,12 @@ def test_turn_near_goes_as_minutes_pass_even_when_nothing_changes(tmp_path, cloc
     staff = clinic.client.get("/api/v1/queue", headers=clinic.tokens.headers("staff")).get_json()
     far = next(t for t in staff["waiting"] if t["estimate_low_minutes"] > 15 * LEAD_MARGIN)
     assert not [m for m in clinic.messages(far["id"], skipped=True) if m.kind == "turn_near"]
-    assert time_passed(clinic.app, "https://q.example") == 0  # a minute later: nothing new
+    clinic_door = clinic.app.extensions["queue_app"].clinic
+    assert clinic_door.time_passed("https://q.example").result == 0  # a minute later: nothing new
     told_after = None
     for minute in range(1, 120):
         clock.advance(seconds=60)
-        if time_passed(clinic.app, "https://q.example"):
+        if clinic_door.time_passed("https://q.example").result:
             if [m for m in clinic.messages(far["id"]) if m.kind == "turn_near"]:
                 told_after = minute
                 break

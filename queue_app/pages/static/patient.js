@@ -416,7 +416,7 @@
       startPolling();
     });
     socket.on("ticket", function (ticket) { update(ticket); });
-    socket.on("queue", fromQueue);
+    window.followQueue(socket, fromQueue);
   } else if (CLOSED.indexOf(view.status) < 0) {
     startPolling();
   }

@@ -417,7 +417,7 @@
       setOnline(false);
       if (err && err.message === "authentication required") location.href = "/login?next=/staff";
     });
-    socket.on("queue", function (view) { queue = view; renderQueue(); });
+    window.followQueue(socket, function (view) { queue = view; renderQueue(); });
     socket.on("delivery", updateMessage);
   }
   // "Waited" grows by itself; one timer for the page's whole life.

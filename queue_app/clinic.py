@@ -1,0 +1,234 @@
+"""The one door every queue change goes through, and the snapshot every client is served from.
+
+A handler (REST, page, provider callback, the dispatcher's minute-by-minute look) parses its
+input and hands the change to ``Clinic.change`` as a function of the domain (``ClinicQueue``).
+The door then does the same five things for every kind of change, in this order:
+
+1. runs the change in the domain, on the caller's database session;
+2. reads the new state once (positions and estimates) and plans the messages it causes,
+   in the same transaction (the outbox);
+3. moves the queue's version on (one shared row, so every server process numbers changes
+   in one sequence) and commits: the change, its messages and its number together or not
+   at all;
+4. keeps the new state as the latest ``Snapshot`` and publishes it through the injected
+   ``Publisher`` (Socket.IO in the server, a recorder in tests): after the commit, so no
+   client ever sees a change that was rolled back;
+5. wakes the dispatcher when there are messages to send.
+
+Reads (a phone connecting, ``GET /api/v1/queue``, a page) are served from the kept snapshot
+while its version is still the database's: one tiny query instead of reading the queue and
+running the estimator again.  No Flask here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from . import payloads
+from .board import QueueBoard, QueueState
+from .config import Settings
+from .models import QueueVersion, Ticket
+from .notify.outbox import Outbox
+from .queue import ClinicQueue
+
+T = TypeVar("T")
+
+
+@dataclass
+class Snapshot:
+    """The queue after one change, numbered, with each audience's view built at most once."""
+
+    version: int
+    state: QueueState
+    _views: dict[Any, dict] = field(default_factory=dict, repr=False)
+
+    def public(self, settings: Settings) -> dict:
+        """The public view (TV, kiosk, every phone)."""
+        if "public" not in self._views:
+            self._views["public"] = {**payloads.public_queue(settings, self.state), "version": self.version}
+        return self._views["public"]
+
+    def staff(self, settings: Settings) -> dict:
+        """The staff view (console, ``GET /api/v1/queue``)."""
+        if "staff" not in self._views:
+            self._views["staff"] = {**payloads.staff_queue(settings, self.state), "version": self.version}
+        return self._views["staff"]
+
+    def patient(self, settings: Settings, ticket: Ticket) -> dict:
+        """One patient's own view of their ticket."""
+        return {**payloads.patient_ticket(settings, self.state, ticket), "version": self.version}
+
+    def call(self, settings: Settings, ticket: Ticket) -> dict:
+        """The ``called`` announcement: number and room."""
+        return {**payloads.call(settings, ticket), "version": self.version}
+
+    def open_ticket(self, token: str) -> Ticket | None:
+        """The open ticket of this patient link, as of this snapshot (None: not open here)."""
+        if "tokens" not in self._views:
+            tickets = [t for line in self.state.lines.values() for t in line] + list(self.state.in_rooms)
+            self._views["tokens"] = {t.token: t for t in tickets}
+        return self._views["tokens"].get(token)
+
+
+class Publisher(Protocol):
+    """Where news of a change goes once it is committed."""
+
+    def changed(self, snapshot: Snapshot, tickets: Sequence[Ticket], called: Ticket | None) -> None:
+        """A change was committed: every audience its view, the changed tickets to their patients."""
+
+    def delivered(self, delivery) -> None:
+        """A message moved on (sent, delivered, failed): staff see it."""
+
+
+@dataclass
+class Change(Generic[T]):
+    """What a change returned, and the snapshot it produced (None: nothing changed)."""
+
+    result: T
+    snapshot: Snapshot | None
+    messages: list = field(default_factory=list)
+
+
+class Clinic:
+    """The application service: the door for changes, the keeper of the latest snapshot."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        board: QueueBoard,
+        outbox: Outbox,
+        clock,
+        publisher: Publisher,
+        session_factory: Callable[[], Session],
+        wake: Callable[[], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.board = board
+        self.outbox = outbox
+        self.clock = clock
+        self.publisher = publisher
+        #: Sessions for work outside a request (the dispatcher's reports, the minute's look).
+        self.session_factory = session_factory
+        self.wake = wake
+        self._latest: Snapshot | None = None
+
+    def queue(self, session: Session) -> ClinicQueue:
+        """The domain over ``session``."""
+        return ClinicQueue(session, self.clock, self.settings.timezone)
+
+    # -- changes ---------------------------------------------------------------------------
+
+    def change(
+        self,
+        session: Session,
+        base_url: str,
+        act: Callable[[ClinicQueue], T],
+        *,
+        announce: bool = False,
+    ) -> Change[T]:
+        """Run ``act`` on the domain, then plan, number, commit, keep, publish, wake.
+
+        ``announce``: ``act`` returns a ticket just called to a room (call next, recall),
+        which displays announce.  A change that touched no ticket and logged nothing (call
+        next with nobody waiting, a Telegram code made) is committed and not published.
+        """
+        queue = self.queue(session)
+        result = act(queue)
+        if not queue.touched and not queue.happened and not queue.rooms_changed:
+            session.commit()
+            return Change(result, None)
+        return self._commit(queue, base_url, result, called=result if announce and result is not None else None)
+
+    def time_passed(self, base_url: str) -> Change[int]:
+        """Nothing changed but the clock: tell whoever is near now (the dispatcher's minute).
+
+        Estimates shrink between changes, so a patient who needs half an hour to come back
+        must not wait for the next call to be told.  Only when a message is decided is the
+        queue numbered and published (staff see the message planned).
+        """
+        with self.session_factory() as session:
+            queue = self.queue(session)
+            state = self.board.read(queue)
+            messages = self.outbox.plan(session, state, (), state.now, base_url)
+            if not messages:
+                session.rollback()
+                return Change(0, None)
+            changed = [session.get(Ticket, ticket_id) for ticket_id in {m.ticket_id for m in messages}]
+            queue.touched.extend(t for t in changed if t is not None)
+            change = self._finish(queue, state, messages, len(messages), called=None)
+            return change
+
+    def delivered(self, delivery) -> None:
+        """The dispatcher's report: tell staff; a patient now on the call list changes the queue."""
+        self.publisher.delivered(delivery)
+        if delivery.needs_call:
+            with self.session_factory() as session:
+                queue = self.queue(session)
+                ticket = session.get(Ticket, delivery.ticket_id)
+                if ticket is not None:
+                    queue.touched.append(ticket)
+                    self._commit(queue, "", None, called=None, plan=False)
+
+    def _commit(self, queue: ClinicQueue, base_url: str, result, *, called: Ticket | None, plan: bool = True):
+        state = self.board.read(queue)
+        messages = self.outbox.plan(queue.session, state, queue.happened, state.now, base_url) if plan else []
+        return self._finish(queue, state, messages, result, called=called)
+
+    def _finish(self, queue: ClinicQueue, state: QueueState, messages: list, result, *, called) -> Change:
+        session = queue.session
+        # The staff view shows the messages this very change decided.
+        for message in messages:
+            state.messages.setdefault(message.ticket_id, []).append(message)
+        version = session.execute(
+            update(QueueVersion).values(version=QueueVersion.version + 1).returning(QueueVersion.version)
+        ).scalar_one()
+        state.version = version
+        session.commit()
+        snapshot = Snapshot(version, state)
+        self._keep(snapshot)
+        self.publisher.changed(snapshot, list(queue.touched), called)
+        if messages and self.wake is not None:
+            self.wake()
+        queue.happened.clear()
+        return Change(result, snapshot, messages)
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def snapshot(self, session: Session) -> Snapshot:
+        """The latest state: the kept one while it is current, else read again and kept.
+
+        Current means no change was committed since, by this process or another: one query
+        of the shared version number, not a read of the queue and the estimator.
+        """
+        version = session.scalar(select(QueueVersion.version))
+        kept = self._latest
+        if kept is not None and kept.version == version and self._still_today(kept):
+            return kept
+        state = self.board.read(self.queue(session))
+        state.version = version or 0
+        snapshot = Snapshot(state.version, state)
+        self._keep(snapshot)
+        return snapshot
+
+    def _still_today(self, snapshot: Snapshot) -> bool:
+        # Estimates move with the clock; a snapshot older than a minute is read again.
+        return (self.clock.now() - snapshot.state.now).total_seconds() < 60
+
+    def _keep(self, snapshot: Snapshot) -> None:
+        kept = self._latest
+        if kept is None or snapshot.version >= kept.version:
+            self._latest = snapshot
+
+
+def tickets_of(tickets: Iterable[Ticket | None]) -> list[Ticket]:
+    """The tickets that exist, once each, in order."""
+    seen: list[Ticket] = []
+    for ticket in tickets:
+        if ticket is not None and ticket not in seen:
+            seen.append(ticket)
+    return seen

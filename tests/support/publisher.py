@@ -1,0 +1,43 @@
+"""A publisher that records what the clinic's door would have sent, for domain-flow tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Published:
+    """One committed change as the publisher was told it."""
+
+    version: int
+    tickets: list[str]
+    called: str | None
+    staff: dict
+    public: dict
+
+
+@dataclass
+class RecordingPublisher:
+    """Keeps each ``changed`` and ``delivered`` call, with the views every audience would get."""
+
+    settings: object
+    changes: list[Published] = field(default_factory=list)
+    deliveries: list = field(default_factory=list)
+
+    def changed(self, snapshot, tickets, called) -> None:
+        self.changes.append(
+            Published(
+                version=snapshot.version,
+                tickets=[t.number for t in tickets],
+                called=called.number if called is not None else None,
+                staff=snapshot.staff(self.settings),
+                public=snapshot.public(self.settings),
+            )
+        )
+
+    def delivered(self, delivery) -> None:
+        self.deliveries.append(delivery)
+
+    @property
+    def versions(self) -> list[int]:
+        return [c.version for c in self.changes]

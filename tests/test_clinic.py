@@ -1,0 +1,151 @@
+"""The one door: every change through ``Clinic.change``, numbered, kept and published once.
+
+These drive the application service directly, with a publisher that records what every
+audience would have been sent: no Flask request, no Socket.IO.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy.orm import Session
+
+from queue_app import create_app
+from queue_app.clinic import Clinic
+from queue_app.extensions import db
+from queue_app.notify.dispatcher import Delivery
+from queue_app.queue import Actor, IllegalTransition
+
+from .conftest import make_settings, prepare_database
+from .support.publisher import RecordingPublisher
+
+STAFF = Actor("staff", "kim")
+KIOSK = Actor("kiosk", "lobby")
+BASE = "https://q.hanbit.example"
+
+
+class Door:
+    """One server process's door on a shared database, and what it published."""
+
+    def __init__(self, settings, clock) -> None:
+        self.app = create_app(settings, clock=clock)
+        rt = self.app.extensions["queue_app"]
+        self.settings = settings
+        self.publisher = RecordingPublisher(settings)
+        self.engine = db.engine
+        self.clinic = Clinic(
+            settings, rt.board, rt.outbox, clock, self.publisher, lambda: Session(self.engine, expire_on_commit=False)
+        )
+        self.dispatcher = rt.dispatcher
+
+    def change(self, act, **kwargs):
+        with Session(self.engine, expire_on_commit=False) as session:
+            return self.clinic.change(session, BASE, act, **kwargs)
+
+    def snapshot(self):
+        with Session(self.engine, expire_on_commit=False) as session:
+            return self.clinic.snapshot(session)
+
+
+@pytest.fixture
+def door(tmp_path, clock):
+    settings = make_settings(
+        f"sqlite:///{tmp_path / 'door.db'}",
+        notify={"channels": ["sms"], "near_positions": 1, "near_minutes": 0},
+        channels={
+            "sms": {"account_sid": "AC" + "1" * 32, "auth_token": "t", "from_number": "+15005550006"},
+            "telegram": {"bot_token": "1:a", "bot_username": "clinic_bot", "webhook_secret": "s"},
+        },
+    )
+    prepare_database(settings)
+    yield Door(settings, clock)
+    db.session.remove()
+    db.engine.dispose()
+
+
+def check_in(queue, phone="+821012345678"):
+    ticket, _created = queue.check_in("general", language="ko", actor=KIOSK, phone=phone, consent=True)
+    return ticket
+
+
+def test_each_change_is_numbered_committed_kept_and_published_once(door):
+    first = door.change(check_in)
+    second = door.change(check_in)
+    called = door.change(lambda queue: queue.call_next("room1", STAFF), announce=True)
+    assert door.publisher.versions == [1, 2, 3]
+    assert [c.called for c in door.publisher.changes] == [None, None, first.result.number]
+    assert door.publisher.changes[0].tickets == [first.result.number]
+    # The change's own snapshot is the one kept: a client connecting now gets it as it is.
+    assert door.snapshot() is called.snapshot
+    public = door.publisher.changes[-1].public
+    assert public["version"] == 3 and public["services"][0]["line"][0][0] == second.result.number
+
+
+def test_the_staff_view_of_a_change_has_the_messages_it_decided(door):
+    done = door.change(check_in)
+    [row] = door.publisher.changes[0].staff["waiting"]
+    # Near already at check-in: "turn near" is decided and skipped (told at the desk).
+    assert [(m["kind"], m["status"]) for m in row["messages"]] == [("checked_in", "queued"), ("turn_near", "skipped")]
+    assert done.messages and done.messages[0].kind == "checked_in"
+
+
+def test_nothing_to_do_is_neither_numbered_nor_published(door):
+    done = door.change(lambda queue: queue.call_next("room1", STAFF), announce=True)
+    assert done.result is None and done.snapshot is None
+    assert door.publisher.changes == []
+
+
+def test_a_refused_change_publishes_nothing_and_changes_nothing(door):
+    ticket = door.change(check_in).result
+    door.change(lambda queue: queue.leave(queue.ticket(ticket.id)))
+    with pytest.raises(IllegalTransition):
+        door.change(lambda queue: queue.leave(queue.ticket(ticket.id)))
+    assert door.publisher.versions == [1, 2]
+    assert door.snapshot().version == 2
+
+
+def test_room_pause_telegram_binding_and_stop_reach_staff(door):
+    ticket = door.change(check_in).result
+    door.change(lambda queue: queue.pause_room("room1", STAFF))
+    assert door.publisher.changes[-1].staff["rooms"][0]["status"] == "paused"
+    code = door.change(lambda queue: queue.telegram_code(queue.ticket(ticket.id))).result
+    assert len(door.publisher.changes) == 2  # a code made is not news
+    door.change(lambda queue: queue.bind_telegram(code, "777"))
+    assert door.publisher.changes[-1].tickets == [ticket.number]
+    assert door.publisher.changes[-1].staff["waiting"][0]["channels"] == ["sms"]  # telegram is not in the order
+    door.change(lambda queue: queue.opt_out("+821012345678", "sms", stop=True))
+    assert door.publisher.changes[-1].staff["waiting"][0]["channels"] == []  # STOP: staff see it at once
+    door.change(lambda queue: queue.opt_out("+821012345678", "sms", stop=False))
+    assert door.publisher.changes[-1].staff["waiting"][0]["channels"] == ["sms"]
+    assert door.publisher.versions == [1, 2, 3, 4, 5]
+
+
+def test_the_patients_own_changes_go_through_the_door(door):
+    ticket = door.change(lambda queue: check_in(queue, phone=None)).result
+    door.change(lambda queue: queue.set_lead_minutes(queue.ticket(ticket.id), 30))
+    door.change(lambda queue: queue.give_phone(queue.ticket(ticket.id), "+821099998888"))
+    subscription = {"endpoint": "https://push.example/x", "keys": {"p256dh": "k", "auth": "a"}}
+    door.change(lambda queue: queue.subscribe_push(queue.ticket(ticket.id), json.dumps(subscription)))
+    staff_row = door.publisher.changes[-1].staff["waiting"][0]
+    assert (staff_row["tv_only"], staff_row["phone"] is not None) == (False, True)
+    assert door.publisher.versions == [1, 2, 3, 4]
+    with pytest.raises(IllegalTransition):
+        door.change(lambda queue: queue.give_phone(queue.ticket(ticket.id), "+821011112222"))
+
+
+def test_a_change_made_by_another_process_is_seen_at_the_next_read(door, clock):
+    other = Door(door.settings, clock)  # a second server process on the same database
+    door.change(check_in)
+    kept = door.snapshot()
+    other.change(check_in)
+    fresh = door.snapshot()
+    assert fresh is not kept and fresh.version == 2
+    assert [t[0] for t in fresh.public(door.settings)["services"][0]["line"]] == ["A-001", "A-002"]
+
+
+def test_a_patient_put_on_the_call_list_by_the_dispatcher_reaches_staff(door):
+    ticket = door.change(check_in).result
+    door.clinic.delivered(Delivery(ticket.id, True, {"id": "m1", "status": "failed"}))
+    assert door.publisher.deliveries and door.publisher.changes[-1].tickets == [ticket.number]
+    assert door.publisher.versions == [1, 2]
