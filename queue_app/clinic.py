@@ -63,6 +63,32 @@ class Snapshot:
         """One patient's own view of their ticket."""
         return {**payloads.patient_ticket(settings, self.state, ticket), "version": self.version}
 
+    def place(self, ticket: Ticket) -> dict:
+        """A waiting patient's place and range (the ``place`` event)."""
+        return {**payloads.place(self.state, ticket), "version": self.version}
+
+    def places(self) -> dict[int, tuple]:
+        """ticket id -> (place, range) of everyone waiting: what a phone shows of the queue."""
+        if "places" not in self._views:
+            waits = self.state.waits
+            self._views["places"] = {
+                t.id: (self.state.positions.get(t.id), waits.get(t.id))
+                for line in self.state.lines.values()
+                for t in line
+            }
+        return self._views["places"]
+
+    def moved_since(self, earlier: Snapshot | None) -> list[Ticket]:
+        """Waiting patients whose place or range is not what ``earlier`` told them.
+
+        A check-in at the back of a line moves nobody ahead of it; a call moves everyone
+        behind.  Without the snapshot just before this one (another process made changes
+        in between), everyone waiting is sent theirs.
+        """
+        now = self.places()
+        before = earlier.places() if earlier is not None and earlier.version == self.version - 1 else {}
+        return [t for line in self.state.lines.values() for t in line if before.get(t.id) != now[t.id]]
+
     def call(self, settings: Settings, ticket: Ticket) -> dict:
         """The ``called`` announcement: number and room."""
         return {**payloads.call(settings, ticket), "version": self.version}
@@ -78,8 +104,11 @@ class Snapshot:
 class Publisher(Protocol):
     """Where news of a change goes once it is committed."""
 
-    def changed(self, snapshot: Snapshot, tickets: Sequence[Ticket], called: Ticket | None) -> None:
-        """A change was committed: every audience its view, the changed tickets to their patients."""
+    def changed(
+        self, snapshot: Snapshot, tickets: Sequence[Ticket], called: Ticket | None, moved: Sequence[Ticket] = ()
+    ) -> None:
+        """A change was committed: every audience its view, the changed tickets to their patients,
+        and their new place to the patients it moved (``moved``, not in ``tickets``)."""
 
     def delivered(self, delivery) -> None:
         """A message moved on (sent, delivered, failed): staff see it."""
@@ -190,8 +219,11 @@ class Clinic:
         state.version = version
         session.commit()
         snapshot = Snapshot(version, state)
+        earlier = self._latest
         self._keep(snapshot)
-        self.publisher.changed(snapshot, list(queue.touched), called)
+        touched = list(queue.touched)
+        moved = [t for t in snapshot.moved_since(earlier) if t not in touched]
+        self.publisher.changed(snapshot, touched, called, moved)
         if messages and self.wake is not None:
             self.wake()
         queue.happened.clear()

@@ -433,6 +433,18 @@ def _quantile(sorted_values: Sequence[float], q: float) -> float:
     return sorted_values[i] * (1 - frac) + sorted_values[i + 1] * frac
 
 
+#: The run count steps down in these steps as the queue grows, so that one more patient
+#: rarely changes it (a changed count would move everyone's estimate).
+RUN_STEP = 5
+
+
+def run_count(settings: EstimatorSettings, size: int) -> int:
+    """Simulation runs for a queue of ``size`` patients and rooms: fewer for long queues."""
+    runs = settings.run_budget // max(1, size)
+    runs -= runs % RUN_STEP
+    return max(settings.min_runs, min(settings.max_runs, runs))
+
+
 def _draw_above(values: list[float], threshold: float, rng: random.Random) -> float | None:
     """A random value among the sorted ``values`` above ``threshold`` (None if none is)."""
     i = bisect_right(values, threshold)
@@ -635,11 +647,9 @@ class WaitEstimator:
 
         n_tickets = len(waiting)
         n_rooms = len(room_services)
-        runs = max(settings.min_runs, min(settings.max_runs, settings.run_budget // max(1, n_tickets + n_rooms)))
-        rng = random.Random(settings.seed)
+        runs = run_count(settings, n_tickets + n_rooms)
         calls: list[list[float]] = [[] for _ in range(n_tickets)]
         heappush, heappop = heapq.heappush, heapq.heappop
-        rand = rng.random
         add = day.add
         in_break = day.in_break
         breaks = day.breaks
@@ -648,7 +658,11 @@ class WaitEstimator:
         gap_counts = [len(g) for g in gaps]
         shape_counts = [len(s) for s in shapes]
 
-        for _ in range(runs):
+        for run in range(runs):
+            # Each run draws from its own seed, in the order patients are reached: a newcomer
+            # at the back of a line changes no draw (and so no estimate) of anyone ahead.
+            rng = random.Random(settings.seed * 1009 + run)
+            rand = rng.random
             heap: list[tuple[float, int]] = []
             for i in range(n_rooms):
                 heap.append((self._first_call(room_start[i], t0, day, rng), i))

@@ -2,10 +2,11 @@
 
 Three audiences, three views of the same ``QueueState``:
 
-- public (the TV, the kiosk, every patient's phone): ticket numbers, positions, estimates,
-  rooms.  Numbers are public (the TV shows them); tokens, phone numbers and ticket ids are not.
-  Patients work out their own position from this one broadcast, so a call costs one message
-  to everyone instead of one message per waiting patient.
+- public (the TV, the kiosk, every patient's phone): services with how many wait and how long
+  a newcomer would, rooms, recent calls.  Numbers are public (the TV shows them); tokens,
+  phone numbers and ticket ids are not.  It does not list the lines: it goes to every phone
+  on every change, and a list would make each change cost the square of the queue.
+- place: a waiting patient's own place and range, sent only to them and only when it moved.
 - staff: adds ids, statuses and who can be reached, for the console.
 - the patient's own ticket: their status, place, estimate and room.
 """
@@ -98,14 +99,6 @@ def public_queue(settings: Settings, state: QueueState) -> dict:
                 "prefix": service.prefix,
                 "waiting": len(state.lines.get(service.id, [])),
                 **_wait_fields(state.next_walk_in.get(service.id)),
-                # [number, low, high] per waiting patient, in call order: compact on purpose,
-                # since this goes to every phone on every change.
-                "line": [
-                    [t.number, state.waits[t.id].low, state.waits[t.id].high]
-                    if t.id in state.waits
-                    else [t.number, None, None]
-                    for t in state.lines.get(service.id, [])
-                ],
             }
             for service in state.services
         ],
@@ -199,6 +192,16 @@ def patient_ticket(settings: Settings, state: QueueState, ticket: Ticket) -> dic
         view["room_names"] = _room_names(settings, ticket.room_id)
         view["called_at"] = iso(ticket.called_at)
     return view
+
+
+def place(state: QueueState, ticket: Ticket) -> dict:
+    """The ``place`` event: a waiting patient's place and range, the few fields that move."""
+    position = state.positions.get(ticket.id)
+    return {
+        "position": position,
+        "ahead": position - 1 if position else None,
+        **_wait_fields(state.waits.get(ticket.id)),
+    }
 
 
 def new_ticket(settings: Settings, state: QueueState, ticket: Ticket, url: str, qr_url: str) -> dict:

@@ -47,12 +47,15 @@ class SocketIOPublisher:
     def __init__(self, settings) -> None:
         self.settings = settings
 
-    def changed(self, snapshot, tickets, called) -> None:
-        """Send each audience its view of the snapshot, the changed tickets to their patients."""
+    def changed(self, snapshot, tickets, called, moved=()) -> None:
+        """Send each audience its view of the snapshot, the changed tickets to their patients,
+        and a small ``place`` to each patient the change moved."""
         socketio.emit("queue", snapshot.public(self.settings), to=PUBLIC)
         socketio.emit("queue", snapshot.staff(self.settings), to=STAFF)
         for ticket in tickets:
             socketio.emit("ticket", snapshot.patient(self.settings, ticket), to=ticket_room(ticket.id))
+        for ticket in moved:
+            socketio.emit("place", snapshot.place(ticket), to=ticket_room(ticket.id))
         if called is not None:
             socketio.emit("called", snapshot.call(self.settings, called), to=[PUBLIC, STAFF])
 

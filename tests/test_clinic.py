@@ -78,8 +78,9 @@ def test_each_change_is_numbered_committed_kept_and_published_once(door):
     assert door.publisher.changes[0].tickets == [first.result.number]
     # The change's own snapshot is the one kept: a client connecting now gets it as it is.
     assert door.snapshot() is called.snapshot
-    public = door.publisher.changes[-1].public
-    assert public["version"] == 3 and public["services"][0]["line"][0][0] == second.result.number
+    published = door.publisher.changes[-1]
+    assert published.public["version"] == 3 and published.staff["waiting"][0]["number"] == second.result.number
+    assert published.moved == [second.result.number]  # first in line now: their phone is told
 
 
 def test_the_staff_view_of_a_change_has_the_messages_it_decided(door):
@@ -141,7 +142,7 @@ def test_a_change_made_by_another_process_is_seen_at_the_next_read(door, clock):
     other.change(check_in)
     fresh = door.snapshot()
     assert fresh is not kept and fresh.version == 2
-    assert [t[0] for t in fresh.public(door.settings)["services"][0]["line"]] == ["A-001", "A-002"]
+    assert [t["number"] for t in fresh.staff(door.settings)["waiting"]] == ["A-001", "A-002"]
 
 
 def test_a_patient_put_on_the_call_list_by_the_dispatcher_reaches_staff(door):
@@ -149,3 +150,16 @@ def test_a_patient_put_on_the_call_list_by_the_dispatcher_reaches_staff(door):
     door.clinic.delivered(Delivery(ticket.id, True, {"id": "m1", "status": "failed"}))
     assert door.publisher.deliveries and door.publisher.changes[-1].tickets == [ticket.number]
     assert door.publisher.versions == [1, 2]
+
+
+def test_a_check_in_at_the_back_moves_nobody_and_a_call_moves_everyone_behind(door):
+    tickets = [door.change(check_in).result for _ in range(6)]
+    last = door.change(check_in)
+    assert door.publisher.changes[-1].moved == []  # nobody ahead of a newcomer moved
+    assert door.publisher.changes[-1].tickets == [last.result.number]
+    door.change(lambda queue: queue.call_next("room1", STAFF), announce=True)
+    change = door.publisher.changes[-1]
+    assert change.tickets == [tickets[0].number]
+    assert change.moved == [t.number for t in tickets[1:]] + [last.result.number]
+    # Each phone gets its own place, not the line: the public view lists nobody.
+    assert "line" not in change.public["services"][0]

@@ -32,7 +32,8 @@ def test_patient_gets_own_ticket_and_public_queue_on_connect(app, client, tokens
     received = {e["name"]: e["args"][0] for e in events(phone)}
     assert received["ticket"]["number"] == ticket["number"]
     assert received["ticket"]["position"] == 1
-    assert received["queue"]["services"][0]["line"][0][0] == ticket["number"]
+    assert received["queue"]["services"][0]["waiting"] == 1
+    assert "line" not in received["queue"]["services"][0]  # nobody's place but their own
 
 
 @pytest.mark.parametrize("auth", [None, {}, {"ticket": "made-up-token-0000000"}, {"token": "wrong"}, {"ticket": 5}])
@@ -55,15 +56,19 @@ def test_call_reaches_patient_display_and_staff(app, client, tokens):
 
     own = events(phone1, "ticket")
     assert own and own[-1]["args"][0]["status"] == "called" and own[-1]["args"][0]["room"] == "room1"
-    # The second patient is not sent a personal message; they read their place from the
-    # public queue, which now has them first.
-    assert events(phone2, "ticket") == []
+    # The second patient's ticket did not change, but their place did: a small `place`,
+    # sent to their phone only.
+    received2 = events(phone2)
+    assert [e["name"] for e in received2 if e["name"] not in ("queue", "called")] == ["place"]
+    place = next(e["args"][0] for e in received2 if e["name"] == "place")
+    assert (place["position"], place["ahead"]) == (1, 0)
+    assert events(phone1, "place") == []
     # Everyone sees the call.
     display_events = events(display)
     called = [e["args"][0] for e in display_events if e["name"] == "called"]
     assert called == [{**called[0], "number": first["number"], "room": "room1"}]
     public = [e["args"][0] for e in display_events if e["name"] == "queue"][-1]
-    assert public["services"][0]["line"][0][0] == second["number"]
+    assert public["services"][0]["waiting"] == 1 and public["rooms"][0]["serving"] == first["number"]
     staff_events = events(staff)
     assert any(e["name"] == "called" for e in staff_events)
     staff_queue = [e["args"][0] for e in staff_events if e["name"] == "queue"][-1]
@@ -101,7 +106,7 @@ def test_kiosk_gets_public_view_and_staff_get_staff_view(app, client, tokens):
     staff = connect(app, client, {"token": tokens["staff"]})
     kiosk_queue = events(kiosk, "queue")[-1]["args"][0]
     staff_queue = events(staff, "queue")[-1]["args"][0]
-    assert kiosk_queue["services"][0]["line"][0][0] == "A-001"
+    assert kiosk_queue["services"][0]["waiting"] == 1
     assert "in_rooms" not in kiosk_queue
     assert staff_queue["waiting"][0]["phone"] == "•••• 5678"
 

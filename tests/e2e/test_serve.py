@@ -58,8 +58,9 @@ def test_server_restarted_mid_morning_keeps_the_queue_and_clients_resync(live_se
         assert after.json()["number"] == "A-004"
         called = requests.post(f"{live_server.url}/api/v1/rooms/room1/call-next", headers=staff, timeout=10).json()
         assert called["ticket"]["number"] == "A-001"
-        view = phone.wait_for(lambda e, d: e == "queue" and d["services"][0]["line"][0][0] == "A-002", timeout=15)
-        assert [row[0] for row in view["services"][0]["line"]] == ["A-002", "A-003", "A-004"]
+        # The third in line is now second: their phone is sent its new place.
+        place = phone.wait_for(lambda e, d: e == "place" and d["position"] == 2, timeout=15)
+        assert place["ahead"] == 1
     finally:
         phone.close()
 

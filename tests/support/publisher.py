@@ -11,6 +11,7 @@ class Published:
 
     version: int
     tickets: list[str]
+    moved: list[str]
     called: str | None
     staff: dict
     public: dict
@@ -24,11 +25,12 @@ class RecordingPublisher:
     changes: list[Published] = field(default_factory=list)
     deliveries: list = field(default_factory=list)
 
-    def changed(self, snapshot, tickets, called) -> None:
+    def changed(self, snapshot, tickets, called, moved=()) -> None:
         self.changes.append(
             Published(
                 version=snapshot.version,
                 tickets=[t.number for t in tickets],
+                moved=[t.number for t in moved],
                 called=called.number if called is not None else None,
                 staff=snapshot.staff(self.settings),
                 public=snapshot.public(self.settings),

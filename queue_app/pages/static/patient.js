@@ -1,9 +1,10 @@
 /* The patient's phone page, kept live.
  *
  * The server rendered the whole page already (it works without this script); this keeps it
- * up to date over Socket.IO: `ticket` is our own ticket, `queue` is the public view from which
- * we work out our own place and estimate (the server sends one broadcast to every phone
- * instead of one message each).  When the socket is down we poll the API instead.  When we
+ * up to date over Socket.IO: `ticket` is our own ticket when it changes, `place` our place and
+ * range when a change moved them (only this phone is sent it), and `queue` (the public view)
+ * numbers every change, so a missed event is noticed and the whole ticket asked for again.
+ * When the socket is down we poll the API instead.  When we
  * are called (and called again), the phone vibrates and rings if the page is open.
  *
  * "Notify me" reaches the patient with the page closed: one tap unlocks sound and vibration,
@@ -348,27 +349,10 @@
     showReach(view);
   }
 
-  // -- our place, worked out from the public queue ----------------------------------------------
+  // -- our place: the server sends it to this phone when it moves -----------------------------
 
-  function fromQueue(queue) {
-    if (view.status !== "waiting" || !queue || !queue.services) return;
-    for (var i = 0; i < queue.services.length; i++) {
-      var service = queue.services[i];
-      if (service.id !== view.service) continue;
-      for (var j = 0; j < service.line.length; j++) {
-        var entry = service.line[j];
-        if (entry[0] === view.number) {
-          update({
-            ahead: j,
-            position: j + 1,
-            estimate_low_minutes: entry[1],
-            estimate_high_minutes: entry[2],
-            estimated_wait_minutes: entry[1] != null && entry[2] != null ? (entry[1] + entry[2]) / 2 : view.estimated_wait_minutes,
-          });
-          return;
-        }
-      }
-    }
+  function fromPlace(place) {
+    if (view.status === "waiting" && place) update(place);
   }
 
   // -- live: Socket.IO, and polling while it is down ----------------------------------------------
@@ -416,7 +400,10 @@
       startPolling();
     });
     socket.on("ticket", function (ticket) { update(ticket); });
-    window.followQueue(socket, fromQueue);
+    socket.on("place", fromPlace);
+    // The public view itself shows nothing here; following its version tells us when an
+    // event was missed, and then the server sends our ticket again.
+    window.followQueue(socket, function () {});
   } else if (CLOSED.indexOf(view.status) < 0) {
     startPolling();
   }
