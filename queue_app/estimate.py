@@ -41,9 +41,10 @@ from __future__ import annotations
 import heapq
 import math
 import random
+import zlib
 from bisect import bisect_right
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -433,6 +434,84 @@ def _quantile(sorted_values: Sequence[float], q: float) -> float:
     return sorted_values[i] * (1 - frac) + sorted_values[i + 1] * frac
 
 
+def patience(seed: int, run: int, ticket_id: str, rate: float) -> float:
+    """Minutes until a waiting patient gives up and leaves, in one run (exponential at ``rate``).
+
+    Drawn from the patient and the run alone, not from a room's random numbers: a room that
+    looks at a newcomer it does not call yet must not shift the draws of those it calls.
+    """
+    u = (zlib.crc32(f"{seed}:{run}:{ticket_id}".encode()) + 0.5) / 4294967296.0
+    return -math.log(1.0 - u) / rate
+
+
+def _room_seed(seed: int, run: int, room_id: str) -> int:
+    """The seed of one room's draws in one run: stable across processes (no ``hash()``)."""
+    return (seed * 1009 + run) * 1_000_003 + zlib.crc32(room_id.encode("utf-8"))
+
+
+@dataclass
+class Forecast:
+    """The simulation runs of one estimate, kept at their end: who is free when, in each run.
+
+    A walk-in checking in at the back of a line is called, in each run, by the first room
+    of their service to be free once everyone ahead is called, and draws from that room's
+    own random numbers: so ``extend`` gives exactly what running the whole queue again
+    with the newcomer would, at the cost of one step per run instead of the whole queue.
+    Anything else (a call, a finish, a newcomer ahead of someone) needs a new forecast.
+    """
+
+    estimator: WaitEstimator
+    t0: float
+    size: int
+    runs: int
+    #: (priority, check-in minutes) of the last in line: a newcomer must come after it.
+    last_key: tuple[int, float]
+    service_index: dict[str, int]
+    rooms_of: list[list[int]]
+    leave: list[float]
+    ends: list[tuple[int, list[random.Random], list[float]]]
+    rooms_next: Callable[[random.Random, int, int, float], float]
+    estimates: dict[str, Estimate]
+
+    def extend(self, ticket: WaitingTicket) -> Estimate | None:
+        """The newcomer's estimate, and the runs carried on past them; None if it cannot be."""
+        si = self.service_index.get(ticket.service)
+        key = (ticket.priority, _minutes(ticket.checked_in_at))
+        settings = self.estimator.settings
+        if si is None or key < self.last_key or run_count(settings, self.size + 1) != self.runs:
+            return None
+        times = [self._step(si, run, rngs, free, ticket.id) for run, rngs, free in self.ends]
+        self.size += 1
+        self.last_key = key
+        estimate = self.estimator._estimate_of(times, ticket.service, key[1], self.t0)
+        self.estimates[ticket.id] = estimate
+        return estimate
+
+    def peek(self, service: str) -> Estimate | None:
+        """The wait a walk-in of ``service`` checking in now would have (nothing is kept)."""
+        si = self.service_index.get(service)
+        if si is None:
+            return None
+        times = sorted(self._step(si, run, rngs, free, None) for run, rngs, free in self.ends)
+        return self.estimator._range(
+            max(0.0, _quantile(times, 0.10)), max(0.0, _quantile(times, 0.50)), max(0.0, _quantile(times, 0.90))
+        )
+
+    def _step(self, si: int, run: int, rngs: list[random.Random], free: list[float], ticket_id: str | None) -> float:
+        """One run: when the newcomer of line ``si`` is reached (minutes after ``t0``).
+
+        With ``ticket_id`` the newcomer is kept (the room that calls them is busy after);
+        without, it is a look only and nothing moves.
+        """
+        t, i = min((free[i], i) for i in self.rooms_of[si])
+        rate = self.leave[si]
+        seed = self.estimator.settings.seed
+        gone = rate > 0 and self.t0 + patience(seed, run, ticket_id or "next", rate) < t
+        if ticket_id is not None and not gone:
+            free[i] = self.rooms_next(rngs[i], i, si, t)
+        return t - self.t0
+
+
 #: The run count steps down in these steps as the queue grows, so that one more patient
 #: rarely changes it (a changed count would move everyone's estimate).
 RUN_STEP = 5
@@ -581,8 +660,22 @@ class WaitEstimator:
         rooms: Sequence[RoomNow],
     ) -> dict[str, Estimate]:
         """Estimate for every waiting ticket, keyed by ticket id."""
+        forecast = self.forecast(now, waiting, rooms)
+        return forecast.estimates if forecast is not None else {}
+
+    def forecast(
+        self,
+        now: datetime,
+        waiting: Sequence[WaitingTicket],
+        rooms: Sequence[RoomNow],
+    ) -> Forecast | None:
+        """Estimate every waiting ticket, and keep the runs' end so a newcomer can be added.
+
+        ``Forecast.extend`` then estimates a walk-in checking in at the back without running
+        the whole queue again (see ``Forecast``); None when nobody waits.
+        """
         if not waiting:
-            return {}
+            return None
         t0 = _minutes(now)
         day = self._day(t0)
         settings = self.settings
@@ -610,6 +703,7 @@ class WaitEstimator:
         earliest = [min(keys[j][1] for j in line) for line in lines]
 
         # The rooms that can call someone in these lines.
+        room_ids: list[str] = []
         room_services: list[list[int]] = []
         room_means: list[dict[int, float]] = []
         room_start: list[tuple] = []
@@ -629,6 +723,7 @@ class WaitEstimator:
                     paused.setdefault(si, []).append(replace(room, open=False))
                 continue
             served_by_open.update(mine)
+            room_ids.append(room.id)
             room_services.append(mine)
             room_means.append({si: self._room_mean(room.id, service_names[si], means[si], t0) for si in mine})
             room_start.append(state)
@@ -639,6 +734,7 @@ class WaitEstimator:
             # is set up for) a stand-in room with the service's own figures.
             stand_ins = paused.get(si) or [RoomNow(id=f"~{service_names[si]}", services=(service_names[si],))]
             for room in stand_ins:
+                room_ids.append(room.id)
                 room_services.append([si])
                 room_means.append({si: self._room_mean(room.id, service_names[si], means[si], t0)})
                 state = ("paused", PAUSE_PRIOR) if not room.open else ("idle", 0.0, [])
@@ -658,78 +754,101 @@ class WaitEstimator:
         gap_counts = [len(g) for g in gaps]
         shape_counts = [len(s) for s in shapes]
 
-        for run in range(runs):
-            # Each run draws from its own seed, in the order patients are reached: a newcomer
-            # at the back of a line changes no draw (and so no estimate) of anyone ahead.
-            rng = random.Random(settings.seed * 1009 + run)
+        def rooms_next(rng: random.Random, i: int, si: int, t: float) -> float:
+            """When room ``i``, calling a patient of line ``si`` at ``t``, calls again."""
             rand = rng.random
+            if rand() < no_show[si]:
+                busy = blocks[si][int(rand() * len(blocks[si]))]
+            else:
+                busy = room_means[i][si] * shapes[si][int(rand() * shape_counts[si])]
+            end = t + busy
+            if breaks and in_break(end):
+                gap = break_gaps[int(rand() * len(break_gaps))] if break_gaps else 0.0
+            else:
+                gap = gaps[si][int(rand() * gap_counts[si])] if gap_counts[si] else 0.0
+            return add(end, gap)
+
+        ends: list[tuple[int, list[random.Random], list[float]]] = []
+        for run in range(runs):
+            # Each room draws from a seed of its own in each run, in the order it reaches
+            # patients: a newcomer at the back of a line changes no draw (and so no estimate)
+            # of anyone ahead, and ``Forecast.extend`` can carry a run on exactly.
+            rngs = [random.Random(_room_seed(settings.seed, run, room_id)) for room_id in room_ids]
             heap: list[tuple[float, int]] = []
             for i in range(n_rooms):
-                heap.append((self._first_call(room_start[i], t0, day, rng), i))
+                heap.append((self._first_call(room_start[i], t0, day, rngs[i]), i))
             heapq.heapify(heap)
+            free = [0.0] * n_rooms
             pointer = [0] * len(lines)
-            leave_at: dict[int, float] = {}
             remaining = n_tickets
             while heap and remaining:
                 t, i = heappop(heap)
-                best = -1
-                best_key = None
-                for si in room_services[i]:
-                    line = lines[si]
-                    p = pointer[si]
-                    rate = leave[si]
-                    while p < line_lengths[si]:
-                        j = line[p]
-                        if rate > 0:
-                            gone = leave_at.get(j)
-                            if gone is None:
-                                gone = leave_at[j] = t0 + rng.expovariate(rate)
-                            if gone < t:
-                                # Left before the room got to them: nobody comes.
-                                calls[j].append(t - t0)
-                                remaining -= 1
-                                p += 1
-                                continue
+                # The room calls the first in line among its services; one who gave up
+                # waiting before the room got to them is gone, and the next is called.
+                while True:
+                    best = -1
+                    best_key = None
+                    for si in room_services[i]:
+                        p = pointer[si]
+                        if p < line_lengths[si]:
+                            key = keys[lines[si][p]]
+                            if best_key is None or key < best_key:
+                                best, best_key = si, key
+                    if best < 0:
                         break
-                    pointer[si] = p
-                    if p < line_lengths[si]:
-                        key = keys[line[p]]
-                        if best_key is None or key < best_key:
-                            best, best_key = si, key
+                    j = lines[best][pointer[best]]
+                    pointer[best] += 1
+                    remaining -= 1
+                    calls[j].append(t - t0)
+                    rate = leave[best]
+                    if rate > 0 and t0 + patience(settings.seed, run, waiting[j].id, rate) < t:
+                        continue  # left before the room got to them: nobody comes
+                    break
                 if best < 0:
-                    continue  # nothing left for this room
-                j = lines[best][pointer[best]]
-                pointer[best] += 1
-                remaining -= 1
-                calls[j].append(t - t0)
-                if rand() < no_show[best]:
-                    busy = blocks[best][int(rand() * len(blocks[best]))]
-                else:
-                    busy = room_means[i][best] * shapes[best][int(rand() * shape_counts[best])]
-                end = t + busy
-                if breaks and in_break(end):
-                    gap = break_gaps[int(rand() * len(break_gaps))] if break_gaps else 0.0
-                else:
-                    gap = gaps[best][int(rand() * gap_counts[best])] if gap_counts[best] else 0.0
-                heappush(heap, (add(end, gap), i))
+                    free[i] = t  # nothing left for this room: free from now on
+                    continue
+                heappush(heap, (rooms_next(rngs[i], i, best, t), i))
+            for t, i in heap:
+                free[i] = t
+            ends.append((run, rngs, free))
 
         result: dict[str, Estimate] = {}
-        pending = self._pending
         for j, ticket in enumerate(waiting):
-            times = calls[j]
-            if not times:  # cannot happen with a stand-in room per line; kept for safety
-                times = [0.0]
-            times.sort()
-            q10 = max(0.0, _quantile(times, 0.10))
-            q50 = max(0.0, _quantile(times, 0.50))
-            q90 = max(0.0, _quantile(times, 0.90))
-            estimate = result[ticket.id] = self._range(q10, q50, q90)
-            key = (ticket.service, round(keys[j][1] * 60, 3))
-            if key not in pending:
-                pending[key] = (q10, q50, q90, estimate.low, estimate.high)
-        if len(pending) > PENDING_MAX:
+            result[ticket.id] = self._estimate_of(calls[j], ticket.service, keys[j][1], t0)
+        if len(self._pending) > PENDING_MAX:
             self._prune(t0)
-        return result
+        rooms_of = [[i for i in range(n_rooms) if si in room_services[i]] for si in range(len(service_names))]
+        return Forecast(
+            estimator=self,
+            t0=t0,
+            size=n_tickets + n_rooms,
+            runs=runs,
+            last_key=max(keys)[:2],
+            service_index=service_index,
+            rooms_of=rooms_of,
+            leave=leave,
+            ends=ends,
+            rooms_next=rooms_next,
+            estimates=result,
+        )
+
+    def _estimate_of(self, times: list[float], service: str, checked_in: float, t0: float) -> Estimate:
+        """The estimate from one ticket's simulated call times (minutes after ``t0``).
+
+        The first estimate of each visit is kept to learn, once the visit is called, how
+        well the ranges cover (the calibration).
+        """
+        if not times:  # cannot happen with a stand-in room per line; kept for safety
+            times = [0.0]
+        times.sort()
+        q10 = max(0.0, _quantile(times, 0.10))
+        q50 = max(0.0, _quantile(times, 0.50))
+        q90 = max(0.0, _quantile(times, 0.90))
+        estimate = self._range(q10, q50, q90)
+        key = (service, round(checked_in * 60, 3))
+        if key not in self._pending:
+            self._pending[key] = (q10, q50, q90, estimate.low, estimate.high)
+        return estimate
 
     def _range(self, q10: float, q50: float, q90: float) -> Estimate:
         calibration = self._band(q50)

@@ -342,3 +342,76 @@ def test_300_waiting_and_20_rooms_is_cheap():
     elapsed = _time.perf_counter() - started
     assert len(estimates) == 300
     assert elapsed < 0.25
+
+
+# -- a newcomer at the back: carrying the runs on instead of running them again -------------
+
+
+def _clinic_with_leavers() -> WaitEstimator:
+    """Two services sharing a room, patients who leave and who do not answer: every draw kind."""
+    estimator = WaitEstimator(settings())
+    rng = random.Random(11)
+    for day in (2, 3, 4):
+        called = at(day, 9)
+        for k in range(40):
+            service = "general" if k % 3 else "pediatrics"
+            room = "R2" if service == "pediatrics" or k % 2 else "R1"
+            checked = at(day, 8, 30) + timedelta(minutes=k)
+            outcome = rng.choice(["served"] * 6 + ["left", "no_show"])
+            if outcome == "left":
+                estimator.learn(PastVisit(service, None, checked, None, None, "left", called))
+                continue
+            ended = called + timedelta(minutes=1 if outcome == "no_show" else rng.uniform(4, 14))
+            finished = ended if outcome == "served" else None
+            estimator.learn(PastVisit(service, room, checked, called, finished, outcome, ended))
+            called = ended
+    start_day(estimator, room="R1")
+    start_day(estimator, room="R2", service="pediatrics")
+    return estimator
+
+
+ROOMS = [RoomNow("R1", ("general",)), RoomNow("R2", ("general", "pediatrics")), RoomNow("R3", ("vaccination",))]
+
+
+def _queue(now):
+    general = line(now, 12, step=2)
+    pediatrics = line(now, 5, service="pediatrics", step=3)
+    return general + pediatrics + line(now, 2, service="vaccination")
+
+
+def test_a_newcomer_carried_on_gets_exactly_what_running_everyone_again_gives():
+    now = at(5, 10, 30)
+    waiting = _queue(now)
+    newcomer = WaitingTicket("general-new", "general", now)
+    carried = _clinic_with_leavers().forecast(now, waiting, ROOMS)
+    assert carried.extend(newcomer) is not None
+    again = _clinic_with_leavers().estimate(now, waiting + [newcomer], ROOMS)
+    assert carried.estimates == again  # everyone, the newcomer included, to the last digit
+
+
+def test_a_newcomer_at_the_back_moves_nobody_ahead_in_any_line():
+    now = at(5, 10, 30)
+    waiting = _queue(now)
+    before = _clinic_with_leavers().estimate(now, waiting, ROOMS)
+    after = _clinic_with_leavers().estimate(now, waiting + [WaitingTicket("p-new", "pediatrics", now)], ROOMS)
+    assert {k: v for k, v in after.items() if k != "p-new"} == before
+
+
+def test_a_look_at_the_next_walk_in_changes_nothing():
+    now = at(5, 10, 30)
+    waiting = _queue(now)
+    forecast = _clinic_with_leavers().forecast(now, waiting, ROOMS)
+    first = forecast.peek("general")
+    assert forecast.peek("general") == first
+    newcomer = WaitingTicket("general-new", "general", now)
+    # What the look promised is what checking in gets (before the calibration learns more).
+    assert forecast.extend(newcomer) == first
+
+
+def test_a_newcomer_who_cannot_be_carried_on_asks_for_a_new_forecast():
+    now = at(5, 10, 30)
+    forecast = _clinic_with_leavers().forecast(now, _queue(now), ROOMS)
+    earlier = WaitingTicket("general-early", "general", now - timedelta(hours=2))  # ahead of others
+    urgent = WaitingTicket("u", "general", now, PRIORITY_URGENT)
+    unknown = WaitingTicket("x", "dermatology", now)
+    assert forecast.extend(earlier) is None and forecast.extend(urgent) is None and forecast.extend(unknown) is None
