@@ -124,11 +124,7 @@ class QueueBoard:
                 state.positions[ticket.id] = place
         open_tickets = waiting + state.in_rooms
         if open_tickets:
-            ids = [t.id for t in open_tickets]
-            for message in queue.session.scalars(
-                select(Message).where(Message.ticket_id.in_(ids)).order_by(Message.created_at, Message.id)
-            ):
-                state.messages.setdefault(message.ticket_id, []).append(message)
+            state.messages = read_messages(queue.session, [t.id for t in open_tickets])
             if self.reach is not None:
                 state.channels = self.reach(queue.session, open_tickets)
         with self._lock:
@@ -160,6 +156,17 @@ class QueueBoard:
                 state.next_walk_in[key[5:]] = Wait.of(estimate)
             else:
                 state.waits[int(key)] = Wait.of(estimate)
+
+
+def read_messages(session, ticket_ids: list[int]) -> dict[int, list[Message]]:
+    """ticket id -> the patient's messages, oldest first."""
+    messages: dict[int, list[Message]] = {}
+    if ticket_ids:
+        for message in session.scalars(
+            select(Message).where(Message.ticket_id.in_(ticket_ids)).order_by(Message.created_at, Message.id)
+        ):
+            messages.setdefault(message.ticket_id, []).append(message)
+    return messages
 
 
 def past_visit(ticket: Ticket) -> PastVisit:

@@ -23,20 +23,22 @@ running the estimator again.  No Flask here.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Protocol, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from . import payloads
-from .board import QueueBoard, QueueState
+from .board import QueueBoard, QueueState, read_messages
 from .config import Settings
-from .models import QueueVersion, Ticket
+from .models import MessageAttempt, QueueVersion, Ticket
 from .notify.outbox import Outbox
 from .queue import ClinicQueue
 
 T = TypeVar("T")
+#: A kept snapshot older than this is read again: estimates move with the clock.
+SNAPSHOT_SECONDS = 60
 
 
 @dataclass
@@ -46,6 +48,13 @@ class Snapshot:
     version: int
     state: QueueState
     _views: dict[Any, dict] = field(default_factory=dict, repr=False)
+    #: The newest message attempt the messages shown were read after (None: not checked yet).
+    #: The dispatcher moves messages on without changing the queue; staff must still see it.
+    attempts_seen: int | None = None
+
+    def with_messages(self, messages: dict, attempts_seen: int | None) -> Snapshot:
+        """The same queue with its patients' messages read again."""
+        return Snapshot(self.version, replace(self.state, messages=messages), attempts_seen=attempts_seen)
 
     def public(self, settings: Settings) -> dict:
         """The public view (TV, kiosk, every phone)."""
@@ -237,19 +246,27 @@ class Clinic:
         Current means no change was committed since, by this process or another: one query
         of the shared version number, not a read of the queue and the estimator.
         """
-        version = session.scalar(select(QueueVersion.version))
+        version, attempts = session.execute(
+            select(QueueVersion.version, select(func.max(MessageAttempt.id)).scalar_subquery())
+        ).one()
         kept = self._latest
-        if kept is not None and kept.version == version and self._still_today(kept):
+        if kept is not None and kept.version == version and self._fresh(kept):
+            if kept.attempts_seen != attempts:
+                # Only messages moved (sent, failed, the next channel): read those alone.
+                state = kept.state
+                ids = [t.id for line in state.lines.values() for t in line] + [t.id for t in state.in_rooms]
+                kept = kept.with_messages(read_messages(session, ids), attempts)
+                self._keep(kept)
             return kept
         state = self.board.read(self.queue(session))
         state.version = version or 0
-        snapshot = Snapshot(state.version, state)
+        snapshot = Snapshot(state.version, state, attempts_seen=attempts)
         self._keep(snapshot)
         return snapshot
 
-    def _still_today(self, snapshot: Snapshot) -> bool:
+    def _fresh(self, snapshot: Snapshot) -> bool:
         # Estimates move with the clock; a snapshot older than a minute is read again.
-        return (self.clock.now() - snapshot.state.now).total_seconds() < 60
+        return (self.clock.now() - snapshot.state.now).total_seconds() < SNAPSHOT_SECONDS
 
     def _keep(self, snapshot: Snapshot) -> None:
         kept = self._latest
