@@ -213,18 +213,49 @@ class Clinic:
                     self._commit(queue, "", None, called=None, plan=False)
 
     def _commit(self, queue: ClinicQueue, base_url: str, result, *, called: Ticket | None, plan: bool = True):
-        state = self.board.read(queue)
-        messages = self.outbox.plan(queue.session, state, queue.happened, state.now, base_url) if plan else []
-        return self._finish(queue, state, messages, result, called=called)
+        version = self._next_version(queue.session)
+        try:
+            state = self._extended(queue, version) or self.board.read(queue)
+            messages = self.outbox.plan(queue.session, state, queue.happened, state.now, base_url) if plan else []
+            return self._finish(queue, state, messages, result, called=called, version=version)
+        except Exception:
+            # The kept snapshot may have been carried on for a change that did not happen.
+            self._latest = None
+            raise
 
-    def _finish(self, queue: ClinicQueue, state: QueueState, messages: list, result, *, called) -> Change:
-        session = queue.session
-        # The staff view shows the messages this very change decided.
-        for message in messages:
-            state.messages.setdefault(message.ticket_id, []).append(message)
-        version = session.execute(
+    def _extended(self, queue: ClinicQueue, version: int) -> QueueState | None:
+        """The new state from the kept one, when the change was one check-in at the back."""
+        kept = self._latest
+        happened = queue.happened
+        if (
+            kept is None
+            or kept.version != version - 1
+            or not self._fresh(kept)
+            or len(happened) != 1
+            or happened[0][1] != "checked_in"
+            or queue.touched != [happened[0][0]]
+            or queue.rooms_changed
+        ):
+            return None
+        return self.board.extend(kept.state, queue, happened[0][0])
+
+    @staticmethod
+    def _next_version(session: Session) -> int:
+        """Move the queue's number on, in the change's transaction (shared by every process)."""
+        return session.execute(
             update(QueueVersion).values(version=QueueVersion.version + 1).returning(QueueVersion.version)
         ).scalar_one()
+
+    def _finish(
+        self, queue: ClinicQueue, state: QueueState, messages: list, result, *, called, version: int | None = None
+    ) -> Change:
+        session = queue.session
+        # The staff view shows the messages this very change decided (new lists: the state
+        # may share them with the snapshot before).
+        for message in messages:
+            state.messages[message.ticket_id] = [*state.messages.get(message.ticket_id, []), message]
+        if version is None:
+            version = self._next_version(session)
         state.version = version
         session.commit()
         snapshot = Snapshot(version, state)

@@ -473,43 +473,57 @@ class Forecast:
     rooms_next: Callable[[random.Random, int, int, float], float]
     estimates: dict[str, Estimate]
 
-    def extend(self, ticket: WaitingTicket) -> Estimate | None:
-        """The newcomer's estimate, and the runs carried on past them; None if it cannot be."""
+    def extend(self, ticket: WaitingTicket, now: datetime | None = None) -> Estimate | None:
+        """The newcomer's estimate, and the runs carried on past them; None if it cannot be.
+
+        ``now`` (default: the forecast's own moment) is when they check in; a room free
+        before then calls them then.
+        """
         si = self.service_index.get(ticket.service)
         key = (ticket.priority, _minutes(ticket.checked_in_at))
         settings = self.estimator.settings
-        if si is None or key < self.last_key or run_count(settings, self.size + 1) != self.runs:
+        # Strictly after the last in line: at the same instant the rooms' order between two
+        # lines would be decided by the order of the list, which a carried-on run cannot know.
+        if si is None or key <= self.last_key or run_count(settings, self.size + 1) != self.runs:
             return None
-        times = [self._step(si, run, rngs, free, ticket.id) for run, rngs, free in self.ends]
+        start = self._start(now)
+        times = [self._step(si, run, rngs, free, ticket.id, start) for run, rngs, free in self.ends]
         self.size += 1
         self.last_key = key
-        estimate = self.estimator._estimate_of(times, ticket.service, key[1], self.t0)
+        estimate = self.estimator._estimate_of(times, ticket.service, key[1], start)
         self.estimates[ticket.id] = estimate
         return estimate
 
-    def peek(self, service: str) -> Estimate | None:
-        """The wait a walk-in of ``service`` checking in now would have (nothing is kept)."""
+    def peek(self, service: str, now: datetime | None = None) -> Estimate | None:
+        """The wait a walk-in of ``service`` checking in ``now`` would have (nothing is kept)."""
         si = self.service_index.get(service)
         if si is None:
             return None
-        times = sorted(self._step(si, run, rngs, free, None) for run, rngs, free in self.ends)
+        start = self._start(now)
+        times = sorted(self._step(si, run, rngs, free, None, start) for run, rngs, free in self.ends)
         return self.estimator._range(
             max(0.0, _quantile(times, 0.10)), max(0.0, _quantile(times, 0.50)), max(0.0, _quantile(times, 0.90))
         )
 
-    def _step(self, si: int, run: int, rngs: list[random.Random], free: list[float], ticket_id: str | None) -> float:
-        """One run: when the newcomer of line ``si`` is reached (minutes after ``t0``).
+    def _start(self, now: datetime | None) -> float:
+        return self.t0 if now is None else max(self.t0, _minutes(now))
+
+    def _step(
+        self, si: int, run: int, rngs: list[random.Random], free: list[float], ticket_id: str | None, start: float
+    ) -> float:
+        """One run: when the newcomer of line ``si`` is reached (minutes after ``start``).
 
         With ``ticket_id`` the newcomer is kept (the room that calls them is busy after);
         without, it is a look only and nothing moves.
         """
         t, i = min((free[i], i) for i in self.rooms_of[si])
+        t = max(t, start)
         rate = self.leave[si]
         seed = self.estimator.settings.seed
-        gone = rate > 0 and self.t0 + patience(seed, run, ticket_id or "next", rate) < t
+        gone = rate > 0 and start + patience(seed, run, ticket_id or "next", rate) < t
         if ticket_id is not None and not gone:
             free[i] = self.rooms_next(rngs[i], i, si, t)
-        return t - self.t0
+        return t - start
 
 
 #: The run count steps down in these steps as the queue grows, so that one more patient

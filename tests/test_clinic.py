@@ -163,3 +163,53 @@ def test_a_check_in_at_the_back_moves_nobody_and_a_call_moves_everyone_behind(do
     assert change.moved == [t.number for t in tickets[1:]] + [last.result.number]
     # Each phone gets its own place, not the line: the public view lists nobody.
     assert "line" not in change.public["services"][0]
+
+
+def test_check_ins_at_the_back_carry_the_estimate_on_and_agree_with_reading_everything(door, clock):
+    for k in range(3):
+        clock.advance(seconds=20)
+        door.change(
+            lambda queue, k=k: check_in(queue) if k % 2 else queue.check_in("pediatrics", language="en", actor=KIOSK)[0]
+        )
+    first = door.snapshot().state.forecast
+    for _ in range(8):
+        clock.advance(seconds=1)
+        door.change(check_in)
+    kept = door.snapshot()
+    # The same simulation was carried on through the eight check-ins (not run again) ...
+    assert kept.state.forecast is first
+    assert kept.version == 11
+    # ... and says what reading the whole queue and running it again says: the same lines and
+    # places, and the same estimates but for the seconds that passed (the simulation itself
+    # is exact: tests/estimate/test_estimate.py).
+    door.clinic._latest = None
+    fresh = door.snapshot()
+    assert fresh.state.forecast is not first
+    assert fresh.state.positions == kept.state.positions
+    assert {s: [t.id for t in line] for s, line in fresh.state.lines.items()} == {
+        s: [t.id for t in line] for s, line in kept.state.lines.items()
+    }
+    for ticket_id, wait in kept.state.waits.items():
+        again = fresh.state.waits[ticket_id]
+        assert max(abs(wait.minutes - again.minutes), abs(wait.low - again.low), abs(wait.high - again.high)) <= 1
+
+    def rows(snapshot):
+        # Estimates aside; messages decided in one change share their time, in either order.
+        return [
+            {
+                **{k: v for k, v in row.items() if "minutes" not in k},
+                "messages": sorted(m["id"] for m in row["messages"]),
+            }
+            for row in snapshot.staff(door.settings)["waiting"]
+        ]
+
+    assert rows(fresh) == rows(kept)
+
+
+def test_a_check_in_a_minute_later_is_read_again(door, clock):
+    door.change(check_in)
+    door.change(check_in)
+    first = door.snapshot().state.forecast
+    clock.advance(seconds=61)
+    door.change(check_in)
+    assert door.snapshot().state.forecast is not first  # the estimates moved with the clock

@@ -382,7 +382,7 @@ def _queue(now):
 def test_a_newcomer_carried_on_gets_exactly_what_running_everyone_again_gives():
     now = at(5, 10, 30)
     waiting = _queue(now)
-    newcomer = WaitingTicket("general-new", "general", now)
+    newcomer = WaitingTicket("general-new", "general", now + timedelta(seconds=1))
     carried = _clinic_with_leavers().forecast(now, waiting, ROOMS)
     assert carried.extend(newcomer) is not None
     again = _clinic_with_leavers().estimate(now, waiting + [newcomer], ROOMS)
@@ -403,7 +403,7 @@ def test_a_look_at_the_next_walk_in_changes_nothing():
     forecast = _clinic_with_leavers().forecast(now, waiting, ROOMS)
     first = forecast.peek("general")
     assert forecast.peek("general") == first
-    newcomer = WaitingTicket("general-new", "general", now)
+    newcomer = WaitingTicket("general-new", "general", now + timedelta(seconds=1))
     # What the look promised is what checking in gets (before the calibration learns more).
     assert forecast.extend(newcomer) == first
 
