@@ -18,16 +18,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask import request
-from flask import session as login_session
 from flask_socketio import join_room
 
 from . import payloads
 from .auth import DEVICE_COOKIE, principal_for_device, principal_for_token, principal_for_user
 from .board import QueueState
 from .extensions import db, socketio
-from .models import StaffUser, Ticket
+from .models import Ticket
 from .queue import NotFound
 from .runtime import clinic_queue, runtime
+from .staff_sessions import signed_in_user
 
 PUBLIC = "public"
 STAFF = "staff"
@@ -95,9 +95,10 @@ def on_connect(auth=None):
             principal = principal_for_token(db.session(), auth["token"])
             if principal is None:
                 raise ConnectionRefusedError("invalid token")
-        elif login_session.get("user_id"):
-            user = db.session().get(StaffUser, login_session["user_id"])
-            if user is not None and user.active:
+        else:
+            # A copied cookie of a session that has ended (sign-out, idle) is refused here too.
+            user = signed_in_user()
+            if user is not None:
                 principal = principal_for_user(user)
         if principal is None:
             # A paired kiosk or TV: its device cookie came with the Socket.IO handshake.

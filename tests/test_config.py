@@ -24,7 +24,7 @@ def test_environment_overrides_keys_typed_like_the_file():
         environ={
             "QUEUE_APP_DATABASE_URL": "postgresql+psycopg://db/clinic",
             "QUEUE_APP_SERVER_PORT": "8080",
-            "QUEUE_APP_SERVER_SECRET_KEY": "s3cret",
+            "QUEUE_APP_SERVER_SECRET_KEY": "s3cret-of-thirty-two-bytes-or-more",
             "QUEUE_APP_CLINIC_PUBLIC_CHECK_IN": "true",
             "QUEUE_APP_REALTIME_MESSAGE_QUEUE": "redis://127.0.0.1:6379/0",
             "UNRELATED": "x",
@@ -32,7 +32,7 @@ def test_environment_overrides_keys_typed_like_the_file():
     )
     assert settings.database_url == "postgresql+psycopg://db/clinic"
     assert settings.port == 8080
-    assert settings.secret_key == "s3cret"
+    assert settings.secret_key == "s3cret-of-thirty-two-bytes-or-more"
     assert settings.public_check_in is True
     assert settings.message_queue.startswith("redis://")
 
