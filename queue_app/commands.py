@@ -312,7 +312,11 @@ def expire_day(ctx: Context, today: bool) -> None:
 
 
 def _serving_app(ctx: Context):
-    """The app as ``serve`` and ``dispatch`` run it: current schema, secret key, clinic synced."""
+    """The app as ``serve`` and ``dispatch`` run it: current schema, clinic synced.
+
+    Without ``[server] secret_key`` the app signs sessions with the key kept in the database
+    (``session_key``), so every process on that database accepts the others' sessions.
+    """
     from . import create_app
     from .clinic_setup import sync_clinic
 
