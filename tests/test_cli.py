@@ -97,17 +97,6 @@ def test_the_database_file_and_its_new_folder_are_private(tmp_path):
     assert {f.name: stat.S_IMODE(f.stat().st_mode) for f in files} == {f.name: 0o600 for f in files}
 
 
-def test_a_wal_file_is_as_private_as_its_database(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'new' / 'queue.db'}")
-    with engine.begin() as connection:
-        connection.exec_driver_sql("CREATE TABLE t (x)")
-        connection.exec_driver_sql("INSERT INTO t VALUES (1)")
-        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "new").iterdir()}
-    engine.dispose()
-    assert stat.S_IMODE((tmp_path / "new").stat().st_mode) == 0o700
-    assert modes == {"queue.db": 0o600, "queue.db-wal": 0o600, "queue.db-shm": 0o600}
-
-
 def test_set_password_and_deactivate_user(migrated):
     from queue_app.auth import authenticate_user
 
