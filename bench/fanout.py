@@ -66,7 +66,7 @@ class Server:
         self.env = {
             **os.environ,
             "QUEUE_APP_DATABASE_URL": f"sqlite:///{self.dir}/bench.db",
-            "QUEUE_APP_SERVER_SECRET_KEY": "bench",
+            "QUEUE_APP_SERVER_SECRET_KEY": "bench-secret-of-thirty-two-bytes-or-more",
             **(env or {}),
         }
 

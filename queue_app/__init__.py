@@ -19,7 +19,7 @@ def create_app(config=None, *, clock=None):
     from flask import Flask
     from sqlalchemy.orm import Session
 
-    from . import realtime  # registers the Socket.IO handlers
+    from . import realtime, response_headers  # realtime registers the Socket.IO handlers
     from .api import api
     from .board import QueueBoard
     from .clinic import Clinic
@@ -31,22 +31,30 @@ def create_app(config=None, *, clock=None):
     from .notify.outbox import Outbox
     from .pages import init_babel, pages
     from .pages.demo import demo_pages
+    from .proxies import TrustedProxies
     from .runtime import Runtime, look_again
+    from .session_key import stored_session_key
+    from .staff_sessions import ClinicSessionInterface
 
     settings = config if isinstance(config, Settings) else load_settings(config)
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(
-        SECRET_KEY=settings.secret_key or "dev-only-not-secret",
         MAX_CONTENT_LENGTH=64 * 1024,
         JSON_SORT_KEYS=False,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
     )
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     clock = clock or SystemClock()
     channels = settings.notify.build_channels()
-    db.init_app(app, settings.database_url)
+    engine = db.init_app(app, settings.database_url)
+    # Sessions are signed with the configured key, else with one kept in the database and
+    # read at the first request (never a constant; nothing is written here).
+    app.session_interface = ClinicSessionInterface(
+        (lambda: settings.secret_key) if settings.secret_key else (lambda: stored_session_key(engine, clock.now()))
+    )
     outbox = Outbox(settings, channels, clock)
     board = QueueBoard(settings, reach=outbox.reachability)
 
@@ -75,4 +83,7 @@ def create_app(config=None, *, clock=None):
     app.register_blueprint(pages)
     app.register_blueprint(demo_pages)  # 404 outside demo mode
     init_babel(app)
+    response_headers.init_app(app)
+    # Outermost, so that Socket.IO's handshake sees the client's address and scheme too.
+    app.wsgi_app = TrustedProxies(app.wsgi_app, settings.trusted_proxies)
     return app

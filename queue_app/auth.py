@@ -100,6 +100,36 @@ def authenticate_user(session: Session, username: str, password: str) -> StaffUs
     return user if check_password_hash(user.password_hash, password) else None
 
 
+def end_sessions(user: StaffUser) -> None:
+    """End every session of ``user``: each one carries the old epoch and stops counting."""
+    user.session_epoch = (user.session_epoch or 0) + 1
+
+
+def _user_named(session: Session, username: str) -> StaffUser:
+    user = session.scalar(select(StaffUser).where(StaffUser.username == username))
+    if user is None:
+        raise InvalidInput(f"there is no user {username!r}", field="username")
+    return user
+
+
+def set_password(session: Session, username: str, password: str) -> StaffUser:
+    """Give a user a new password and end their sessions (whoever knew the old one is out)."""
+    if len(password) < 8:
+        raise InvalidInput("the password needs at least 8 characters", field="password")
+    user = _user_named(session, username)
+    user.password_hash = generate_password_hash(password)
+    end_sessions(user)
+    return user
+
+
+def deactivate_user(session: Session, username: str) -> StaffUser:
+    """Stop a user from signing in, and end the sessions they have now."""
+    user = _user_named(session, username)
+    user.active = False
+    end_sessions(user)
+    return user
+
+
 def principal_for_user(user: StaffUser) -> Principal:
     """A signed-in staff user as a caller."""
     return Principal(user.role, user.username, user.id)

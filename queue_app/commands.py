@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import secrets
 import sys
 from pathlib import Path
 
@@ -52,11 +50,14 @@ class Context:
 
 
 def _make_sqlite_folder(url: str) -> None:
-    """Create the folder of a SQLite file, so a fresh machine needs no manual step."""
+    """Create the folder of a SQLite file, so a fresh machine needs no manual step.
+
+    Only this user may enter it: it holds patients' phone numbers.
+    """
     if url.startswith("sqlite:///") and ":memory:" not in url:
         path = Path(url[len("sqlite:///") :])
         if str(path):
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -107,6 +108,7 @@ def demo(ctx: Context, if_empty: bool) -> None:
     """Load the demo clinic: its services and rooms, an admin, a staff user, kiosk and TV tokens."""
     from .clinic_setup import DEMO_USERS, is_empty, load_demo
     from .clock import SystemClock
+    from .links import choose_link_base, machine_address
 
     ctx.require_current_schema()
     with ctx.session() as session, session.begin():
@@ -116,18 +118,23 @@ def demo(ctx: Context, if_empty: bool) -> None:
                 return
             raise click.ClickException("the database already has data; the demo needs an empty one")
         tokens = load_demo(session, ctx.settings, SystemClock().now())
-    _demo_tokens_file(ctx).write_text(json.dumps(tokens))
+    # The tokens are shown here, once, and kept nowhere but (hashed) in the database: pair the
+    # kiosk and the TV with them now; `queue-app create-token` makes new ones.
     click.echo("demo clinic loaded:")
     for username, password, role, _ in DEMO_USERS:
         click.echo(f"  {role:6} login: {username} / {password}")
-    click.echo(f"  kiosk token:   {tokens['kiosk']}")
-    click.echo(f"  display token: {tokens['display']}")
-
-
-def _demo_tokens_file(ctx: Context) -> Path:
-    path = Path("instance") / "demo-tokens.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
+    base = choose_link_base(
+        public_url=ctx.settings.public_url,
+        allowed_hosts=(),
+        asked_host=None,
+        scheme="http",
+        listen_host=ctx.settings.host,
+        port=ctx.settings.port,
+        machine_address=machine_address,
+    ).url
+    click.echo("pair the devices once, with these addresses (the tokens are not shown again):")
+    click.echo(f"  reception kiosk: {base}/kiosk?pair={tokens['kiosk']}")
+    click.echo(f"  waiting-room TV: {base}/display?pair={tokens['display']}")
 
 
 @cli.command("create-user")
@@ -149,6 +156,41 @@ def create_user_command(ctx: Context, username: str, role: str, display_name: st
     except QueueError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"user {username} ({role}) created")
+
+
+@cli.command("set-password")
+@click.option("--username", required=True)
+@click.password_option(help="at least 8 characters; asked for when not given")
+@pass_context
+def set_password_command(ctx: Context, username: str, password: str) -> None:
+    """Give a staff user a new password; every session they have now ends."""
+    from .auth import set_password
+    from .queue import QueueError
+
+    ctx.require_current_schema()
+    try:
+        with ctx.session() as session, session.begin():
+            set_password(session, username, password)
+    except QueueError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"password of {username} changed; their sessions have ended")
+
+
+@cli.command("deactivate-user")
+@click.option("--username", required=True)
+@pass_context
+def deactivate_user_command(ctx: Context, username: str) -> None:
+    """Stop a staff user from signing in (someone who left); their sessions end at once."""
+    from .auth import deactivate_user
+    from .queue import QueueError
+
+    ctx.require_current_schema()
+    try:
+        with ctx.session() as session, session.begin():
+            deactivate_user(session, username)
+    except QueueError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"user {username} deactivated; their sessions have ended")
 
 
 @cli.command("create-token")
@@ -270,16 +312,16 @@ def expire_day(ctx: Context, today: bool) -> None:
 
 
 def _serving_app(ctx: Context):
-    """The app as ``serve`` and ``dispatch`` run it: current schema, secret key, clinic synced."""
-    from dataclasses import replace
+    """The app as ``serve`` and ``dispatch`` run it: current schema, clinic synced.
 
+    Without ``[server] secret_key`` the app signs sessions with the key kept in the database
+    (``session_key``), so every process on that database accepts the others' sessions.
+    """
     from . import create_app
     from .clinic_setup import sync_clinic
 
     ctx.require_current_schema()
     settings = ctx.settings
-    if not settings.secret_key:
-        settings = replace(settings, secret_key=_instance_secret_key())
     with ctx.session() as session, session.begin():
         sync_clinic(session, settings)
     return create_app(settings)
@@ -336,16 +378,6 @@ def serve(ctx: Context, host: str | None, port: int | None, without_dispatcher: 
     socketio.run(app, host=host, port=port, log_output=False, allow_unsafe_werkzeug=True)
 
 
-def _instance_secret_key() -> str:
-    """A secret key kept in ``instance/secret_key``, made once, for installs that set none."""
-    path = Path("instance") / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
 @cli.command()
 @pass_context
 def dispatch(ctx: Context) -> None:
@@ -390,19 +422,16 @@ def _warn_loopback_links(base: str) -> None:
 
 
 def _print_welcome(base: str, settings: Settings) -> None:
-    tokens_file = Path("instance") / "demo-tokens.json"
-    tokens = json.loads(tokens_file.read_text()) if tokens_file.exists() else {}
-    kiosk = f"{base}/kiosk" + (f"?pair={tokens['kiosk']}" if "kiosk" in tokens else "")
-    display = f"{base}/display" + (f"?pair={tokens['display']}" if "display" in tokens else "")
+    """Where the pages are.  No device token: those were shown once, when they were made."""
     click.echo(f"{settings.clinic_name}: serving on {base} ({settings.async_mode})")
-    click.echo(f"  reception kiosk: {kiosk}")
-    click.echo(f"  waiting-room TV: {display}")
+    click.echo(f"  reception kiosk: {base}/kiosk")
+    click.echo(f"  waiting-room TV: {base}/display")
     click.echo(f"  staff console:   {base}/staff")
     if settings.demo:
         # What each patient's phone received: the demo has no provider, the page is the phone.
         click.echo(f"  demo phones:     {base}/demo/messages")
     click.echo(f"  API:             {base}/api/v1/openapi.json")
-    if tokens:
+    if settings.demo:
         from .clinic_setup import DEMO_USERS
 
         click.echo("  demo login:      " + ", ".join(f"{u} / {p}" for u, p, _, _ in DEMO_USERS))

@@ -16,6 +16,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import time
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,6 +29,8 @@ from .notify.settings import NotifySettings, parse_notify, refuse_demo_channel, 
 
 ENV_PREFIX = "QUEUE_APP_"
 ASYNC_MODES = ("eventlet", "gevent", "threading")
+#: The shortest ``[server] secret_key`` accepted: a short key can be guessed offline from one cookie.
+MIN_SECRET_KEY_BYTES = 32
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 #: The project root: the example configuration and the front-end folders live here.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -96,6 +99,10 @@ class Settings:
     notify: NotifySettings = field(default_factory=NotifySettings)
     #: Hosts (``host`` or ``host:port``) a request may name and have patients' links use.
     allowed_hosts: tuple[str, ...] = ()
+    #: A staff session unused this long is over (``[server] session_idle_minutes``).
+    session_idle_minutes: int = 480
+    #: Proxies (addresses or networks) whose X-Forwarded-For and -Proto headers are believed.
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
     source: str = ""
     #: The whole parsed file (after overrides), for sections later parts read themselves.
     raw: Mapping[str, Any] = field(default_factory=dict)
@@ -249,6 +256,24 @@ def _allowed_hosts(value: Any) -> tuple[str, ...]:
     return tuple(hosts)
 
 
+def _trusted_proxies(value: Any) -> tuple[IPv4Network | IPv6Network, ...]:
+    """``[server] trusted_proxies``: addresses or networks (a list, or comma-separated from the environment)."""
+    where = "[server] trusted_proxies"
+    if isinstance(value, str):
+        value = [item.strip() for item in value.split(",") if item.strip()]
+    if not isinstance(value, list):
+        raise ConfigError(where, f"must be a list of addresses or networks, got {value!r}")
+    networks = []
+    for item in value:
+        if not isinstance(item, str):
+            raise ConfigError(where, f"must list strings, got {item!r}")
+        try:
+            networks.append(ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(where, f"{item!r} is not an address or network (write 127.0.0.1 or 10.0.0.0/8)") from None
+    return tuple(networks)
+
+
 def _demo_mode(data: Mapping) -> bool:
     """``[server] demo``: true only for the demo clinic (``make run`` sets it from the environment).
 
@@ -355,6 +380,17 @@ def _validate(data: dict) -> Settings:
     if async_mode not in ASYNC_MODES:
         raise ConfigError("[server] async_mode", f"must be one of {', '.join(ASYNC_MODES)}")
     secret_key = _get(data, "server", "secret_key", str, "")
+    if secret_key and len(secret_key.encode()) < MIN_SECRET_KEY_BYTES:
+        raise ConfigError(
+            "[server] secret_key",
+            f"must be at least {MIN_SECRET_KEY_BYTES} bytes (make one with "
+            "`python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`), or empty to have "
+            "one made and kept in the database",
+        )
+    session_idle_minutes = _get(data, "server", "session_idle_minutes", int, 480)
+    if session_idle_minutes < 1:
+        raise ConfigError("[server] session_idle_minutes", "must be at least 1")
+    trusted_proxies = _trusted_proxies(data.get("server", {}).get("trusted_proxies", []))
     public_url = _get(data, "server", "public_url", str, "").rstrip("/")
     if public_url and not public_url.startswith(("http://", "https://")):
         raise ConfigError("[server] public_url", "must start with http:// or https://")
@@ -387,6 +423,8 @@ def _validate(data: dict) -> Settings:
         public_url=public_url,
         retention_days=retention_days,
         allowed_hosts=allowed_hosts,
+        session_idle_minutes=session_idle_minutes,
+        trusted_proxies=trusted_proxies,
         demo=demo,
         notify=with_demo_channel(notify) if demo else notify,
         raw=data,

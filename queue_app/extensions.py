@@ -8,8 +8,11 @@ configuration.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from flask_socketio import SocketIO
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import scoped_session, sessionmaker
 
@@ -30,10 +33,11 @@ class Database:
         self.session.configure(bind=self.engine)
         return self.engine
 
-    def init_app(self, app, url: str) -> None:
+    def init_app(self, app, url: str) -> Engine:
         """Bind to ``app``: one engine, and the session removed after each request."""
-        self.configure(url)
+        engine = self.configure(url)
         app.teardown_appcontext(lambda exc: self.session.remove())
+        return engine
 
 
 def make_engine(url: str) -> Engine:
@@ -44,6 +48,12 @@ def make_engine(url: str) -> Engine:
     """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        database_file = make_url(url).database
+
+        @event.listens_for(engine, "do_connect")
+        def _private_file(_dialect, _record, _cargs, _cparams):
+            if database_file and database_file != ":memory:" and not database_file.startswith("file:"):
+                create_private_file(Path(database_file))
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -56,6 +66,23 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def create_private_file(path: Path) -> None:
+    """Create ``path`` readable by this user only (0600, its new folder 0700), if it is not there.
+
+    SQLite would create the database with the umask's permissions, usually readable by every
+    user of the machine; it gives its journal and WAL files the database file's own permissions,
+    so making the file first, private, keeps all of them private.  An existing file is left as it is.
+    """
+    if path.exists():
+        return
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass  # another process made it first
 
 
 db = Database()

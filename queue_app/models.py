@@ -243,6 +243,23 @@ class StaffUser(Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Written into each session at sign-in; raising it (sign-out, a new password, deactivation)
+    #: ends every session of this user at once, copied cookies included.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class ServerSecret(Base):
+    """A secret the server processes of one clinic share, such as the key that signs sessions.
+
+    Made at the first request when the configuration gives none, and kept here so that every
+    process on this database signs and reads the same cookies.
+    """
+
+    __tablename__ = "server_secrets"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ApiToken(Base):

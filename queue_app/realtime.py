@@ -18,14 +18,13 @@ while nothing changed.  After a change, ``SocketIOPublisher`` sends each audienc
 from __future__ import annotations
 
 from flask import request
-from flask import session as login_session
 from flask_socketio import join_room
 
 from .auth import DEVICE_COOKIE, principal_for_device, principal_for_token, principal_for_user
 from .extensions import db, socketio
-from .models import StaffUser
 from .queue import NotFound
 from .runtime import clinic_queue, runtime
+from .staff_sessions import signed_in_user
 
 PUBLIC = "public"
 STAFF = "staff"
@@ -95,9 +94,10 @@ def on_connect(auth=None):
             principal = principal_for_token(db.session(), auth["token"])
             if principal is None:
                 raise ConnectionRefusedError("invalid token")
-        elif login_session.get("user_id"):
-            user = db.session().get(StaffUser, login_session["user_id"])
-            if user is not None and user.active:
+        else:
+            # A copied cookie of a session that has ended (sign-out, idle) is refused here too.
+            user = signed_in_user()
+            if user is not None:
                 principal = principal_for_user(user)
         if principal is None:
             # A paired kiosk or TV: its device cookie came with the Socket.IO handshake.

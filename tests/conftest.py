@@ -54,7 +54,7 @@ def make_settings(database_url: str, **sections):
     """The example clinic's settings on ``database_url``, for tests (threading mode)."""
     overrides = {
         "database": {"url": database_url},
-        "server": {"async_mode": "threading", "secret_key": "test-secret"},
+        "server": {"async_mode": "threading", "secret_key": "test-secret-of-thirty-two-bytes-or-more"},
     }
     for section, values in sections.items():
         if section == "channels":

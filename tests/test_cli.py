@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
+import stat
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -64,13 +66,57 @@ def test_bad_configuration_stops_with_the_key(tmp_path):
 def test_demo_loads_once(migrated):
     first = run(migrated, "demo", "--if-empty")
     assert "staff / staff-demo-pass" in first.stdout
-    assert (migrated / "instance" / "demo-tokens.json").exists()
     again = run(migrated, "demo", "--if-empty")
     assert "demo not loaded" in again.stdout
     refused = run(migrated, "demo", check=False)
     assert refused.returncode != 0
     with Session(engine_of(migrated)) as session:
         assert {u.username for u in session.scalars(select(StaffUser))} == {"admin", "staff"}
+
+
+def test_demo_device_tokens_are_shown_once_and_kept_nowhere_in_plain_text(migrated):
+    shown = run(migrated, "demo").stdout
+    tokens = dict(re.findall(r"/(kiosk|display)\?pair=(\S+)", shown))
+    with Session(engine_of(migrated)) as session:
+        assert principal_for_token(session, tokens["kiosk"]).role == "kiosk"
+        assert principal_for_token(session, tokens["display"]).role == "display"
+    for path in migrated.rglob("*"):
+        if path.is_file() and not path.name.startswith("q.db"):
+            assert tokens["kiosk"] not in path.read_text(errors="replace"), path
+
+
+def test_the_database_file_and_its_new_folder_are_private(tmp_path):
+    """Patients' phone numbers live in the SQLite file: only the clinic's service user may read it."""
+    env = {"QUEUE_APP_DATABASE_URL": "sqlite:///instance/queue.db"}
+    run(tmp_path, "db", "upgrade", env=env)
+    run(tmp_path, "create-token", "--role", "kiosk", "--name", "lobby", env=env)  # a write: WAL files
+    folder = tmp_path / "instance"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    files = sorted(folder.iterdir())
+    assert "queue.db" in [f.name for f in files]
+    assert {f.name: stat.S_IMODE(f.stat().st_mode) for f in files} == {f.name: 0o600 for f in files}
+
+
+def test_set_password_and_deactivate_user(migrated):
+    from queue_app.auth import authenticate_user
+
+    run(migrated, "create-user", "--username", "kim", "--password", "first-password")
+    run(migrated, "set-password", "--username", "kim", input="second-password\nsecond-password\n")
+    with Session(engine_of(migrated)) as session:
+        assert authenticate_user(session, "kim", "first-password") is None
+        assert authenticate_user(session, "kim", "second-password") is not None
+        epoch = session.scalar(select(StaffUser.session_epoch).where(StaffUser.username == "kim"))
+    assert epoch == 1  # the sessions signed in with the old password have ended
+    short = run(migrated, "set-password", "--username", "kim", "--password", "short", check=False)
+    assert short.returncode != 0 and "8 characters" in short.stderr
+
+    run(migrated, "deactivate-user", "--username", "kim")
+    with Session(engine_of(migrated)) as session:
+        user = session.scalar(select(StaffUser).where(StaffUser.username == "kim"))
+        assert user.active is False and user.session_epoch == 2
+        assert authenticate_user(session, "kim", "second-password") is None
+    unknown = run(migrated, "deactivate-user", "--username", "nobody", check=False)
+    assert unknown.returncode != 0 and "nobody" in unknown.stderr
 
 
 def test_create_token_prints_a_working_token_last(migrated):
@@ -186,9 +232,10 @@ def test_make_run_serves_the_demo_with_the_demo_channel():
 def test_the_welcome_text_gives_the_demo_phones_address_only_in_the_demo(tmp_path, monkeypatch, capsys, demo):
     from queue_app.commands import _print_welcome
 
-    monkeypatch.chdir(tmp_path)  # no instance/demo-tokens.json here
+    monkeypatch.chdir(tmp_path)
     settings = load_settings(EXAMPLE_CONFIG, environ={"QUEUE_APP_SERVER_DEMO": str(demo).lower()})
     _print_welcome("http://127.0.0.1:5000", settings)
     printed = capsys.readouterr().out
+    assert "pair=" not in printed  # device tokens are shown once, by `demo`, not at every start
     assert ("http://127.0.0.1:5000/demo/messages" in printed) is demo
     assert "http://127.0.0.1:5000/staff" in printed

@@ -24,7 +24,7 @@ def test_environment_overrides_keys_typed_like_the_file():
         environ={
             "QUEUE_APP_DATABASE_URL": "postgresql+psycopg://db/clinic",
             "QUEUE_APP_SERVER_PORT": "8080",
-            "QUEUE_APP_SERVER_SECRET_KEY": "s3cret",
+            "QUEUE_APP_SERVER_SECRET_KEY": "s3cret-of-thirty-two-bytes-or-more",
             "QUEUE_APP_CLINIC_PUBLIC_CHECK_IN": "true",
             "QUEUE_APP_REALTIME_MESSAGE_QUEUE": "redis://127.0.0.1:6379/0",
             "UNRELATED": "x",
@@ -32,7 +32,7 @@ def test_environment_overrides_keys_typed_like_the_file():
     )
     assert settings.database_url == "postgresql+psycopg://db/clinic"
     assert settings.port == 8080
-    assert settings.secret_key == "s3cret"
+    assert settings.secret_key == "s3cret-of-thirty-two-bytes-or-more"
     assert settings.public_check_in is True
     assert settings.message_queue.startswith("redis://")
 
@@ -55,6 +55,9 @@ def test_environment_overrides_keys_typed_like_the_file():
         ({"services": {"general": {"default_minutes": -1}}}, "[services.general] default_minutes"),
         ({"rooms": {"room1": {"services": ["dentistry"]}}}, "[rooms.room1] services"),
         ({"privacy": {"retention_days": 0}}, "[privacy] retention_days"),
+        ({"server": {"secret_key": "test-secret"}}, "[server] secret_key"),
+        ({"server": {"session_idle_minutes": 0}}, "[server] session_idle_minutes"),
+        ({"server": {"trusted_proxies": "10.0.0.300"}}, "[server] trusted_proxies"),
     ],
 )
 def test_bad_values_name_the_key(overrides, key):
@@ -205,3 +208,14 @@ def test_alimtalk_result_settings_are_checked_naming_the_key():
     with pytest.raises(ConfigError) as excinfo:
         load_settings(EXAMPLE_CONFIG, environ={**alimtalk, "QUEUE_APP_CHANNELS_ALIMTALK_SKIP_DAYS": "0"})
     assert excinfo.value.key == "[channels.alimtalk]" and "skip_days" in str(excinfo.value)
+
+
+def test_a_secret_key_needs_32_bytes_and_empty_means_made_for_you():
+    def key(value):
+        return load_settings(EXAMPLE_CONFIG, environ={"QUEUE_APP_SERVER_SECRET_KEY": value}).secret_key
+
+    with pytest.raises(ConfigError, match=r"\[server\] secret_key.*32 bytes"):
+        key("x" * 31)
+    assert key("x" * 32) == "x" * 32
+    assert key("비밀" * 6) == "비밀" * 6  # 12 characters, 36 bytes
+    assert key("") == ""

@@ -6,7 +6,6 @@ import re
 from functools import wraps
 
 from flask import g, jsonify, make_response, request
-from flask import session as login_session
 
 from .. import payloads
 from ..auth import (
@@ -18,11 +17,11 @@ from ..auth import (
     principal_for_user,
 )
 from ..extensions import db
-from ..models import StaffUser
 from ..phones import InvalidPhone, normalize_phone
 from ..qr import qr_svg
 from ..queue import PRIORITIES, Actor
 from ..runtime import change, clinic_queue, patient_link_base, runtime, snapshot
+from ..staff_sessions import signed_in_user
 from . import api
 from .errors import ApiError
 
@@ -58,13 +57,11 @@ def current_principal() -> Principal | None:
         if principal is None:
             raise ApiError(401, "unauthorized", "the token is unknown or revoked")
         return principal
-    user_id = login_session.get("user_id")
-    if user_id:
-        user = db.session().get(StaffUser, user_id)
-        if user is not None and user.active:
-            if request.method not in ("GET", "HEAD") and not request.headers.get("X-Requested-With"):
-                raise ApiError(403, "forbidden", "X-Requested-With header required with a session")
-            return principal_for_user(user)
+    user = signed_in_user()
+    if user is not None:
+        if request.method not in ("GET", "HEAD") and not request.headers.get("X-Requested-With"):
+            raise ApiError(403, "forbidden", "X-Requested-With header required with a session")
+        return principal_for_user(user)
     device = principal_for_device(db.session(), request.cookies.get(DEVICE_COOKIE))
     if device is not None:
         if request.method not in ("GET", "HEAD") and not request.headers.get("X-Requested-With"):
@@ -223,7 +220,8 @@ def ticket_qr(token: str):
     ticket = clinic_queue().ticket_by_token(token)
     response = make_response(qr_svg(patient_url(ticket.token)))
     response.headers["Content-Type"] = "image/svg+xml"
-    response.headers["Cache-Control"] = "private, max-age=86400"
+    # The code is the patient's link: a shared kiosk browser must not keep it.
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -43,6 +43,7 @@ from ..notify.offers import page_offers
 from ..phones import InvalidPhone, normalize_phone
 from ..queue import NotFound
 from ..runtime import change, clinic_queue, patient_link_base, runtime, snapshot
+from ..staff_sessions import sign_in, sign_out, signed_in_user
 from .i18n import (
     SPEECH_LANGUAGES,
     display_texts,
@@ -127,7 +128,7 @@ def _device_page(kind: str, folder):
             max_age=DEVICE_COOKIE_MAX_AGE,
             httponly=True,
             samesite="Strict",
-            secure=request.is_secure,
+            secure=request.is_secure or runtime().settings.public_url.startswith("https://"),
             path="/",
         )
         return response
@@ -373,9 +374,8 @@ def _csrf_ok() -> bool:
 
 
 def _signed_in_user() -> StaffUser | None:
-    user_id = session.get("user_id")
-    user = db.session().get(StaffUser, user_id) if user_id else None
-    return user if user is not None and user.active and user.role in STAFF_ROLES else None
+    """The signed-in staff user, or None: one rule for pages, API and sockets (``staff_sessions``)."""
+    return signed_in_user()
 
 
 def _safe_next(target: str | None) -> str:
@@ -400,9 +400,7 @@ def login():
             if user is None or user.role not in STAFF_ROLES:
                 error, status = "wrong", 401
             else:
-                # A fresh session on sign-in, so a session fixed before it is worth nothing.
-                session.clear()
-                session["user_id"] = user.id
+                sign_in(user)
                 _csrf_token()
                 return redirect(_safe_next(request.args.get("next")), code=303)
     return render_template("login.html", error=error, csrf=_csrf_token()), status
@@ -410,9 +408,12 @@ def login():
 
 @pages.route("/logout", methods=["GET", "POST"])
 def logout():
-    """Sign out (a POST with the form token; a GET only asks to confirm)."""
+    """Sign out (a POST with the form token; a GET only asks to confirm).
+
+    Signing out ends every session of this user, so a copy of the cookie is worth nothing.
+    """
     if request.method == "POST" and _csrf_ok():
-        session.clear()
+        sign_out()
         return redirect(url_for("pages.login"), code=303)
     return render_template("logout.html", csrf=_csrf_token(), signed_in=_signed_in_user() is not None)
 

@@ -64,7 +64,7 @@ class LiveServer:
         self.env = {
             **os.environ,
             "QUEUE_APP_DATABASE_URL": f"sqlite:///{workdir / 'queue.db'}",
-            "QUEUE_APP_SERVER_SECRET_KEY": "e2e-secret",
+            "QUEUE_APP_SERVER_SECRET_KEY": "e2e-secret-of-thirty-two-bytes-or-more",
             "PYTHONUNBUFFERED": "1",
             **(env_overrides or {}),
         }

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import requests
+import socketio
 
 from .conftest import Listener
 
@@ -65,14 +68,58 @@ def test_server_restarted_mid_morning_keeps_the_queue_and_clients_resync(live_se
         phone.close()
 
 
+def sign_in(server, username: str, password: str) -> str:
+    """Sign in through the real login form; the session cookie's value."""
+    browser = requests.Session()
+    page = browser.get(f"{server.url}/login", timeout=10).text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    answer = browser.post(
+        f"{server.url}/login",
+        data={"csrf": csrf, "username": username, "password": password},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert answer.status_code == 303, answer.text
+    return browser.cookies["session"]
+
+
+def sign_out(server, cookie: str) -> None:
+    page = requests.get(f"{server.url}/logout", cookies={"session": cookie}, timeout=10)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    answer = requests.post(
+        f"{server.url}/logout",
+        data={"csrf": csrf},
+        cookies={"session": page.cookies.get("session", cookie)},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert answer.status_code == 303
+
+
+def staff_socket_connects(server, cookie: str) -> bool:
+    """Whether a staff console's Socket.IO connection with this session cookie is let in."""
+    client = socketio.Client(reconnection=False)
+    try:
+        client.connect(server.url, headers={"Cookie": f"session={cookie}"}, transports=["websocket"], wait_timeout=10)
+    except socketio.exceptions.ConnectionError:
+        return False
+    client.disconnect()
+    return True
+
+
 def test_two_server_processes_share_postgresql_and_redis(tmp_path, postgres_url, redis_url):
-    """A call made on one process reaches a phone connected to the other."""
+    """A call made on one process reaches a phone connected to the other; so does a staff session.
+
+    No secret key is configured: the processes share the session key the database keeps,
+    and a sign-out on one ends the session on the other.
+    """
     from .conftest import LiveServer
 
     env = {
         "QUEUE_APP_DATABASE_URL": postgres_url,
         "QUEUE_APP_REALTIME_MESSAGE_QUEUE": redis_url,
         "QUEUE_APP_REALTIME_CHANNEL": f"queue-app-e2e-{tmp_path.name}",
+        "QUEUE_APP_SERVER_SECRET_KEY": "",
     }
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -93,6 +140,14 @@ def test_two_server_processes_share_postgresql_and_redis(tmp_path, postgres_url,
         assert requests.post(f"{first.url}/api/v1/rooms/room1/call-next", headers=staff, timeout=10).status_code == 200
         called = phone.wait_for(lambda e, d: e == "ticket" and d["status"] == "called")
         assert called["room"] == "room1"
+
+        first.command("create-user", "--username", "nurse", "--password", "nurse-pass-123")
+        cookie = sign_in(first, "nurse", "nurse-pass-123")
+        assert requests.get(f"{second.url}/api/v1/queue", cookies={"session": cookie}, timeout=10).status_code == 200
+        assert staff_socket_connects(second, cookie)
+        sign_out(first, cookie)
+        assert requests.get(f"{second.url}/api/v1/queue", cookies={"session": cookie}, timeout=10).status_code == 401
+        assert not staff_socket_connects(second, cookie)
     finally:
         if phone:
             phone.close()
