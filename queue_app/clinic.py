@@ -68,6 +68,10 @@ class Snapshot:
             self._views["staff"] = {**payloads.staff_queue(settings, self.state), "version": self.version}
         return self._views["staff"]
 
+    def staff_changes(self, settings: Settings, tickets: Sequence[Ticket], moved: Sequence[Ticket]) -> dict:
+        """What this change changed, for staff consoles that hold the view before it."""
+        return {**payloads.staff_changes(settings, self.state, tickets, moved), "version": self.version}
+
     def patient(self, settings: Settings, ticket: Ticket) -> dict:
         """One patient's own view of their ticket."""
         return {**payloads.patient_ticket(settings, self.state, ticket), "version": self.version}

@@ -13,6 +13,7 @@ Three audiences, three views of the same ``QueueState``:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from .board import QueueState, Wait
@@ -164,6 +165,28 @@ def staff_queue(settings: Settings, state: QueueState) -> dict:
         ],
         "in_rooms": [staff_ticket(settings, state, t) for t in state.in_rooms],
         "rooms": [_room_view(settings, room, serving) for room in state.rooms],
+        "services": service_list(settings, state),
+    }
+
+
+def staff_changes(settings: Settings, state: QueueState, tickets: Iterable[Ticket], moved: Iterable[Ticket]) -> dict:
+    """The ``staff_changes`` event: what one change changed, not the whole queue.
+
+    ``tickets``: the changed tickets, whole (their status says whether they are still in
+    line); ``places``: ``[id, position, minutes, low, high]`` for those only moved.  A call
+    with a thousand waiting is a thousand short rows, not the whole console again.
+    """
+    places = []
+    for ticket in moved:
+        wait = state.waits.get(ticket.id)
+        places.append(
+            [ticket.id, state.positions.get(ticket.id), *((wait.minutes, wait.low, wait.high) if wait else (None,) * 3)]
+        )
+    return {
+        "now": iso(state.now),
+        "tickets": [staff_ticket(settings, state, t) for t in tickets],
+        "places": places,
+        "rooms": room_list(settings, state),
         "services": service_list(settings, state),
     }
 

@@ -50,7 +50,8 @@ class SocketIOPublisher:
         """Send each audience its view of the snapshot, the changed tickets to their patients,
         and a small ``place`` to each patient the change moved."""
         socketio.emit("queue", snapshot.public(self.settings), to=PUBLIC)
-        socketio.emit("queue", snapshot.staff(self.settings), to=STAFF)
+        # Staff hold the whole view from their connect; each change sends what it changed.
+        socketio.emit("staff_changes", snapshot.staff_changes(self.settings, tickets, moved), to=STAFF)
         for ticket in tickets:
             socketio.emit("ticket", snapshot.patient(self.settings, ticket), to=ticket_room(ticket.id))
         for ticket in moved:

@@ -71,8 +71,12 @@ def test_call_reaches_patient_display_and_staff(app, client, tokens):
     assert public["services"][0]["waiting"] == 1 and public["rooms"][0]["serving"] == first["number"]
     staff_events = events(staff)
     assert any(e["name"] == "called" for e in staff_events)
-    staff_queue = [e["args"][0] for e in staff_events if e["name"] == "queue"][-1]
-    assert staff_queue["in_rooms"][0]["number"] == first["number"]
+    # Staff are sent what the call changed: the called ticket whole, the others' new places.
+    [change] = [e["args"][0] for e in staff_events if e["name"] == "staff_changes"]
+    assert [t["number"] for t in change["tickets"]] == [first["number"]]
+    assert change["tickets"][0]["status"] == "called"
+    assert [p[:2] for p in change["places"]] == [[second["id"], 1]]
+    assert not [e for e in staff_events if e["name"] == "queue"]  # not the whole view again
 
 
 def test_public_payloads_carry_no_tokens_phones_or_ids(app, client, tokens):

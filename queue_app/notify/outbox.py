@@ -31,7 +31,7 @@ from ..models import (
     Ticket,
 )
 from .channels import Channel, Recipient
-from .settings import WEBHOOK, NearThreshold
+from .settings import LEAD_CHOICES, WEBHOOK, NearThreshold
 
 #: Queue events that cause a message of the same name.
 EVENT_MESSAGES = {"checked_in": "checked_in", "called": "called", "recalled": "recalled"}
@@ -174,10 +174,18 @@ class Outbox:
             kind = EVENT_MESSAGES.get(event)
             if kind:
                 wanted.append((ticket, kind))
-        for service_line in state.lines.values():
-            for ticket in service_line:
+        for service_id, service_line in state.lines.items():
+            threshold = self.notify.threshold(service_id)
+            # Estimates grow along a line (it is called in its order), so past the place rule
+            # and past the longest lead anyone may choose, nobody further back can be near:
+            # a change costs the same with 50 or 5,000 waiting.
+            farthest = max(threshold.minutes, *LEAD_CHOICES) * LEAD_MARGIN
+            for place, ticket in enumerate(service_line, start=1):
                 if self._is_near(state, ticket):
                     wanted.append((ticket, "turn_near"))
+                wait = state.waits.get(ticket.id)
+                if place - 1 > threshold.positions and wait is not None and wait.low > farthest:
+                    break
         wanted = [(t, k) for t, k in wanted if k in self.notify.kinds]
         if not wanted:
             return []

@@ -33,7 +33,36 @@
   var roomNames = {};
   setup.rooms.forEach(function (r) { roomNames[r.id] = r.name; });
   var serviceNames = {};
-  setup.services.forEach(function (s) { serviceNames[s.id] = s.name; });
+  var serviceOrder = {};
+  setup.services.forEach(function (s, i) { serviceNames[s.id] = s.name; serviceOrder[s.id] = i; });
+
+  // One change as the server sends it to staff: the tickets it changed, whole, and the new
+  // places of those it only moved.  Applied to the view held since connecting.
+  function applyChanges(change) {
+    var byId = {};
+    (queue.waiting || []).concat(queue.in_rooms || []).forEach(function (t) { byId[t.id] = t; });
+    (change.tickets || []).forEach(function (t) { byId[t.id] = t; });
+    (change.places || []).forEach(function (p) {
+      var t = byId[p[0]];
+      if (!t) return;
+      t.position = p[1];
+      t.estimated_wait_minutes = p[2];
+      t.estimate_low_minutes = p[3];
+      t.estimate_high_minutes = p[4];
+    });
+    var all = Object.keys(byId).map(function (id) { return byId[id]; });
+    queue.waiting = all.filter(function (t) { return t.status === "waiting"; }).sort(function (a, b) {
+      var byService = (serviceOrder[a.service] || 0) - (serviceOrder[b.service] || 0);
+      return byService || (a.position || 0) - (b.position || 0);
+    });
+    queue.in_rooms = all.filter(function (t) { return t.status === "called" || t.status === "in_consultation"; })
+      .sort(function (a, b) { return String(a.called_at).localeCompare(String(b.called_at)); });
+    queue.rooms = change.rooms;
+    queue.services = change.services;
+    queue.now = change.now;
+    queue.version = change.version;
+    renderQueue();
+  }
   var timeFormat = new Intl.DateTimeFormat(setup.language, { hour: "2-digit", minute: "2-digit", timeZone: setup.timezone });
 
   // -- my rooms, remembered per browser --------------------------------------------------------
@@ -417,7 +446,7 @@
       setOnline(false);
       if (err && err.message === "authentication required") location.href = "/login?next=/staff";
     });
-    window.followQueue(socket, function (view) { queue = view; renderQueue(); });
+    window.followQueue(socket, function (view) { queue = view; renderQueue(); }, "staff_changes", applyChanges);
     socket.on("delivery", updateMessage);
   }
   // "Waited" grows by itself; one timer for the page's whole life.
