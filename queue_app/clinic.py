@@ -68,7 +68,7 @@ class Snapshot:
             self._views["staff"] = {**payloads.staff_queue(settings, self.state), "version": self.version}
         return self._views["staff"]
 
-    def staff_changes(self, settings: Settings, tickets: Sequence[Ticket], moved: Sequence[Ticket]) -> dict:
+    def staff_changes(self, settings: Settings, tickets: Sequence[Ticket], moved: Sequence[int]) -> dict:
         """What this change changed, for staff consoles that hold the view before it."""
         return {**payloads.staff_changes(settings, self.state, tickets, moved), "version": self.version}
 
@@ -76,31 +76,27 @@ class Snapshot:
         """One patient's own view of their ticket."""
         return {**payloads.patient_ticket(settings, self.state, ticket), "version": self.version}
 
-    def place(self, ticket: Ticket) -> dict:
+    def place(self, ticket_id: int) -> dict:
         """A waiting patient's place and range (the ``place`` event)."""
-        return {**payloads.place(self.state, ticket), "version": self.version}
+        return {**payloads.place(self.state, ticket_id), "version": self.version}
 
-    def places(self) -> dict[int, tuple]:
-        """ticket id -> (place, range) of everyone waiting: what a phone shows of the queue."""
-        if "places" not in self._views:
-            waits = self.state.waits
-            self._views["places"] = {
-                t.id: (self.state.positions.get(t.id), waits.get(t.id))
-                for line in self.state.lines.values()
-                for t in line
-            }
-        return self._views["places"]
-
-    def moved_since(self, earlier: Snapshot | None) -> list[Ticket]:
-        """Waiting patients whose place or range is not what ``earlier`` told them.
+    def moved_since(self, earlier: Snapshot | None) -> list[int]:
+        """The waiting patients (ids) whose place or range is not what ``earlier`` told them.
 
         A check-in at the back of a line moves nobody ahead of it; a call moves everyone
         behind.  Without the snapshot just before this one (another process made changes
         in between), everyone waiting is sent theirs.
         """
-        now = self.places()
-        before = earlier.places() if earlier is not None and earlier.version == self.version - 1 else {}
-        return [t for line in self.state.lines.values() for t in line if before.get(t.id) != now[t.id]]
+        positions, waits = self.state.positions, self.state.waits
+        if earlier is None or earlier.version != self.version - 1:
+            return list(positions)
+        before, waits_before = earlier.state.positions, earlier.state.waits
+        return [
+            i
+            for i, p in positions.items()
+            # The same object when nothing moved (a carried-on state shares them): no compare.
+            if before.get(i) != p or ((w := waits.get(i)) is not (b := waits_before.get(i)) and w != b)
+        ]
 
     def call(self, settings: Settings, ticket: Ticket) -> dict:
         """The ``called`` announcement: number and room."""
@@ -118,10 +114,10 @@ class Publisher(Protocol):
     """Where news of a change goes once it is committed."""
 
     def changed(
-        self, snapshot: Snapshot, tickets: Sequence[Ticket], called: Ticket | None, moved: Sequence[Ticket] = ()
+        self, snapshot: Snapshot, tickets: Sequence[Ticket], called: Ticket | None, moved: Sequence[int] = ()
     ) -> None:
         """A change was committed: every audience its view, the changed tickets to their patients,
-        and their new place to the patients it moved (``moved``, not in ``tickets``)."""
+        and their new place to the patients it moved (``moved``: ticket ids, not in ``tickets``)."""
 
     def delivered(self, delivery) -> None:
         """A message moved on (sent, delivered, failed): staff see it."""
@@ -266,7 +262,8 @@ class Clinic:
         earlier = self._latest
         self._keep(snapshot)
         touched = list(queue.touched)
-        moved = [t for t in snapshot.moved_since(earlier) if t not in touched]
+        touched_ids = {t.id for t in touched}
+        moved = [i for i in snapshot.moved_since(earlier) if i not in touched_ids]
         self.publisher.changed(snapshot, touched, called, moved)
         if messages and self.wake is not None:
             self.wake()

@@ -24,6 +24,7 @@ import ipaddress
 import re
 import socket
 import struct
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,12 +198,27 @@ def _interface_addresses() -> list[tuple[str, str]]:
     return found
 
 
+#: How long the machine's address is taken as known (it is asked on every request).
+ADDRESS_SECONDS = 30.0
+_address_cache: tuple[float, str | None] | None = None
+
+
 def machine_address() -> str | None:
     """This machine's first usable non-loopback IPv4 address, or None when it has none.
 
-    Read from the interfaces themselves (the one with the default route first), so nothing
-    is sent anywhere; where that is not possible, from the addresses of the host name.
+    Looked up at most every ``ADDRESS_SECONDS``: a DHCP lease that moves the address is
+    followed within half a minute, and a busy check-in desk does not ask the kernel each time.
     """
+    global _address_cache
+    now = time.monotonic()
+    if _address_cache is None or now - _address_cache[0] > ADDRESS_SECONDS:
+        _address_cache = (now, _look_up_machine_address())
+    return _address_cache[1]
+
+
+def _look_up_machine_address() -> str | None:
+    """Read from the interfaces themselves (the one with the default route first), so nothing
+    is sent anywhere; where that is not possible, from the addresses of the host name."""
     try:
         found = _interface_addresses()
     except (OSError, AttributeError, ImportError):  # not Linux

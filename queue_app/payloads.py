@@ -169,7 +169,7 @@ def staff_queue(settings: Settings, state: QueueState) -> dict:
     }
 
 
-def staff_changes(settings: Settings, state: QueueState, tickets: Iterable[Ticket], moved: Iterable[Ticket]) -> dict:
+def staff_changes(settings: Settings, state: QueueState, tickets: Iterable[Ticket], moved: Iterable[int]) -> dict:
     """The ``staff_changes`` event: what one change changed, not the whole queue.
 
     ``tickets``: the changed tickets, whole (their status says whether they are still in
@@ -177,10 +177,10 @@ def staff_changes(settings: Settings, state: QueueState, tickets: Iterable[Ticke
     with a thousand waiting is a thousand short rows, not the whole console again.
     """
     places = []
-    for ticket in moved:
-        wait = state.waits.get(ticket.id)
+    for ticket_id in moved:
+        wait = state.waits.get(ticket_id)
         places.append(
-            [ticket.id, state.positions.get(ticket.id), *((wait.minutes, wait.low, wait.high) if wait else (None,) * 3)]
+            [ticket_id, state.positions.get(ticket_id), *((wait.minutes, wait.low, wait.high) if wait else (None,) * 3)]
         )
     return {
         "now": iso(state.now),
@@ -217,13 +217,13 @@ def patient_ticket(settings: Settings, state: QueueState, ticket: Ticket) -> dic
     return view
 
 
-def place(state: QueueState, ticket: Ticket) -> dict:
+def place(state: QueueState, ticket_id: int) -> dict:
     """The ``place`` event: a waiting patient's place and range, the few fields that move."""
-    position = state.positions.get(ticket.id)
+    position = state.positions.get(ticket_id)
     return {
         "position": position,
         "ahead": position - 1 if position else None,
-        **_wait_fields(state.waits.get(ticket.id)),
+        **_wait_fields(state.waits.get(ticket_id)),
     }
 
 

@@ -54,8 +54,8 @@ class SocketIOPublisher:
         socketio.emit("staff_changes", snapshot.staff_changes(self.settings, tickets, moved), to=STAFF)
         for ticket in tickets:
             socketio.emit("ticket", snapshot.patient(self.settings, ticket), to=ticket_room(ticket.id))
-        for ticket in moved:
-            socketio.emit("place", snapshot.place(ticket), to=ticket_room(ticket.id))
+        for ticket_id in moved:
+            socketio.emit("place", snapshot.place(ticket_id), to=ticket_room(ticket_id))
         if called is not None:
             socketio.emit("called", snapshot.call(self.settings, called), to=[PUBLIC, STAFF])
 

@@ -26,11 +26,12 @@ class RecordingPublisher:
     deliveries: list = field(default_factory=list)
 
     def changed(self, snapshot, tickets, called, moved=()) -> None:
+        numbers = {t.id: t.number for line in snapshot.state.lines.values() for t in line}
         self.changes.append(
             Published(
                 version=snapshot.version,
                 tickets=[t.number for t in tickets],
-                moved=[t.number for t in moved],
+                moved=[numbers[i] for i in moved],
                 called=called.number if called is not None else None,
                 staff=snapshot.staff(self.settings),
                 public=snapshot.public(self.settings),
