@@ -165,3 +165,13 @@ def test_docker_compose_config_accepts_the_compose_file(tmp_path):
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_env_example_lists_every_value_compose_requires():
+    required = set(re.findall(r"\$\{(\w+):\?", (DEPLOYMENT / "compose.yaml").read_text(encoding="utf-8")))
+    listed = {
+        line.split("=", 1)[0]
+        for line in (DEPLOYMENT / "env.example").read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    }
+    assert required == listed == set(ENV_FILE)
