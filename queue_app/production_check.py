@@ -23,12 +23,10 @@ from sqlalchemy.orm import Session
 
 from .auth import authenticate_user
 from .clinic_setup import DEMO_USERS
-from .config import EXAMPLE_CONFIG, Settings
+from .config import EXAMPLE_CONFIG, MIN_SECRET_KEY_BYTES, Settings
 from .links import is_loopback
 from .models import StaffUser
 
-#: Shorter signing keys can be guessed offline from one signed cookie.
-MIN_SECRET_BYTES = 32
 #: Where ``queue-app serve`` keeps what it makes for itself (the secret key, the demo's tokens).
 INSTANCE_DIR = Path("instance")
 NEW_SECRET = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
@@ -49,24 +47,17 @@ class Finding:
 def settings_findings(settings: Settings) -> list[Finding]:
     """What is unsafe in the configuration itself: secret, public address, demo mode, database."""
     findings = []
-    secret = settings.secret_key
-    if not secret:
+    # A key shorter than MIN_SECRET_KEY_BYTES never gets here: the configuration refuses it.
+    if not settings.secret_key:
         findings.append(
             Finding(
                 "[server] secret_key",
-                "empty, so the service signs sessions with a key it made for itself, not one you keep secret",
-                f"set QUEUE_APP_SERVER_SECRET_KEY to a random key of {MIN_SECRET_BYTES}+ bytes ({NEW_SECRET})",
-            )
-        )
-    elif len(secret.encode()) < MIN_SECRET_BYTES:
-        findings.append(
-            Finding(
-                "[server] secret_key",
-                f"only {len(secret.encode())} bytes, short enough to guess from one signed cookie",
-                f"set QUEUE_APP_SERVER_SECRET_KEY to a random key of {MIN_SECRET_BYTES}+ bytes ({NEW_SECRET})",
+                "empty, so sessions are signed with a key kept in the database: a copy of it can forge a staff session",
+                f"set QUEUE_APP_SERVER_SECRET_KEY to a random key of {MIN_SECRET_KEY_BYTES}+ bytes ({NEW_SECRET})",
             )
         )
     findings.extend(_public_url_findings(settings.public_url))
+    findings.extend(_proxy_findings(settings))
     if settings.demo:
         findings.append(
             Finding(
@@ -117,6 +108,20 @@ def _public_url_findings(public_url: str) -> list[Finding]:
     return []
 
 
+def _proxy_findings(settings: Settings) -> list[Finding]:
+    """An https address is served through a proxy (``serve`` speaks plain http): the app must know it."""
+    if not settings.public_url.startswith("https://") or settings.trusted_proxies:
+        return []
+    return [
+        Finding(
+            "[server] trusted_proxies",
+            "empty while public_url is https, so the app takes each request for the proxy's own "
+            "(its address, plain http)",
+            'list the proxy\'s address, e.g. trusted_proxies = ["127.0.0.1"] for nginx on this machine',
+        )
+    ]
+
+
 def demo_password_findings(session: Session) -> list[Finding]:
     """The demo clinic's users that still sign in with the passwords printed in the README."""
     if not inspect(session.connection()).has_table(StaffUser.__tablename__):
@@ -125,7 +130,8 @@ def demo_password_findings(session: Session) -> list[Finding]:
         Finding(
             f"user {username}",
             "still signs in with the demo password (this database was loaded with `queue-app demo`)",
-            "start the clinic on an empty database (`queue-app db upgrade`, then `queue-app create-user`)",
+            f"give a new one (`queue-app set-password --username {username}`) "
+            f"or `queue-app deactivate-user --username {username}`",
         )
         for username, password, _, _ in DEMO_USERS
         if authenticate_user(session, username, password) is not None

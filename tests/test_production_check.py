@@ -27,7 +27,12 @@ from .conftest import prepare_database
 SECRET = "k" * 48
 #: What a clinic behind nginx sets: its own key, its https address, PostgreSQL and Redis.
 PRODUCTION = {
-    "server": {"secret_key": SECRET, "public_url": "https://queue.example-clinic.kr", "demo": False},
+    "server": {
+        "secret_key": SECRET,
+        "public_url": "https://queue.example-clinic.kr",
+        "trusted_proxies": ["127.0.0.1"],
+        "demo": False,
+    },
     "database": {"url": "postgresql+psycopg://queue@db/queue"},
     "realtime": {"message_queue": "redis://redis:6379/0"},
 }
@@ -49,11 +54,11 @@ def test_a_production_configuration_has_nothing_unsafe():
     ("sections", "key", "words"),
     [
         ({"server": {"secret_key": ""}}, "[server] secret_key", "QUEUE_APP_SERVER_SECRET_KEY"),
-        ({"server": {"secret_key": "k" * 31}}, "[server] secret_key", "31 bytes"),
         ({"server": {"public_url": ""}}, "[server] public_url", "https address"),
         ({"server": {"public_url": "http://127.0.0.1:5000"}}, "[server] public_url", "this computer only"),
         ({"server": {"public_url": "https://localhost"}}, "[server] public_url", "this computer only"),
         ({"server": {"public_url": "http://queue.example-clinic.kr"}}, "[server] public_url", "no TLS"),
+        ({"server": {"trusted_proxies": []}}, "[server] trusted_proxies", '["127.0.0.1"]'),
         ({"server": {"demo": True}}, "[server] demo", "demo = false"),
         ({"database": {"url": "sqlite:///instance/queue.db"}}, "[database] url", "PostgreSQL"),
     ],
@@ -140,6 +145,12 @@ def check_config(workdir, env):
     )
 
 
+def test_a_key_too_short_to_use_stops_check_config_with_the_key(tmp_path):
+    result = check_config(tmp_path, {"QUEUE_APP_SERVER_SECRET_KEY": "k" * 31})
+    assert result.returncode != 0
+    assert "[server] secret_key" in result.stderr
+
+
 def test_check_config_exits_non_zero_until_the_install_is_safe(tmp_path):
     queue_app = [sys.executable, "-m", "queue_app.cli", "--config", str(EXAMPLE_CONFIG)]
     env = {"QUEUE_APP_DATABASE_URL": f"sqlite:///{tmp_path / 'queue.db'}", "QUEUE_APP_SERVER_DEMO": "true"}
@@ -158,6 +169,7 @@ def test_check_config_exits_non_zero_until_the_install_is_safe(tmp_path):
         "QUEUE_APP_DATABASE_URL": env["QUEUE_APP_DATABASE_URL"],
         "QUEUE_APP_SERVER_SECRET_KEY": SECRET,
         "QUEUE_APP_SERVER_PUBLIC_URL": "https://queue.example-clinic.kr",
+        "QUEUE_APP_SERVER_TRUSTED_PROXIES": "127.0.0.1",
     }
     still = check_config(tmp_path, safe)
     assert still.returncode == 1 and "user admin" in still.stdout and "[server]" not in still.stdout
