@@ -30,8 +30,10 @@ def _async_mode(config_path: str | None) -> str:
     import tomllib
     from pathlib import Path
 
+    from .bundled import bundled_path
+
     # The same default as config.default_config_path, which cannot be imported yet.
-    example = Path(__file__).resolve().parent.parent / "config.example.toml"
+    example = bundled_path("config.example.toml")
     path = Path(config_path) if config_path else (Path("config.toml") if Path("config.toml").exists() else example)
     try:
         with open(path, "rb") as fh:

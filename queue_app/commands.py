@@ -308,6 +308,36 @@ def expire_day(ctx: Context, today: bool) -> None:
     click.echo(f"erased the phone numbers of {erased} visit(s) older than {settings.retention_days} days")
 
 
+# -- production --------------------------------------------------------------------------------
+
+
+@cli.command("check-config")
+@pass_context
+def check_config(ctx: Context) -> None:
+    """Report what is unsafe for production, one line each; exit status 1 when anything is.
+
+    Reads the configuration (with its environment overrides, as `serve` would), the instance
+    folder and the database; changes nothing.  Run it as the service's user, in its folder.
+    """
+    from .extensions import make_engine
+    from .production_check import database_findings, file_findings, files_to_check, settings_findings
+
+    settings = ctx.settings
+    engine = make_engine(settings.database_url)
+    try:
+        # The files first: reading the database makes SQLite's -wal and -shm files for a moment.
+        files = file_findings(files_to_check(settings))
+        findings = [*settings_findings(settings), *files, *database_findings(engine, settings.database_url)]
+    finally:
+        engine.dispose()
+    for finding in findings:
+        click.echo(f"UNSAFE {finding}")
+    if findings:
+        click.echo(f"{len(findings)} unsafe setting(s) in {settings.source}", err=True)
+        sys.exit(1)
+    click.echo(f"{settings.source}: nothing unsafe found")
+
+
 # -- serve -------------------------------------------------------------------------------------
 
 

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
+from .bundled import bundled_path
 from .estimate import EstimatorSettings, OpeningHours
 from .links import parse_host
 from .notify.settings import NotifySettings, parse_notify, refuse_demo_channel, with_demo_channel
@@ -32,9 +33,8 @@ ASYNC_MODES = ("eventlet", "gevent", "threading")
 #: The shortest ``[server] secret_key`` accepted: a short key can be guessed offline from one cookie.
 MIN_SECRET_KEY_BYTES = 32
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
-#: The project root: the example configuration and the front-end folders live here.
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE_CONFIG = PROJECT_ROOT / "config.example.toml"
+#: The default configuration when none is given: in the package once installed, else at the project root.
+EXAMPLE_CONFIG = bundled_path("config.example.toml")
 
 
 class ConfigError(ValueError):

@@ -1,7 +1,8 @@
 """The pages people use: the kiosk, the waiting-room display, the patient's phone page, the staff console.
 
 The kiosk and the display are plain HTML/CSS/JS in the ``kiosk/`` and ``display/`` folders at
-the project root, served from here once the device is paired.  The patient page and the
+the project root (inside the package once installed: see ``bundled.py``), served from here once
+the device is paired.  The patient page and the
 staff console are templates here, rendered with the state already in them so that they work
 (and the patient page refreshes itself) without JavaScript, and then kept live by scripts over
 Socket.IO.  Everything the pages change goes through the REST API, so the pages hold no queue
@@ -35,7 +36,7 @@ from flask import (
 from flask_babel import get_locale
 
 from ..auth import DEVICE_COOKIE, STAFF_ROLES, authenticate_user, principal_for_device
-from ..config import PROJECT_ROOT
+from ..bundled import bundled_path
 from ..extensions import db
 from ..models import CLOSED_STATUSES, StaffUser
 from ..notify.costs import daily_costs
@@ -65,8 +66,8 @@ pages = Blueprint(
     "pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static/pages"
 )
 
-KIOSK_DIR = PROJECT_ROOT / "kiosk"
-DISPLAY_DIR = PROJECT_ROOT / "display"
+KIOSK_DIR = bundled_path("kiosk")
+DISPLAY_DIR = bundled_path("display")
 #: Browsers cap cookie lifetimes at 400 days; a device is paired for as long as they allow.
 DEVICE_COOKIE_MAX_AGE = 400 * 24 * 3600
 #: Pages are only ever framed by nobody; scripts, styles and sockets come from this server only.
