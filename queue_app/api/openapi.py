@@ -371,8 +371,12 @@ SPEC = {
         },
         "/queue": {
             "get": {
-                "summary": "Everyone waiting and in rooms, with estimates",
+                "summary": "Everyone waiting and in rooms, with estimates (waiting paginated)",
                 "security": STAFF,
+                "parameters": [
+                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                    {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+                ],
                 "responses": {"200": _json({"type": "object"}, "queue"), **_errors(401, 403)},
             }
         },

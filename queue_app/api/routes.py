@@ -281,5 +281,33 @@ def room_action(room_id: str, action: str):
 @api.get("/queue")
 @require(*STAFF_ROLES)
 def whole_queue():
-    """Everyone waiting and in consultation, with estimates."""
-    return jsonify(snapshot().staff(runtime().settings))
+    """Everyone waiting and in consultation, with estimates; ``?page=&per_page=`` for long lines.
+
+    ``waiting`` is one page of the whole waiting list in call order (``per_page`` 1-1000,
+    default 500); those in rooms, the rooms and the services always come whole.
+    """
+    page = _positive_int("page", 1, 1_000_000)
+    per_page = _positive_int("per_page", 500, 1000)
+    view = snapshot().staff(runtime().settings)
+    waiting = view["waiting"]
+    start = (page - 1) * per_page
+    return jsonify(
+        {
+            **view,
+            "waiting": waiting[start : start + per_page],
+            "page": page,
+            "per_page": per_page,
+            "total_waiting": len(waiting),
+            "next_page": page + 1 if start + per_page < len(waiting) else None,
+        }
+    )
+
+
+def _positive_int(name: str, default: int, largest: int) -> int:
+    """A whole-number query parameter from 1 to ``largest``, or 400 naming it."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= largest:
+        raise ApiError(400, "invalid", f"{name} must be a whole number from 1 to {largest}", name)
+    return int(raw)

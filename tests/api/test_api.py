@@ -359,3 +359,20 @@ def test_unknown_api_path_and_method_answer_json(client):
 
 def test_settings_file_is_the_example(settings):
     assert settings.source == str(EXAMPLE_CONFIG)
+
+
+def test_the_whole_queue_comes_in_pages(client, tokens):
+    kiosk = tokens.headers("kiosk")
+    numbers = [
+        client.post("/api/v1/tickets", json={"service": "general"}, headers=kiosk).get_json()["number"] for _ in range(5)
+    ]
+    first = client.get("/api/v1/queue?per_page=2", headers=tokens.headers("staff")).get_json()
+    assert [t["number"] for t in first["waiting"]] == numbers[:2]
+    assert (first["page"], first["total_waiting"], first["next_page"]) == (1, 5, 2)
+    last = client.get("/api/v1/queue?per_page=2&page=3", headers=tokens.headers("staff")).get_json()
+    assert [t["number"] for t in last["waiting"]] == numbers[4:] and last["next_page"] is None
+    whole = client.get("/api/v1/queue", headers=tokens.headers("staff")).get_json()
+    assert [t["number"] for t in whole["waiting"]] == numbers and whole["next_page"] is None
+    for bad in ("page=0", "per_page=1001", "page=two", "per_page=-1"):
+        answer = client.get(f"/api/v1/queue?{bad}", headers=tokens.headers("staff"))
+        assert answer.status_code == 400 and answer.get_json()["error"]["field"] == bad.split("=")[0]
