@@ -363,9 +363,8 @@ def test_settings_file_is_the_example(settings):
 
 def test_the_whole_queue_comes_in_pages(client, tokens):
     kiosk = tokens.headers("kiosk")
-    numbers = [
-        client.post("/api/v1/tickets", json={"service": "general"}, headers=kiosk).get_json()["number"] for _ in range(5)
-    ]
+    tickets = [client.post("/api/v1/tickets", json={"service": "general"}, headers=kiosk) for _ in range(5)]
+    numbers = [t.get_json()["number"] for t in tickets]
     first = client.get("/api/v1/queue?per_page=2", headers=tokens.headers("staff")).get_json()
     assert [t["number"] for t in first["waiting"]] == numbers[:2]
     assert (first["page"], first["total_waiting"], first["next_page"]) == (1, 5, 2)
