@@ -114,10 +114,16 @@ class Publisher(Protocol):
     """Where news of a change goes once it is committed."""
 
     def changed(
-        self, snapshot: Snapshot, tickets: Sequence[Ticket], called: Ticket | None, moved: Sequence[int] = ()
+        self,
+        snapshot: Snapshot,
+        tickets: Sequence[Ticket],
+        called: Ticket | None,
+        moved: Sequence[int] = (),
+        noted: Sequence[Ticket] = (),
     ) -> None:
         """A change was committed: every audience its view, the changed tickets to their patients,
-        and their new place to the patients it moved (``moved``: ticket ids, not in ``tickets``)."""
+        their new place to the patients it moved (``moved``: ticket ids, not in ``tickets``),
+        and to staff the rows of ``noted`` too (tickets that got a message decided)."""
 
     def delivered(self, delivery) -> None:
         """A message moved on (sent, delivered, failed): staff see it."""
@@ -264,7 +270,14 @@ class Clinic:
         touched = list(queue.touched)
         touched_ids = {t.id for t in touched}
         moved = [i for i in snapshot.moved_since(earlier) if i not in touched_ids]
-        self.publisher.changed(snapshot, touched, called, moved)
+        # Patients this change decided a message for (turn near, perhaps the call list):
+        # staff see their whole row again, their phones only their place.
+        noted = tickets_of(
+            session.get(Ticket, ticket_id)
+            for ticket_id in dict.fromkeys(m.ticket_id for m in messages)
+            if ticket_id not in touched_ids
+        )
+        self.publisher.changed(snapshot, touched, called, moved, noted)
         if messages and self.wake is not None:
             self.wake()
         queue.happened.clear()

@@ -46,12 +46,13 @@ class SocketIOPublisher:
     def __init__(self, settings) -> None:
         self.settings = settings
 
-    def changed(self, snapshot, tickets, called, moved=()) -> None:
+    def changed(self, snapshot, tickets, called, moved=(), noted=()) -> None:
         """Send each audience its view of the snapshot, the changed tickets to their patients,
         and a small ``place`` to each patient the change moved."""
         socketio.emit("queue", snapshot.public(self.settings), to=PUBLIC)
         # Staff hold the whole view from their connect; each change sends what it changed.
-        socketio.emit("staff_changes", snapshot.staff_changes(self.settings, tickets, moved), to=STAFF)
+        staff_rows = [*tickets, *noted]
+        socketio.emit("staff_changes", snapshot.staff_changes(self.settings, staff_rows, moved), to=STAFF)
         for ticket in tickets:
             socketio.emit("ticket", snapshot.patient(self.settings, ticket), to=ticket_room(ticket.id))
         for ticket_id in moved:

@@ -213,3 +213,20 @@ def test_a_check_in_a_minute_later_is_read_again(door, clock):
     clock.advance(seconds=61)
     door.change(check_in)
     assert door.snapshot().state.forecast is not first  # the estimates moved with the clock
+
+
+def test_staff_are_sent_the_row_of_a_patient_a_change_decided_a_message_for(door):
+    # Near by place only (one ahead); nobody with a phone who declined texts: the call list.
+    tickets = [
+        door.change(
+            lambda queue: queue.check_in("general", language="ko", actor=KIOSK, phone="+821011112222")[0]
+        ).result
+        for _ in range(4)
+    ]
+    door.change(lambda queue: queue.call_next("room1", STAFF), announce=True)
+    door.change(lambda queue: queue.finish(tickets[0].id, STAFF))
+    door.change(lambda queue: queue.call_next("room1", STAFF), announce=True)
+    change = door.publisher.changes[-1]
+    assert change.noted == [tickets[3].number]  # now one ahead: turn near decided, failed
+    row = next(t for t in change.staff["waiting"] if t["number"] == tickets[3].number)
+    assert row["needs_call"] is True

@@ -12,6 +12,7 @@ class Published:
     version: int
     tickets: list[str]
     moved: list[str]
+    noted: list[str]
     called: str | None
     staff: dict
     public: dict
@@ -25,13 +26,14 @@ class RecordingPublisher:
     changes: list[Published] = field(default_factory=list)
     deliveries: list = field(default_factory=list)
 
-    def changed(self, snapshot, tickets, called, moved=()) -> None:
+    def changed(self, snapshot, tickets, called, moved=(), noted=()) -> None:
         numbers = {t.id: t.number for line in snapshot.state.lines.values() for t in line}
         self.changes.append(
             Published(
                 version=snapshot.version,
                 tickets=[t.number for t in tickets],
                 moved=[numbers[i] for i in moved],
+                noted=[t.number for t in noted],
                 called=called.number if called is not None else None,
                 staff=snapshot.staff(self.settings),
                 public=snapshot.public(self.settings),
