@@ -2,9 +2,10 @@
 
 Both processes share PostgreSQL and reach Redis only through local TCP proxies that the test
 cuts and restores.  A call made while Redis is unreachable is committed, and answered, but its
-events reach nobody.  The clients connected to the other process follow the queue's version
-the way ``queue-version.js`` does in the browser: the next event they get skips a number, so
-they ask for a resync and are sent what they missed.
+events reach only the clients of the process that made it.  The clients of the other process
+catch up either way: they follow the queue's version the way ``queue-version.js`` does in the
+browser (the next event skips a number, so they ask for a resync), and when the other process
+subscribes to Redis again it sends them the latest snapshot without being asked.
 """
 
 from __future__ import annotations
@@ -152,3 +153,41 @@ def test_a_call_published_while_redis_was_out_of_reach_is_resynced_on_the_next_c
     finally:
         display.close()
         phone.close()
+
+
+def test_when_redis_comes_back_the_clients_are_sent_what_they_missed_at_once(clinic):
+    """Redis itself goes away for both processes; its return alone brings the call to the second's clients."""
+    first_in_line = clinic.check_in()
+    clinic.check_in()
+    display = Follower(clinic.second.url, {"token": clinic.second.token("display")})
+    phone = Follower(clinic.second.url, {"ticket": first_in_line["token"]})
+    late_display = None
+    try:
+        before = display.wait_for(lambda e, d: e == "queue")
+        phone.wait_for(lambda e, d: e == "ticket" and d["status"] == "waiting")
+        wait_until(lambda: clinic.listeners() == 1, what="the second process to listen")
+
+        for proxy in clinic.proxies:
+            proxy.cut()
+        wait_until(lambda: clinic.listeners() == 0, what="the second process to lose the channel")
+        assert clinic.call_next()["number"] == first_in_line["number"]
+        # A display that connects meanwhile is answered by its own process, from the database.
+        late_display = Follower(clinic.second.url, {"token": clinic.second.token("display")})
+        late = late_display.wait_for(lambda e, d: e == "queue")
+        assert serving(late, "room1") == first_in_line["number"]
+        for proxy in clinic.proxies:
+            proxy.restore()
+
+        # No further change: the second process subscribes again and sends its clients the snapshot.
+        shown = wait_until(
+            lambda: display.shown if serving(display.shown, "room1") == first_in_line["number"] else None,
+            what="the display to show the call made during the outage",
+        )
+        assert shown["version"] == before["version"] + 1
+        mine = phone.wait_for(lambda e, d: e == "ticket" and d["status"] == "called")
+        assert mine["room"] == "room1"
+        assert display.resyncs_asked == phone.resyncs_asked == 0
+    finally:
+        for client in (display, phone, late_display):
+            if client is not None:
+                client.close()
