@@ -191,3 +191,30 @@ def test_when_redis_comes_back_the_clients_are_sent_what_they_missed_at_once(cli
         for client in (display, phone, late_display):
             if client is not None:
                 client.close()
+
+
+def test_a_redis_that_stops_answering_holds_up_no_change(clinic):
+    """Redis's host goes quiet (nothing refused, nothing answered): changes are still answered."""
+    first_in_line = clinic.check_in()
+    display = Follower(clinic.second.url, {"token": clinic.second.token("display")})
+    try:
+        display.wait_for(lambda e, d: e == "queue")
+        wait_until(lambda: clinic.listeners() == 1, what="the second process to listen")
+        clinic.check_in()  # the first process now holds a connection to Redis, soon to go quiet
+
+        for proxy in clinic.proxies:
+            proxy.cut(silent=True)
+        # Without a time limit on publishing, these would wait for Redis as long as it is gone.
+        assert clinic.call_next()["number"] == first_in_line["number"]
+        clinic.check_in()
+        for proxy in clinic.proxies:
+            proxy.restore()
+
+        def caught_up():
+            return serving(display.shown, "room1") == first_in_line["number"] and waiting(display.shown, "general") == 2
+
+        wait_until(caught_up, what="the display to show the call and the check-in made while Redis was silent")
+        log = clinic.first.log.read_text()
+        assert log.count("cannot publish to Redis") == 1, log
+    finally:
+        display.close()
