@@ -19,7 +19,7 @@ def create_app(config=None, *, clock=None):
     from flask import Flask
     from sqlalchemy.orm import Session
 
-    from . import realtime, response_headers  # realtime registers the Socket.IO handlers
+    from . import realtime, realtime_redis, response_headers  # realtime registers the Socket.IO handlers
     from .api import api
     from .board import QueueBoard
     from .clinic import Clinic
@@ -75,8 +75,10 @@ def create_app(config=None, *, clock=None):
     socketio.init_app(
         app,
         async_mode=settings.async_mode,
-        message_queue=settings.message_queue or None,
-        channel=settings.channel,
+        # Redis between processes; clients resync when it comes back after an outage.
+        client_manager=realtime_redis.client_manager(
+            settings, on_back=lambda: socketio.start_background_task(realtime.resync_here, app)
+        ),
     )
     app.register_blueprint(api)
     app.register_blueprint(hooks)

@@ -130,10 +130,33 @@ def on_disconnect(*_args):
     _listeners.pop(_sid(), None)
 
 
-def _send_snapshot(snapshot) -> None:
-    """This client's views of ``snapshot``: what it would have heard had it missed nothing."""
+def resync_here(app) -> None:
+    """The message queue is back: every client of this process is sent the latest snapshot.
+
+    Events other processes published while Redis was unreachable never reached them; this
+    is the resync they would ask for at the next change, without waiting for one.
+    Called by ``realtime_redis.ResyncingRedisManager`` in a background task.
+    """
+    with app.app_context():
+        try:
+            snapshot = runtime().clinic.snapshot(db.session())
+            for sid in list(_listeners):
+                _send_snapshot(snapshot, sid)
+        finally:
+            db.session.remove()
+
+
+def _send_snapshot(snapshot, sid: str | None = None) -> None:
+    """This client's views of ``snapshot``: what it would have heard had it missed nothing.
+
+    Sent straight to the client on this process (``ignore_queue``): not published for every
+    other process to decode and drop, which after an outage would be once per client.
+    """
     settings = runtime().settings
-    who = _listeners[_sid()]
+    sid = sid or _sid()
+    who = _listeners.get(sid)
+    if who is None:
+        return  # gone meanwhile
     if who[0] == "patient":
         ticket = snapshot.open_ticket(who[1])
         if ticket is None:
@@ -141,12 +164,12 @@ def _send_snapshot(snapshot) -> None:
                 ticket = clinic_queue().ticket_by_token(who[1])
             except NotFound:
                 return
-        socketio.emit("ticket", snapshot.patient(settings, ticket), to=_sid())
-        socketio.emit("queue", snapshot.public(settings), to=_sid())
+        socketio.emit("ticket", snapshot.patient(settings, ticket), to=sid, ignore_queue=True)
+        socketio.emit("queue", snapshot.public(settings), to=sid, ignore_queue=True)
     elif who[0] == "staff":
-        socketio.emit("queue", snapshot.staff(settings), to=_sid())
+        socketio.emit("queue", snapshot.staff(settings), to=sid, ignore_queue=True)
     else:
-        socketio.emit("queue", snapshot.public(settings), to=_sid())
+        socketio.emit("queue", snapshot.public(settings), to=sid, ignore_queue=True)
 
 
 def _sid() -> str:
