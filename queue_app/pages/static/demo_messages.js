@@ -16,21 +16,8 @@
   var announcer = document.getElementById("announcer");
   var RECEIVED = { sent: true, delivered: true };
 
-  function fill(text, values) {
-    return text.replace(/\{(\w+)\}/g, function (all, name) {
-      return values[name] === undefined ? all : String(values[name]);
-    });
-  }
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (key) {
-      if (key === "text") node.textContent = attrs[key];
-      else if (key === "className") node.className = attrs[key];
-      else node.setAttribute(key, attrs[key]);
-    });
-    (children || []).forEach(function (child) { if (child) node.appendChild(child); });
-    return node;
-  }
+  var fill = window.Dom.fill;
+  var el = window.Dom.el;
 
   function getJson(url) {
     return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (response) {

@@ -29,11 +29,7 @@
 
   function $(id) { return document.getElementById(id); }
 
-  function fill(text, values) {
-    return text.replace(/\{(\w+)\}/g, function (all, name) {
-      return values[name] === undefined ? all : String(values[name]);
-    });
-  }
+  var fill = window.Dom.fill;
 
   function waitText(v) {
     if (v.status !== "waiting") return "–";

@@ -15,21 +15,8 @@
   var inFlight = {};     // room id -> true while one of its requests is on the way
 
   function $(id) { return document.getElementById(id); }
-  function fill(text, values) {
-    return text.replace(/\{(\w+)\}/g, function (all, name) {
-      return values[name] === undefined ? all : String(values[name]);
-    });
-  }
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (key) {
-      if (key === "text") node.textContent = attrs[key];
-      else if (key === "className") node.className = attrs[key];
-      else node.setAttribute(key, attrs[key]);
-    });
-    (children || []).forEach(function (child) { if (child) node.appendChild(child); });
-    return node;
-  }
+  var fill = window.Dom.fill;
+  var el = window.Dom.el;
   var roomNames = {};
   setup.rooms.forEach(function (r) { roomNames[r.id] = r.name; });
   var serviceNames = {};
