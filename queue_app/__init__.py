@@ -31,6 +31,7 @@ def create_app(config=None, *, clock=None):
     from .pages import init_babel, pages
     from .pages.demo import demo_pages
     from .runtime import Runtime
+    from .throttles import bind_limiter
 
     settings = config if isinstance(config, Settings) else load_settings(config)
     app = Flask(__name__, instance_relative_config=False)
@@ -67,6 +68,7 @@ def create_app(config=None, *, clock=None):
         message_queue=settings.message_queue or None,
         channel=settings.channel,
     )
+    bind_limiter(app, settings)
     app.register_blueprint(api)
     app.register_blueprint(hooks)
     app.register_blueprint(pages)

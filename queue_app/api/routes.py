@@ -24,6 +24,7 @@ from ..phones import InvalidPhone, normalize_phone
 from ..qr import qr_svg
 from ..queue import PRIORITIES, Actor
 from ..runtime import clinic_queue, patient_link_base, runtime
+from ..throttles import limit_anonymous_check_ins
 from . import api
 from .errors import ApiError
 
@@ -147,6 +148,7 @@ def list_services():
 
 
 @api.post("/tickets")
+@limit_anonymous_check_ins(lambda: current_principal() is not None)
 def check_in():
     """Check a patient in: ``201`` with the ticket, its token and links.
 
