@@ -30,6 +30,8 @@ class Principal:
     role: str
     name: str
     user_id: int | None = None
+    #: The API token (or the paired device's token) the caller came with.
+    token_id: int | None = None
 
     @property
     def actor(self) -> Actor:
@@ -39,6 +41,13 @@ class Principal:
     @property
     def is_staff(self) -> bool:
         return self.role in STAFF_ROLES
+
+    @property
+    def scope(self) -> str:
+        """Whose idempotency keys these are: one token (a kiosk, an integration) or one staff user."""
+        if self.token_id is not None:
+            return f"token:{self.token_id}"
+        return f"user:{self.user_id}"
 
 
 def hash_token(token: str) -> str:
@@ -64,7 +73,7 @@ def principal_for_token(session: Session, token: str | None) -> Principal | None
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
     if row is None or row.revoked_at is not None:
         return None
-    return Principal(row.role, row.name)
+    return Principal(row.role, row.name, token_id=row.id)
 
 
 def create_user(

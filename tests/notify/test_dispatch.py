@@ -153,8 +153,13 @@ class Clinic:
         self.client = app.test_client()
         self.tokens = Tokens(app, clock)
         self.dispatcher = app.extensions["queue_app"].dispatcher
+        self.patients = 0
 
-    def check_in(self, phone: str | None = "010-1234-5678", consent: bool = True, service: str = "general") -> dict:
+    def check_in(self, phone: str | None = "", consent: bool = True, service: str = "general") -> dict:
+        """A kiosk check-in; each patient brings their own number (010-1234-5678, -5679, ...) unless given."""
+        if phone == "":
+            phone = f"010-1234-{5678 + self.patients:04d}"
+        self.patients += 1
         body = {"service": service, "consent": consent, **({"phone": phone} if phone else {})}
         response = self.client.post("/api/v1/tickets", json=body, headers=self.tokens.headers("kiosk"))
         assert response.status_code == 201, response.get_json()
@@ -379,7 +384,7 @@ def test_patient_who_left_no_contact_follows_the_tv_and_is_not_on_the_call_list(
 
 def test_patient_whose_number_no_channel_may_use_is_on_the_call_list_when_near(clinic):
     # They gave a number but did not agree to texts: reception phones them instead.
-    tickets = [clinic.check_in(phone="010-1234-5678", consent=False) for _ in range(5)]
+    tickets = [clinic.check_in(consent=False) for _ in range(5)]
     clinic.call_next()
     clinic.act(tickets[0]["id"], "finish")
     clinic.call_next()
