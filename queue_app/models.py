@@ -126,9 +126,7 @@ class Ticket(Base):
     __table_args__ = (
         UniqueConstraint("clinic_day", "number", name="uq_tickets_clinic_day_number"),
         # A key is one caller's, for one day: another caller's same key makes its own ticket.
-        UniqueConstraint(
-            "clinic_day", "idempotency_scope", "idempotency_key", name="uq_tickets_idempotency_scope_key"
-        ),
+        UniqueConstraint("clinic_day", "idempotency_scope", "idempotency_key", name="uq_tickets_idempotency_scope_key"),
         Index("ix_tickets_phone_day", "phone", "clinic_day"),
         Index("ix_tickets_queue", "status", "service_id", "priority", "queued_at", "id"),
         Index("ix_tickets_ended_at", "ended_at"),

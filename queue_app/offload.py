@@ -13,6 +13,7 @@ mode is ``[server] async_mode``, never chosen in code.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -22,7 +23,10 @@ T = TypeVar("T")
 def run_cpu_bound(async_mode: str, func: Callable[..., T], *args) -> T:
     """``func(*args)`` in an OS thread for eventlet and gevent; a plain call under threading."""
     if async_mode == "eventlet":
-        from eventlet import tpool
+        with warnings.catch_warnings():
+            # Already imported (and its bug-fix-only notice shown) wherever eventlet serves.
+            warnings.simplefilter("ignore")
+            from eventlet import tpool
 
         return tpool.execute(func, *args)
     if async_mode == "gevent":

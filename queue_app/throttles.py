@@ -79,4 +79,5 @@ def retry_after_seconds() -> int:
     broken = limiter.current_limit
     if broken is None:
         return 60
-    return max(1, math.ceil(broken.reset_at - time.time()))
+    # The storage rounds its reset time up to a whole second: never more than the window.
+    return min(max(1, math.ceil(broken.reset_at - time.time())), broken.limit.get_expiry())
