@@ -67,7 +67,7 @@ def assert_held_back(response, language_text: str = "Too many tries. Please wait
 def test_wrong_passwords_for_one_account_from_many_addresses_lock_that_account(clinic_with_limits):
     client = clinic_with_limits(per_account=3).test_client()
     for n in range(3):
-        assert sign_in(client, "nurse", "guess-%d" % n, f"198.51.100.{n}").status_code == 401
+        assert sign_in(client, "nurse", f"guess-{n}", f"198.51.100.{n}").status_code == 401
     # The fourth try is refused before the password is looked at, even the right one.
     assert_held_back(sign_in(client, "NURSE ", PASSWORD, "198.51.100.9"))
     assert client.get("/staff").status_code == 302
