@@ -64,5 +64,6 @@ def make_engine(url: str) -> Engine:
 db = Database()
 socketio = SocketIO()
 # A moving window: a guesser cannot spend two minutes' worth of tries across a minute's edge.
-# Headers on: a refused caller is told when to come back (Retry-After).
-limiter = Limiter(get_remote_address, strategy="moving-window", headers_enabled=True)
+# Headers on: a refused caller is told when to come back (Retry-After).  Redis down: each
+# process counts in its own memory until Redis is back, rather than failing every sign-in.
+limiter = Limiter(get_remote_address, strategy="moving-window", headers_enabled=True, in_memory_fallback_enabled=True)

@@ -110,3 +110,14 @@ def test_the_count_is_shared_by_two_app_instances_through_redis(clinic_with_limi
     second = clinic_with_limits(per_account=3, realtime=realtime).test_client()
     assert sign_in(second, account, "wrong-password", "10.9.9.9").status_code == 429
     assert sign_in(second, "nurse", PASSWORD, f"10.8.{uuid.uuid4().int % 250}.8").status_code == 303
+
+
+def test_with_redis_down_sign_in_still_works_and_is_still_limited(clinic_with_limits):
+    from ..e2e.conftest import free_port
+
+    realtime = {"message_queue": f"redis://127.0.0.1:{free_port()}/0"}  # nothing listens there
+    client = clinic_with_limits(per_account=2, realtime=realtime).test_client()
+    assert sign_in(client, "doctor", PASSWORD, "192.0.2.70").status_code == 303
+    for _ in range(2):
+        assert sign_in(client, "nurse", "wrong-password", "192.0.2.71").status_code == 401
+    assert_held_back(sign_in(client, "nurse", PASSWORD, "192.0.2.72"))
