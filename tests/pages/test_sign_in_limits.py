@@ -12,7 +12,7 @@ import pytest
 
 from queue_app import create_app
 from queue_app.auth import create_user
-from queue_app.extensions import db
+from queue_app.extensions import db, socketio
 
 from ..conftest import make_settings, prepare_database
 from .conftest import PASSWORD, csrf_of
@@ -42,6 +42,9 @@ def clinic_with_limits(tmp_path, clock):
     yield make
     db.session.remove()
     db.engine.dispose()
+    # Flask-SocketIO keeps a message queue's client manager across init_app calls; later
+    # tests' apps have none, and their Socket.IO test clients refuse to run with one.
+    socketio.server_options.pop("client_manager", None)
 
 
 def sign_in(client, username: str, password: str, address: str, language: str = "en"):
