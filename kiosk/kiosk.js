@@ -265,7 +265,12 @@
         } else {
           var error = result.body && result.body.error;
           attempt = null;
-          if (error && error.field === "phone") {
+          if (error && error.code === "already_checked_in") {
+            // Not a mistake in the number: reception decides (a family's shared phone).
+            $("sending-error").textContent = T("already_checked_in");
+            $("sending-error").hidden = false;
+            $("sending-cancel").hidden = false;
+          } else if (error && error.field === "phone") {
             phoneState = "invalid";
             show("details");
             renderPhoneFeedback();

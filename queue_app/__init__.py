@@ -35,6 +35,7 @@ def create_app(config=None, *, clock=None):
     from .runtime import Runtime, look_again
     from .session_key import stored_session_key
     from .staff_sessions import ClinicSessionInterface
+    from .throttles import bind_limiter
 
     settings = config if isinstance(config, Settings) else load_settings(config)
     app = Flask(__name__, instance_relative_config=False)
@@ -80,6 +81,7 @@ def create_app(config=None, *, clock=None):
             settings, on_back=lambda: socketio.start_background_task(realtime.resync_here, app)
         ),
     )
+    bind_limiter(app, settings)
     app.register_blueprint(api)
     app.register_blueprint(hooks)
     app.register_blueprint(pages)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,6 +30,8 @@ class Principal:
     role: str
     name: str
     user_id: int | None = None
+    #: The API token (or the paired device's token) the caller came with.
+    token_id: int | None = None
 
     @property
     def actor(self) -> Actor:
@@ -38,6 +41,13 @@ class Principal:
     @property
     def is_staff(self) -> bool:
         return self.role in STAFF_ROLES
+
+    @property
+    def scope(self) -> str:
+        """Whose idempotency keys these are: one token (a kiosk, an integration) or one staff user."""
+        if self.token_id is not None:
+            return f"token:{self.token_id}"
+        return f"user:{self.user_id}"
 
 
 def hash_token(token: str) -> str:
@@ -63,7 +73,7 @@ def principal_for_token(session: Session, token: str | None) -> Principal | None
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
     if row is None or row.revoked_at is not None:
         return None
-    return Principal(row.role, row.name)
+    return Principal(row.role, row.name, token_id=row.id)
 
 
 def create_user(
@@ -90,14 +100,25 @@ def create_user(
     return user
 
 
-def authenticate_user(session: Session, username: str, password: str) -> StaffUser | None:
-    """The active user with this username and password, or None."""
+def _call_here(func: Callable, *args):
+    return func(*args)
+
+
+def authenticate_user(
+    session: Session, username: str, password: str, run_hash: Callable = _call_here
+) -> StaffUser | None:
+    """The active user with this username and password, or None.
+
+    ``run_hash(func, *args)`` runs the slow password hash: the sign-in page passes
+    ``offload.run_cpu_bound`` for the configured async mode, so a hash never holds up the
+    event loop that serves every other request.
+    """
     user = session.scalar(select(StaffUser).where(StaffUser.username == username))
     if user is None or not user.active:
         # Spend the same time as a real check so usernames cannot be probed by timing.
-        hmac.compare_digest(generate_password_hash(password), "x")
+        hmac.compare_digest(run_hash(generate_password_hash, password), "x")
         return None
-    return user if check_password_hash(user.password_hash, password) else None
+    return user if run_hash(check_password_hash, user.password_hash, password) else None
 
 
 def end_sessions(user: StaffUser) -> None:

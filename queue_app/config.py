@@ -73,6 +73,20 @@ class RoomConfig:
 
 
 @dataclass(frozen=True)
+class AbuseLimits:
+    """How much an anonymous caller or a password guesser may try before being held back."""
+
+    #: Wrong passwords per minute for one account (``[server] login_attempts_per_minute``).
+    login_per_account: int = 5
+    #: Wrong passwords per minute from one address (``[server] login_attempts_per_address_per_minute``).
+    login_per_address: int = 20
+    #: Anonymous check-ins per hour from one address (``[clinic] public_check_ins_per_address_per_hour``).
+    public_check_ins_per_address: int = 30
+    #: One open ticket per phone number, service and day (``[clinic] one_open_ticket_per_phone``).
+    one_ticket_per_phone: bool = True
+
+
+@dataclass(frozen=True)
 class Settings:
     """The validated configuration the whole service reads."""
 
@@ -103,6 +117,7 @@ class Settings:
     session_idle_minutes: int = 480
     #: Proxies (addresses or networks) whose X-Forwarded-For and -Proto headers are believed.
     trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
+    limits: AbuseLimits = field(default_factory=AbuseLimits)
     source: str = ""
     #: The whole parsed file (after overrides), for sections later parts read themselves.
     raw: Mapping[str, Any] = field(default_factory=dict)
@@ -288,6 +303,26 @@ def _demo_mode(data: Mapping) -> bool:
     return value
 
 
+def _abuse_limits(data: Mapping) -> AbuseLimits:
+    """The sign-in and anonymous check-in limits; each a whole number of at least 1."""
+    counts = {}
+    for section, key, default in (
+        ("server", "login_attempts_per_minute", 5),
+        ("server", "login_attempts_per_address_per_minute", 20),
+        ("clinic", "public_check_ins_per_address_per_hour", 30),
+    ):
+        value = _get(data, section, key, int, default)
+        if value < 1:
+            raise ConfigError(f"[{section}] {key}", "must be at least 1")
+        counts[key] = value
+    return AbuseLimits(
+        login_per_account=counts["login_attempts_per_minute"],
+        login_per_address=counts["login_attempts_per_address_per_minute"],
+        public_check_ins_per_address=counts["public_check_ins_per_address_per_hour"],
+        one_ticket_per_phone=_get(data, "clinic", "one_open_ticket_per_phone", bool, True),
+    )
+
+
 def _validate(data: dict) -> Settings:
     clinic_name = _get(data, "clinic", "name", str)
     tz_name = _get(data, "clinic", "timezone", str)
@@ -425,6 +460,7 @@ def _validate(data: dict) -> Settings:
         allowed_hosts=allowed_hosts,
         session_idle_minutes=session_idle_minutes,
         trusted_proxies=trusted_proxies,
+        limits=_abuse_limits(data),
         demo=demo,
         notify=with_demo_channel(notify) if demo else notify,
         raw=data,

@@ -3,7 +3,8 @@
 ``db`` is a small holder for the SQLAlchemy engine and a scoped session (one session per
 thread or green thread), so the domain, the CLI and the dispatcher use plain SQLAlchemy
 without Flask in between.  ``socketio`` is Flask-SocketIO; its async mode comes from the
-configuration.
+configuration.  ``limiter`` is Flask-Limiter: how often a caller may guess a password or
+check in anonymously (``throttles.py`` says which limits, and where they are counted).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_socketio import SocketIO
 from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import Engine
@@ -87,3 +90,7 @@ def create_private_file(path: Path) -> None:
 
 db = Database()
 socketio = SocketIO()
+# A moving window: a guesser cannot spend two minutes' worth of tries across a minute's edge.
+# Headers on: a refused caller is told when to come back (Retry-After).  Redis down: each
+# process counts in its own memory until Redis is back, rather than failing every sign-in.
+limiter = Limiter(get_remote_address, strategy="moving-window", headers_enabled=True, in_memory_fallback_enabled=True)

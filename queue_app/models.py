@@ -125,6 +125,9 @@ class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
         UniqueConstraint("clinic_day", "number", name="uq_tickets_clinic_day_number"),
+        # A key is one caller's, for one day: another caller's same key makes its own ticket.
+        UniqueConstraint("clinic_day", "idempotency_scope", "idempotency_key", name="uq_tickets_idempotency_scope_key"),
+        Index("ix_tickets_phone_day", "phone", "clinic_day"),
         Index("ix_tickets_queue", "status", "service_id", "priority", "queued_at", "id"),
         Index("ix_tickets_ended_at", "ended_at"),
     )
@@ -141,7 +144,11 @@ class Ticket(Base):
     language: Mapped[str] = mapped_column(String(8))
     phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
     #: A kiosk's idempotency key, so a tap that reaches the server twice makes one ticket.
-    idempotency_key: Mapped[str | None] = mapped_column(String(80), unique=True, nullable=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    #: Whose key it is (``token:7``, ``user:3``, ``public:<address>``): only they get the ticket back.
+    idempotency_scope: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    #: SHA-256 of the request that made the ticket: the same key with another request is refused.
+    idempotency_fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
     checked_in_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: The place in line: check-in time, or the transfer time after a transfer.
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime)

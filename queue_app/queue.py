@@ -16,8 +16,10 @@ and we know at once, without relying on a database's isolation level.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -116,6 +118,24 @@ class RoomPaused(QueueError):
     code = "room_paused"
 
 
+class AlreadyCheckedIn(QueueError):
+    """The phone number already holds an open ticket for this service today.
+
+    The message names neither that ticket's number nor its link: whoever typed the number
+    may not be the patient who holds it.
+    """
+
+    status = 409
+    code = "already_checked_in"
+
+
+class IdempotencyMismatch(QueueError):
+    """The caller reused an idempotency key for a different request."""
+
+    status = 409
+    code = "idempotency_mismatch"
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who did something, as written into the event log: ``staff:kim``, ``kiosk:lobby``."""
@@ -129,6 +149,12 @@ class Actor:
 
 SYSTEM = Actor("system", "queue-app")
 PATIENT = Actor("patient", "self")
+
+
+def request_fingerprint(body: Mapping) -> str:
+    """SHA-256 of a request body, the same whatever the order of its keys or its spacing."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def new_patient_token() -> str:
@@ -242,16 +268,30 @@ class ClinicQueue:
         phone: str | None = None,
         priority: int = PRIORITY_WALK_IN,
         idempotency_key: str | None = None,
+        idempotency_scope: str = "",
+        fingerprint: str | None = None,
         consent: bool = False,
+        one_ticket_per_phone: bool = False,
     ) -> tuple[Ticket, bool]:
         """Give the patient the next number of ``service_id``; ``(ticket, created)``.
 
-        With an ``idempotency_key`` already used, the ticket it made is returned unchanged
-        and ``created`` is False: a kiosk tap that reaches the server twice makes one ticket.
+        With an ``idempotency_key`` this caller (``idempotency_scope``) already used today for
+        the same request (``fingerprint``), the ticket it made is returned unchanged and
+        ``created`` is False: a kiosk tap that reaches the server twice makes one ticket.  The
+        same key with another request is ``IdempotencyMismatch``; another caller's key, or
+        yesterday's, is none of this caller's business and makes a new ticket.
+
+        ``one_ticket_per_phone`` refuses (``AlreadyCheckedIn``) a phone number that already
+        holds an open ticket for the service today.
         """
         if idempotency_key is not None:
-            earlier = self.session.scalar(select(Ticket).where(Ticket.idempotency_key == idempotency_key))
+            earlier = self._ticket_for_key(idempotency_key, idempotency_scope)
             if earlier is not None:
+                if earlier.idempotency_fingerprint != fingerprint:
+                    raise IdempotencyMismatch(
+                        "this Idempotency-Key was used for a different check-in; use a new key",
+                        field="Idempotency-Key",
+                    )
                 return earlier, False
         service = self.service(service_id)
         if priority not in PRIORITY_NAMES:
@@ -267,6 +307,11 @@ class ClinicQueue:
             .execution_options(synchronize_session=False)
         )
         self.session.refresh(service, ["last_number"])
+        if phone and one_ticket_per_phone:
+            # Asked after taking the number: the service's row is ours now (locked on
+            # PostgreSQL, the write lock on SQLite), so two check-ins with one number at
+            # the same instant cannot both see "none yet".  A refusal rolls the number back.
+            self._refuse_second_open_ticket(phone, service.id, day)
         ticket = Ticket(
             clinic_day=day,
             number=f"{service.prefix}-{service.last_number:03d}",
@@ -278,6 +323,8 @@ class ClinicQueue:
             phone=phone,
             consent=consent,
             idempotency_key=idempotency_key,
+            idempotency_scope=idempotency_scope if idempotency_key is not None else None,
+            idempotency_fingerprint=fingerprint if idempotency_key is not None else None,
             checked_in_at=now,
             queued_at=now,
             call_count=0,
@@ -287,6 +334,33 @@ class ClinicQueue:
         self.session.flush()
         self._log(ticket, "checked_in", actor, now, detail={"priority": PRIORITY_NAMES[priority]})
         return ticket, True
+
+    def _ticket_for_key(self, key: str, scope: str) -> Ticket | None:
+        """The ticket this caller made today with ``key``, if any."""
+        return self.session.scalar(
+            select(Ticket).where(
+                Ticket.idempotency_key == key,
+                Ticket.idempotency_scope == scope,
+                Ticket.clinic_day == self.clinic_day(),
+            )
+        )
+
+    def _refuse_second_open_ticket(self, phone: str, service_id: str, day: date) -> None:
+        open_one = self.session.scalar(
+            select(Ticket.id)
+            .where(
+                Ticket.phone == phone,
+                Ticket.clinic_day == day,
+                Ticket.service_id == service_id,
+                Ticket.status.in_(OPEN_STATUSES),
+            )
+            .limit(1)
+        )
+        if open_one is not None:
+            raise AlreadyCheckedIn(
+                "this phone number already has a ticket for this service today; ask at the desk",
+                field="phone",
+            )
 
     # -- calling ---------------------------------------------------------------------------
 

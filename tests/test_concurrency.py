@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from queue_app.clock import SystemClock
 from queue_app.extensions import make_engine
 from queue_app.models import Ticket, TicketEvent
-from queue_app.queue import Actor, ClinicQueue, RoomBusy
+from queue_app.queue import Actor, AlreadyCheckedIn, ClinicQueue, RoomBusy
 
 from .conftest import make_settings, prepare_database
 
@@ -153,3 +153,55 @@ def _check_in_burst(url: str) -> None:
     engine.dispose()
     assert not errors, errors
     assert sorted(numbers) == [f"A-{n:03d}" for n in range(1, 81)]
+
+
+def _one_number_at_eight_kiosks(url: str) -> None:
+    """Eight kiosks check in one phone number for one service at the same instant."""
+    settings = crowded_clinic(url)
+    engine = make_engine(url)
+    start = threading.Barrier(8, timeout=60)
+    outcomes: list[str] = []
+    errors: list[BaseException] = []
+
+    def kiosk(i: int) -> None:
+        try:
+            with Session(engine) as session:
+                queue = ClinicQueue(session, SystemClock(), settings.timezone)
+                start.wait()
+                try:
+                    queue.check_in(
+                        "general",
+                        language="ko",
+                        actor=Actor("kiosk", str(i)),
+                        phone="+821023456789",
+                        one_ticket_per_phone=True,
+                    )
+                    session.commit()
+                    outcomes.append("created")
+                except AlreadyCheckedIn:
+                    session.rollback()
+                    outcomes.append("refused")
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=kiosk, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    with Session(engine) as session:
+        numbers = session.scalars(select(Ticket.number)).all()
+    engine.dispose()
+    assert not errors, errors
+    assert sorted(outcomes) == ["created"] + ["refused"] * 7
+    # The refused check-ins gave their numbers back.
+    assert numbers == ["A-001"]
+
+
+def test_one_phone_number_at_eight_kiosks_at_once_gets_one_ticket(tmp_path):
+    _one_number_at_eight_kiosks(f"sqlite:///{tmp_path / 'phone.db'}")
+
+
+@pytest.mark.postgres
+def test_one_phone_number_at_eight_kiosks_at_once_gets_one_ticket_on_postgresql(postgres_url):
+    _one_number_at_eight_kiosks(postgres_url)

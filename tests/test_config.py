@@ -16,6 +16,9 @@ def test_example_describes_the_demo_clinic():
     assert settings.hours.breaks[0][0].hour == 13
     assert settings.async_mode == "eventlet" and settings.message_queue == ""
     assert settings.services["general"].name("ru") == "Общий приём"
+    limits = settings.limits
+    assert (limits.login_per_account, limits.login_per_address) == (5, 20)
+    assert (limits.public_check_ins_per_address, limits.one_ticket_per_phone) == (30, True)
 
 
 def test_environment_overrides_keys_typed_like_the_file():
@@ -27,6 +30,7 @@ def test_environment_overrides_keys_typed_like_the_file():
             "QUEUE_APP_SERVER_SECRET_KEY": "s3cret-of-thirty-two-bytes-or-more",
             "QUEUE_APP_CLINIC_PUBLIC_CHECK_IN": "true",
             "QUEUE_APP_REALTIME_MESSAGE_QUEUE": "redis://127.0.0.1:6379/0",
+            "QUEUE_APP_SERVER_LOGIN_ATTEMPTS_PER_MINUTE": "3",
             "UNRELATED": "x",
         },
     )
@@ -35,6 +39,7 @@ def test_environment_overrides_keys_typed_like_the_file():
     assert settings.secret_key == "s3cret-of-thirty-two-bytes-or-more"
     assert settings.public_check_in is True
     assert settings.message_queue.startswith("redis://")
+    assert settings.limits.login_per_account == 3
 
 
 @pytest.mark.parametrize(
@@ -58,6 +63,15 @@ def test_environment_overrides_keys_typed_like_the_file():
         ({"server": {"secret_key": "test-secret"}}, "[server] secret_key"),
         ({"server": {"session_idle_minutes": 0}}, "[server] session_idle_minutes"),
         ({"server": {"trusted_proxies": "10.0.0.300"}}, "[server] trusted_proxies"),
+
+
+        ({"server": {"login_attempts_per_minute": 0}}, "[server] login_attempts_per_minute"),
+        (
+            {"server": {"login_attempts_per_address_per_minute": "ten"}},
+            "[server] login_attempts_per_address_per_minute",
+        ),
+        ({"clinic": {"public_check_ins_per_address_per_hour": -5}}, "[clinic] public_check_ins_per_address_per_hour"),
+        ({"clinic": {"one_open_ticket_per_phone": "yes"}}, "[clinic] one_open_ticket_per_phone"),
     ],
 )
 def test_bad_values_name_the_key(overrides, key):

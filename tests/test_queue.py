@@ -12,10 +12,13 @@ from queue_app.queue import (
     PRIORITIES,
     TRANSITIONS,
     Actor,
+    AlreadyCheckedIn,
+    IdempotencyMismatch,
     IllegalTransition,
     NotFound,
     RoomBusy,
     RoomPaused,
+    request_fingerprint,
 )
 
 from .conftest import SEOUL
@@ -302,3 +305,39 @@ def test_idempotency_key_returns_the_first_ticket(queue, session):
     assert created and not created_again
     assert again.id == first.id
     assert len(session.scalars(select(Ticket)).all()) == 1
+
+
+def test_an_idempotency_key_belongs_to_its_caller_and_its_request(queue, session):
+    body = request_fingerprint({"service": "general"})
+    mine = {"idempotency_key": "tap-123456", "idempotency_scope": "token:1", "fingerprint": body}
+    first, _ = queue.check_in("general", language="ko", actor=KIOSK, **mine)
+    session.commit()
+    again, created = queue.check_in("general", language="ko", actor=KIOSK, **mine)
+    assert (again.id, created) == (first.id, False)
+    theirs, created = queue.check_in("general", language="ko", actor=KIOSK, **{**mine, "idempotency_scope": "token:2"})
+    session.commit()
+    assert created and theirs.id != first.id
+    other_body = {**mine, "fingerprint": request_fingerprint({"service": "vaccination"})}
+    with pytest.raises(IdempotencyMismatch):
+        queue.check_in("vaccination", language="ko", actor=KIOSK, **other_body)
+
+
+def test_a_request_fingerprint_ignores_key_order_and_spacing():
+    assert request_fingerprint({"a": 1, "b": "ü"}) == request_fingerprint({"b": "ü", "a": 1})
+    assert request_fingerprint({"a": 1}) != request_fingerprint({"a": "1"})
+
+
+def test_one_open_ticket_per_phone_service_and_day(queue, session, clock):
+    rule = {"phone": "+821023456789", "one_ticket_per_phone": True}
+    first = check_in(queue, **rule)
+    with pytest.raises(AlreadyCheckedIn) as refused:
+        queue.check_in("general", language="ko", actor=KIOSK, **rule)
+    session.rollback()
+    assert refused.value.field == "phone" and first.token not in refused.value.message
+    check_in(queue, "vaccination", **rule)  # another service
+    check_in(queue, phone=rule["phone"])  # the rule not asked for (staff's shared phone)
+    queue.finish(queue.call_next("room1", NURSE).id, NURSE)  # the first visit ends...
+    session.commit()
+    queue.finish(queue.call_next("room1", NURSE).id, NURSE)
+    session.commit()
+    check_in(queue, **rule)  # ...and the number may check in again

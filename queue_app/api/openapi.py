@@ -18,6 +18,8 @@ def _errors(*codes: int) -> dict:
         404: "Unknown service, room or ticket",
         409: "The ticket's status does not allow this, or the room is busy or paused",
         413: "Body over 64 KiB",
+        415: "A body that is not application/json",
+        429: "Too many tries (rate_limited); Retry-After says how many seconds to wait",
     }
     return {
         str(code): {"description": text[code], "content": {"application/json": {"schema": ERROR}}} for code in codes
@@ -92,6 +94,10 @@ SPEC = {
                         "type": "string",
                         "enum": ["walk_in", "appointment", "urgent"],
                         "description": "staff only",
+                    },
+                    "shared_phone": {
+                        "type": "boolean",
+                        "description": "staff only: a second open ticket for this phone (a family's phone)",
                     },
                 },
             },
@@ -193,14 +199,21 @@ SPEC = {
             "post": {
                 "summary": "Check a patient in",
                 "security": [{"bearer": []}, {}],
-                "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}],
+                "parameters": [
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "schema": {"type": "string"},
+                        "description": "the caller's own for the day; with another body: 409 idempotency_mismatch",
+                    }
+                ],
                 "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/CheckIn"}}}},
                 "responses": {
                     "201": _json({"$ref": "#/components/schemas/NewTicket"}, "the new ticket"),
                     "200": _json(
                         {"$ref": "#/components/schemas/NewTicket"}, "the ticket this Idempotency-Key already made"
                     ),
-                    **_errors(400, 401, 403, 404, 413),
+                    **_errors(400, 401, 403, 404, 409, 413, 415, 429),
                 },
             }
         },

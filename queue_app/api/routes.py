@@ -19,9 +19,10 @@ from ..auth import (
 from ..extensions import db
 from ..phones import InvalidPhone, normalize_phone
 from ..qr import qr_svg
-from ..queue import PRIORITIES, Actor
+from ..queue import PRIORITIES, Actor, request_fingerprint
 from ..runtime import change, clinic_queue, patient_link_base, runtime, snapshot
 from ..staff_sessions import signed_in_user
+from ..throttles import limit_anonymous_check_ins
 from . import api
 from .errors import ApiError
 
@@ -142,11 +143,14 @@ def list_services():
 
 
 @api.post("/tickets")
+@limit_anonymous_check_ins(lambda: current_principal() is not None)
 def check_in():
     """Check a patient in: ``201`` with the ticket, its token and links.
 
     Kiosks and staff may check in; anyone may when the clinic enables public check-in.  An
-    ``Idempotency-Key`` header makes a repeated request return the first ticket (``200``).
+    ``Idempotency-Key`` header makes a repeated request from the same caller the same day
+    return the first ticket (``200``).  A phone number with an open ticket for the service
+    answers 409 ``already_checked_in`` unless staff send ``shared_phone`` (a family's phone).
     """
     settings = runtime().settings
     principal = current_principal()
@@ -175,10 +179,16 @@ def check_in():
         raise ApiError(400, "invalid", f"priority must be one of {', '.join(PRIORITIES)}", "priority")
     if priority_name != "walk_in" and (principal is None or principal.role not in STAFF_ROLES):
         raise ApiError(403, "forbidden", "only staff can give a priority", "priority")
+    shared_phone = data.get("shared_phone", False)
+    if not isinstance(shared_phone, bool):
+        raise ApiError(400, "invalid", "shared_phone must be true or false", "shared_phone")
+    if shared_phone and (principal is None or principal.role not in STAFF_ROLES):
+        raise ApiError(403, "forbidden", "only staff can give a second ticket to one phone", "shared_phone")
     key = request.headers.get("Idempotency-Key")
     if key is not None and not IDEMPOTENCY_KEY.match(key):
         raise ApiError(400, "invalid", "Idempotency-Key must be 8-80 letters, digits or -_.:", "Idempotency-Key")
     actor = principal.actor if principal else PUBLIC_ACTOR
+    scope = principal.scope if principal else f"public:{request.remote_addr}"
     done = change(
         lambda queue: queue.check_in(
             service,
@@ -186,8 +196,11 @@ def check_in():
             phone=phone,
             priority=PRIORITIES[priority_name],
             idempotency_key=key,
+            idempotency_scope=scope,
+            fingerprint=request_fingerprint(data),
             consent=consent,
             actor=actor,
+            one_ticket_per_phone=settings.limits.one_ticket_per_phone and not shared_phone,
         )
     )
     ticket, created = done.result

@@ -46,6 +46,9 @@ NOBODY_CAN_REACH = "no channel can reach this patient"
 #: the lead time brought back 79-89% in time, 1.2 times it about 93% (docs/estimates.md).
 LEAD_MARGIN = 1.2
 TV_ONLY = "TV only: the patient left no number and turned on no notifications"
+#: A number gets one check-in text a day: a second check-in with it (another service, a
+#: family's shared phone, or someone typing a stranger's number again and again) gets none.
+ALREADY_TEXTED_TODAY = "this number already had a check-in message today"
 
 
 def is_turn_near(threshold: NearThreshold, lead_minutes: int | None, position: int | None, wait: Wait | None) -> bool:
@@ -211,6 +214,8 @@ class Outbox:
             error = None
             if suppressed:
                 status, channel = MESSAGE_SKIPPED, None
+            elif kind == "checked_in" and usable and self._checkin_sent_to_number(session, ticket):
+                status, channel, error = MESSAGE_SKIPPED, None, ALREADY_TEXTED_TODAY
             elif usable:
                 status, channel = MESSAGE_QUEUED, usable[0]
             elif kind in MUST_REACH and ticket.has_contact:
@@ -228,6 +233,26 @@ class Outbox:
             made.append(message)
         session.add_all(made)
         return made
+
+    @staticmethod
+    def _checkin_sent_to_number(session: Session, ticket: Ticket) -> bool:
+        """Did another ticket with this phone number get a check-in message this clinic day?"""
+        if not ticket.phone:
+            return False
+        earlier = session.scalar(
+            select(Message.id)
+            .join(Ticket, Message.ticket_id == Ticket.id)
+            .where(
+                Ticket.phone == ticket.phone,
+                Ticket.clinic_day == ticket.clinic_day,
+                Ticket.id != ticket.id,
+                Message.kind == "checked_in",
+                Message.route == "patient",
+                Message.status != MESSAGE_SKIPPED,
+            )
+            .limit(1)
+        )
+        return earlier is not None
 
     def _checkin_delay(self, channel: str | None) -> timedelta:
         """How long a paid check-in text waits for the patient to turn on free notifications.

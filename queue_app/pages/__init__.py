@@ -16,7 +16,9 @@ of the address bar; revoking the token unpairs the device.
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
+from functools import partial
 from urllib.parse import urlsplit
 
 import phonenumbers
@@ -34,6 +36,7 @@ from flask import (
     url_for,
 )
 from flask_babel import get_locale
+from flask_limiter.errors import RateLimitExceeded
 
 from ..auth import DEVICE_COOKIE, STAFF_ROLES, authenticate_user, principal_for_device
 from ..bundled import bundled_path
@@ -41,10 +44,12 @@ from ..extensions import db
 from ..models import CLOSED_STATUSES, StaffUser
 from ..notify.costs import daily_costs
 from ..notify.offers import page_offers
+from ..offload import run_cpu_bound
 from ..phones import InvalidPhone, normalize_phone
 from ..queue import NotFound
 from ..runtime import change, clinic_queue, patient_link_base, runtime, snapshot
 from ..staff_sessions import sign_in, sign_out, signed_in_user
+from ..throttles import limit_sign_in, retry_after_seconds
 from .i18n import (
     SPEECH_LANGUAGES,
     display_texts,
@@ -387,6 +392,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @pages.route("/login", methods=["GET", "POST"])
+@limit_sign_in
 def login():
     """Staff sign in with their username and password."""
     error = None
@@ -396,7 +402,10 @@ def login():
             error, status = "expired", 400
         else:
             user = authenticate_user(
-                db.session(), request.form.get("username", "").strip(), request.form.get("password", "")
+                db.session(),
+                request.form.get("username", "").strip(),
+                request.form.get("password", ""),
+                run_hash=partial(run_cpu_bound, runtime().settings.async_mode),
             )
             if user is None or user.role not in STAFF_ROLES:
                 error, status = "wrong", 401
@@ -405,6 +414,16 @@ def login():
                 _csrf_token()
                 return redirect(_safe_next(request.args.get("next")), code=303)
     return render_template("login.html", error=error, csrf=_csrf_token()), status
+
+
+@pages.errorhandler(RateLimitExceeded)
+def _too_many_sign_ins(exc: RateLimitExceeded):
+    """Too many wrong passwords: 429, ``Retry-After``, and the form saying how long to wait."""
+    seconds = retry_after_seconds()
+    page = render_template("login.html", error="too_many", minutes=math.ceil(seconds / 60), csrf=_csrf_token())
+    response = make_response(page, 429)
+    response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 @pages.route("/logout", methods=["GET", "POST"])

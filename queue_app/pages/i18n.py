@@ -108,6 +108,9 @@ def kiosk_texts() -> dict[str, str]:
         "checked_in_at": _("Checked in at {time}"),
         "watch_screen": _("Please wait until your number is shown on the screen."),
         "error": _("Something went wrong. Please ask at the reception desk."),
+        "already_checked_in": _(
+            "This number already has a ticket for this service today. Please ask at the reception desk."
+        ),
         "keypad_delete": _("Delete"),
         "links_loopback": links_loopback_text(),
     }

@@ -226,3 +226,22 @@ def test_staff_watch_a_message_go_out_and_what_it_cost(tmp_path, contexts, http_
         assert "reach" not in row.inner_text()  # reachable: no warning badge
     finally:
         server.stop()
+
+
+def test_the_kiosk_says_a_number_already_has_a_ticket_and_sends_the_patient_to_the_desk(kiosk, screenshots):
+    for attempt in range(2):
+        kiosk.click("button.lang[data-lang=en]")
+        kiosk.click(".service-button[data-service=vaccination]")
+        kiosk.fill("#phone", "010-4444-5555")
+        kiosk.check("#consent")
+        kiosk.click("#check-in")
+        if attempt == 0:
+            kiosk.wait_for_selector("#result:not([hidden])")
+            kiosk.click("#done")
+    kiosk.wait_for_selector("#sending-error:not([hidden])")
+    assert kiosk.inner_text("#sending-error") == (
+        "This number already has a ticket for this service today. Please ask at the reception desk."
+    )
+    assert kiosk.is_hidden("#result") and kiosk.is_visible("#sending-cancel")
+    screenshots(kiosk, "kiosk-already-checked-in")
+    axe_check(kiosk)

@@ -149,8 +149,10 @@ def test_no_kakaotalk_found_by_asking_goes_to_sms_unbilled_and_the_number_is_ski
     assert [m.channel for m in clinic.messages(ticket["id"]) if m.kind == "called"] == ["sms"]
     assert len(solapi.sends()) == 1 and clinic.providers.texts() == [PHONE, PHONE]
 
-    # Another visit from the same number: not tried on AlimTalk either, while the skip lasts.
+    # Another visit from the same number (the next day: one check-in text a day per number):
+    # not tried on AlimTalk either, while the skip lasts.
     clinic.act(ticket["id"], "finish")
+    clinic.clock.advance(days=1)
     again = clinic.check_in(phone="010-1234-5678")
     assert checked_in_message(clinic, again["id"]).channel == "sms"
     assert reachable(clinic, again["id"]) == ["sms"]
@@ -158,7 +160,7 @@ def test_no_kakaotalk_found_by_asking_goes_to_sms_unbilled_and_the_number_is_ski
     assert len(solapi.sends()) == 1
 
     # After skip_days the number is given another chance on AlimTalk (they may have installed it).
-    clinic.clock.advance(days=30, seconds=1)
+    clinic.clock.advance(days=29, seconds=1)
     assert reachable(clinic, again["id"]) == ["alimtalk", "sms"]
     solapi.fates[NATIONAL] = Fate("4000")
     later = clinic.check_in(phone="010-1234-5678")

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from queue_app import create_app
 from queue_app.extensions import db, socketio
 from queue_app.models import Message, MessageAttempt, Ticket
-from queue_app.notify.outbox import LEAD_MARGIN
+from queue_app.notify.outbox import ALREADY_TEXTED_TODAY, LEAD_MARGIN
 
 from ..conftest import Tokens, make_settings, prepare_database
 
@@ -152,8 +152,13 @@ class Clinic:
         self.client = app.test_client()
         self.tokens = Tokens(app, clock)
         self.dispatcher = app.extensions["queue_app"].dispatcher
+        self.patients = 0
 
-    def check_in(self, phone: str | None = "010-1234-5678", consent: bool = True, service: str = "general") -> dict:
+    def check_in(self, phone: str | None = "", consent: bool = True, service: str = "general") -> dict:
+        """A kiosk check-in; each patient brings their own number (010-1234-5678, -5679, ...) unless given."""
+        if phone == "":
+            phone = f"010-1234-{5678 + self.patients:04d}"
+        self.patients += 1
         body = {"service": service, "consent": consent, **({"phone": phone} if phone else {})}
         response = self.client.post("/api/v1/tickets", json=body, headers=self.tokens.headers("kiosk"))
         assert response.status_code == 201, response.get_json()
@@ -378,7 +383,7 @@ def test_patient_who_left_no_contact_follows_the_tv_and_is_not_on_the_call_list(
 
 def test_patient_whose_number_no_channel_may_use_is_on_the_call_list_when_near(clinic):
     # They gave a number but did not agree to texts: reception phones them instead.
-    tickets = [clinic.check_in(phone="010-1234-5678", consent=False) for _ in range(5)]
+    tickets = [clinic.check_in(consent=False) for _ in range(5)]
     clinic.call_next()
     clinic.act(tickets[0]["id"], "finish")
     clinic.call_next()
@@ -400,6 +405,29 @@ def test_every_recall_is_a_message_of_its_own(clinic):
     clinic.dispatch()
     sent = [r.json()["messages"][0]["kakaoOptions"]["templateId"] for r in clinic.providers.sent(SOLAPI_PATH)]
     assert sent.count("T4") == 2  # both recalls reached the patient's phone
+
+
+def test_one_number_gets_one_check_in_text_a_clinic_day(clinic):
+    first = clinic.check_in(phone="010-5555-0001", service="general")
+    second = clinic.check_in(phone="010-5555-0001", service="vaccination")
+    other = clinic.check_in(phone="010-5555-0002", service="vaccination")
+
+    def checked_in(ticket):
+        return next(m for m in clinic.messages(ticket["id"], skipped=True) if m.kind == "checked_in")
+
+    assert checked_in(first).status == "queued" and checked_in(other).status == "queued"
+    skipped = checked_in(second)
+    assert (skipped.status, skipped.channel, skipped.last_error) == ("skipped", None, ALREADY_TEXTED_TODAY)
+    clinic.dispatch(advance_seconds=61)
+    texted = [r.json()["messages"][0]["to"] for r in clinic.providers.sent(SOLAPI_PATH)]
+    assert sorted(texted) == ["01055550001", "01055550002"]
+    # Only the check-in text is spared: the second visit is still told when it is called.
+    clinic.call_next("room4")
+    assert [m.status for m in clinic.messages(second["id"]) if m.kind == "called"] == ["queued"]
+    # The next clinic day the number gets its check-in text again.
+    clinic.clock.advance(days=1)
+    tomorrow = clinic.check_in(phone="010-5555-0001", service="general")
+    assert checked_in(tomorrow).status == "queued"
 
 
 def test_old_news_is_not_sent(clinic):

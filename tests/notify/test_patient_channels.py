@@ -214,8 +214,8 @@ def test_stop_reply_stops_sms_to_that_number(clinic, clock, http_server):
 def test_daily_cost_per_channel(clinic, clock, http_server):
     client, tokens = clinic.test_client(), Tokens(clinic, clock)
     http_server.handler = lambda request: (201, {}, {"sid": "SM" + "c" * 32, "status": "queued"})
-    for _ in range(3):
-        check_in(client, tokens, phone="010-1234-5678", consent=True)
+    for patient in range(3):
+        check_in(client, tokens, phone=f"010-1234-{5678 + patient}", consent=True)
     clock.advance(seconds=61)  # past the wait for free notifications
     clinic.extensions["queue_app"].dispatcher.run_once()
     costs = client.get("/api/v1/messages/costs", headers=tokens.headers("staff")).get_json()

@@ -1,0 +1,83 @@
+"""How often a caller may try: wrong passwords, and check-ins without a token.
+
+A password guesser is held back twice: per account (from any address, so a botnet cannot
+share the work on one account) and per address (for any account, so one machine cannot walk
+the staff list).  Only wrong passwords count, so a colleague who signs in right costs nothing.
+Anonymous check-ins (``[clinic] public_check_in``) are counted per address; kiosks and staff
+are not counted, since a busy morning at a kiosk is not an attack.
+
+The counts live where every server process sees them: in Redis when ``[realtime]
+message_queue`` is Redis, else in the process's memory (one process).  A caller over a limit
+gets 429 with ``Retry-After``; the API and the sign-in page each say so in their own way.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+from flask import request
+
+from .config import Settings
+from .extensions import limiter
+from .runtime import runtime
+
+
+def bind_limiter(app, settings: Settings) -> None:
+    """Bind the limiter to ``app``, counting in Redis when the message queue is Redis."""
+    app.config["RATELIMIT_STORAGE_URI"] = settings.message_queue or "memory://"
+    # Two clinics sharing one Redis keep their own counts, as they keep their own channel.
+    app.config["RATELIMIT_KEY_PREFIX"] = settings.channel
+    limiter.init_app(app)
+
+
+def _account() -> str:
+    # Case and spaces do not make a new account to guess at.
+    return "account:" + request.form.get("username", "").strip().casefold()[:80]
+
+
+def _address() -> str:
+    return "address:" + (request.remote_addr or "unknown")
+
+
+def _wrong_password(response) -> bool:
+    return response.status_code == 401
+
+
+def limit_sign_in(view: Callable) -> Callable:
+    """Refuse sign-in (429) after too many wrong passwords for the account or from the address."""
+    per_account = limiter.limit(
+        lambda: f"{runtime().settings.limits.login_per_account} per minute",
+        key_func=_account,
+        methods=["POST"],
+        deduct_when=_wrong_password,
+    )
+    per_address = limiter.limit(
+        lambda: f"{runtime().settings.limits.login_per_address} per minute",
+        key_func=_address,
+        methods=["POST"],
+        deduct_when=_wrong_password,
+    )
+    return per_address(per_account(view))
+
+
+def limit_anonymous_check_ins(is_authenticated: Callable[[], bool]) -> Callable[[Callable], Callable]:
+    """Refuse (429) check-ins from an address past ``[clinic] public_check_ins_per_address_per_hour``.
+
+    ``is_authenticated`` tells a kiosk or staff caller, who is never counted.
+    """
+    return limiter.limit(
+        lambda: f"{runtime().settings.limits.public_check_ins_per_address} per hour",
+        key_func=_address,
+        exempt_when=is_authenticated,
+    )
+
+
+def retry_after_seconds() -> int:
+    """Seconds until the limit this request broke lets the caller try again (at least 1)."""
+    broken = limiter.current_limit
+    if broken is None:
+        return 60
+    # The storage rounds its reset time up to a whole second: never more than the window.
+    return min(max(1, math.ceil(broken.reset_at - time.time())), broken.limit.get_expiry())
