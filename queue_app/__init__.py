@@ -25,6 +25,7 @@ def create_app(config=None, *, clock=None):
     from .clock import SystemClock
     from .config import Settings, load_settings
     from .extensions import db, socketio
+    from .health import health
     from .hooks import hooks
     from .notify.dispatcher import Dispatcher
     from .notify.outbox import Outbox
@@ -71,5 +72,6 @@ def create_app(config=None, *, clock=None):
     app.register_blueprint(hooks)
     app.register_blueprint(pages)
     app.register_blueprint(demo_pages)  # 404 outside demo mode
+    app.register_blueprint(health)
     init_babel(app)
     return app

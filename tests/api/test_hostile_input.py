@@ -154,9 +154,7 @@ def test_a_nul_byte_in_a_login_form_is_refused_not_a_500(clinic):
 
 def test_a_nul_byte_in_the_phone_check_is_400_in_json(clinic):
     _, client, _ = clinic
-    response = client.post(
-        "/kiosk/phone-check", json={"phone": "010\u00001234"}, headers={"X-Requested-With": "fetch"}
-    )
+    response = client.post("/kiosk/phone-check", json={"phone": "010\u00001234"}, headers={"X-Requested-With": "fetch"})
     assert_error(response, 400, "invalid", "phone")
 
 
