@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 
-from werkzeug.exceptions import BadRequest, LengthRequired, NotFound
+from werkzeug.exceptions import BadRequest, LengthRequired, NotFound, RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
 #: In a path or a query nothing below space, DEL or half a surrogate pair is ever meant.
@@ -47,17 +47,28 @@ def check_request(request: Request) -> None:
             raise BadField("query", "a query parameter's name has a control character")
         if _BAD_IN_ADDRESS.search(value):
             raise BadField(name, f"{name} has a control character or is not valid text")
-    if request.headers.get("Transfer-Encoding", "").lower() == "chunked" and not request.environ.get(
-        "wsgi.input_terminated"
-    ):
+    if "Transfer-Encoding" in request.headers and not request.environ.get("wsgi.input_terminated"):
         # Werkzeug reads such a body as empty; a check-in would lose its service silently.
         raise LengthRequired("send Content-Length: this server cannot read a chunked body")
-    if request.mimetype in _FORM_TYPES:
-        for name, value in request.form.items(multi=True):
-            _check_text(value, name)
-            _check_text(name, "body")
-    elif request.is_json or request.path.startswith("/api/"):
-        _check_json(request.get_data(cache=True))
+    try:
+        if request.mimetype in _FORM_TYPES:
+            for name, value in request.form.items(multi=True):
+                _check_text(value, name)
+                _check_text(name, "body")
+        elif request.is_json or request.path.startswith("/api/"):
+            _check_json(_whole_body(request))
+    except (OSError, ValueError):
+        # The server's chunked reader found a broken chunk, or the client hung up mid-body.
+        raise BadField("body", "the body could not be read") from None
+
+
+def _whole_body(request: Request) -> bytes:
+    """The body, or 413 when a chunked one reaches the limit (werkzeug stops there without a word)."""
+    raw = request.get_data(cache=True)
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        raise RequestEntityTooLarge()
+    return raw
 
 
 def _check_json(raw: bytes) -> None:
