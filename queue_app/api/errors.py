@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 
 from flask import jsonify, make_response, request
-from flask_babel import gettext as _
 from sqlalchemy import exc as sql_errors
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import db
+from ..pages.i18n import unavailable_text
 from ..queue import QueueError
 from ..request_checks import check_request, loggable_path
 from . import api
@@ -155,7 +155,7 @@ def _unavailable():
         )
     else:
         # Plain text: a page's template may itself need the database.
-        response = make_response(_("The clinic's system is not answering just now. Please try again in a moment."))
+        response = make_response(unavailable_text())
         response.status_code = 503
         response.mimetype = "text/plain"
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)

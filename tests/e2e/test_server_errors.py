@@ -171,7 +171,9 @@ def test_a_database_outage_answers_503_then_the_server_recovers(tmp_path, postgr
         assert_json_error(response, 503, "unavailable")
         assert int(response.headers["Retry-After"]) > 0
         assert_json_error(requests.get(f"{server.url}/api/v1/services", timeout=30), 503, "unavailable")
-        page = requests.get(f"{server.url}/kiosk", params={"pair": token}, timeout=30)
+        page = requests.get(
+            f"{server.url}/kiosk", params={"pair": token}, headers={"Accept-Language": "en"}, timeout=30
+        )
         assert page.status_code == 503 and page.headers["Retry-After"] and "try again" in page.text
         assert requests.get(f"{server.url}/healthz", timeout=10).status_code == 200
         ready = requests.get(f"{server.url}/readyz", timeout=30)
