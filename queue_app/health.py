@@ -15,6 +15,7 @@ import redis
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 
+from .api.errors import outage_reason
 from .extensions import db
 from .runtime import runtime
 
@@ -54,7 +55,7 @@ def _database_check() -> str:
         with db.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready"; the log says which
-        log.warning("readiness: database unreachable: %s", exc)
+        log.warning("readiness: database unreachable: %s", outage_reason(exc))
         return "unreachable"
     return "ok"
 

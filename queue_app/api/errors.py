@@ -71,6 +71,12 @@ def database_away(exc: BaseException) -> bool:
     return isinstance(exc, DATABASE_AWAY) or bool(getattr(exc, "connection_invalidated", False))
 
 
+def outage_reason(exc: BaseException) -> str:
+    """The driver's own first line (``connection refused``), never the statement or its parameters."""
+    reason = str(getattr(exc, "orig", None) or exc).strip()
+    return reason.splitlines()[0] if reason else type(exc).__name__
+
+
 @api.before_app_request
 def _check_request_text():
     # Before any handler (and any query): see queue_app.request_checks.
@@ -130,7 +136,9 @@ def _unexpected(exc: Exception):
     _rollback_quietly()
     if database_away(exc):
         # Logged once per request without the traceback: an outage is not a bug to read.
-        log.warning("database unreachable in %s %s: %s", request.method, loggable_path(request.path), exc)
+        log.warning(
+            "database unreachable in %s %s: %s", request.method, loggable_path(request.path), outage_reason(exc)
+        )
         return _unavailable()
     # %0a in a path would otherwise start a forged line in the log.
     log.exception("unexpected error in %s %s", request.method, loggable_path(request.path))
