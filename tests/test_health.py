@@ -62,3 +62,10 @@ def test_readyz_is_503_naming_the_message_queue_when_redis_is_down(make_client, 
     response = make_client(postgres_url, f"redis://127.0.0.1:{free_port()}/0").get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["checks"] == {"database": "ok", "message_queue": "unreachable"}
+
+
+def test_the_api_document_tells_integrators_of_outages_and_health_checks(make_client, settings):
+    spec = make_client(settings.database_url).get("/api/v1/openapi.json").get_json()
+    operations = [op for item in spec["paths"].values() for op in item.values() if "responses" in op]
+    assert operations and all("503" in op["responses"] for op in operations)
+    assert "/healthz" in spec["info"]["description"] and "/readyz" in spec["info"]["description"]
