@@ -36,6 +36,7 @@ _SERVER_REFUSALS = {
     400: ("bad_request", "the request is not valid HTTP"),
     414: ("too_long", "the address is longer than 8 KiB"),
     431: ("header_too_large", "a header is over 8 KiB, all headers are over 64 KiB, or there are over 100"),
+    501: ("not_implemented", "the server does not support this method"),
     505: ("http_version_not_supported", "use HTTP/1.1"),
 }
 
@@ -63,10 +64,13 @@ def server_options(mode: str) -> dict:
     Eventlet's server refuses an over-long header or address with an empty answer and a
     malformed request with an HTML page, and reads a chunked body without telling the app
     it is complete (so werkzeug took it as empty).  Its protocol is replaced by one that
-    answers in JSON and marks chunked bodies readable.
+    answers in JSON and marks chunked bodies readable.  Werkzeug's own server (threading)
+    reads chunked bodies already; only its HTML refusals are replaced.
     """
     if mode == "eventlet":
         return {"protocol": _eventlet_protocol()}
+    if mode == "threading":
+        return {"request_handler": _werkzeug_handler()}
     return {}
 
 
@@ -114,3 +118,17 @@ def _eventlet_protocol():
             self.wfile.write(refusal(status))
 
     return JsonRefusalsProtocol
+
+
+def _werkzeug_handler():
+    from werkzeug.serving import WSGIRequestHandler
+
+    class JsonRefusalsHandler(WSGIRequestHandler):
+        """Werkzeug's request handler (``async_mode = "threading"``), refusing in JSON."""
+
+        def send_error(self, code, message=None, explain=None):
+            # The standard library's HTML error page: a header line over 64 KiB, over 100 headers.
+            self.close_connection = True
+            self.wfile.write(refusal(code))
+
+    return JsonRefusalsHandler

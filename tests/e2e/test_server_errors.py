@@ -186,3 +186,24 @@ def test_a_database_outage_answers_503_then_the_server_recovers(tmp_path, postgr
     finally:
         server.stop()
         proxy.cut()
+
+
+def test_the_threading_server_refuses_in_json_and_reads_chunked_bodies_too(tmp_path):
+    live = LiveServer(tmp_path, {"QUEUE_APP_SERVER_ASYNC_MODE": "threading"})
+    live.command("db", "upgrade")
+    kiosk = {"Authorization": f"Bearer {live.token('kiosk')}"}
+    live.start()
+    try:
+        headers = {f"X-Header-{i}": "1" for i in range(120)}
+        response = requests.get(f"{live.url}/api/v1/services", headers=headers, timeout=10)
+        assert_json_error(response, 431, "header_too_large")
+        body = json.dumps({"service": "vaccination"}).encode()
+        response = requests.post(
+            f"{live.url}/api/v1/tickets",
+            data=chunks(body),
+            headers={**kiosk, "Content-Type": "application/json"},
+            timeout=10,
+        )
+        assert response.status_code == 201 and response.json()["service"] == "vaccination"
+    finally:
+        live.stop()
