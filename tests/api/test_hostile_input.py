@@ -11,7 +11,7 @@ import re
 import pytest
 
 from queue_app import create_app
-from queue_app.extensions import db
+from queue_app.extensions import db, socketio
 from queue_app.request_checks import loggable_path
 
 from ..conftest import Tokens, make_settings, prepare_database
@@ -162,3 +162,10 @@ def test_paths_in_the_log_cannot_forge_a_line():
     assert "\n" not in loggable_path("/api/v1/tickets/x\n2026-12-02 ERROR forged")
     assert "\x1b" not in loggable_path("/t/\x1b[31m")
     assert loggable_path("/api/v1/tickets/A-001") == "/api/v1/tickets/A-001"
+
+
+@pytest.mark.parametrize("token", ["A" * 20 + "\x00" + "B" * 10, "A" * 20 + "\ud800" + "B" * 10, "A" * 20 + "\n"])
+def test_a_live_update_client_with_unstorable_text_in_its_ticket_is_refused(clinic, token):
+    app, client, _ = clinic
+    phone = socketio.test_client(app, flask_test_client=client, auth={"ticket": token})
+    assert not phone.is_connected()
