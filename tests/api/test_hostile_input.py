@@ -164,8 +164,17 @@ def test_paths_in_the_log_cannot_forge_a_line():
     assert loggable_path("/api/v1/tickets/A-001") == "/api/v1/tickets/A-001"
 
 
-@pytest.mark.parametrize("token", ["A" * 20 + "\x00" + "B" * 10, "A" * 20 + "\ud800" + "B" * 10, "A" * 20 + "\n"])
-def test_a_live_update_client_with_unstorable_text_in_its_ticket_is_refused(clinic, token):
+@pytest.mark.parametrize(
+    "auth",
+    [
+        {"ticket": "A" * 20 + "\x00" + "B" * 10},
+        {"ticket": "A" * 20 + "\ud800" + "B" * 10},
+        {"ticket": "A" * 20 + "\n"},
+        {"token": "staff-\ud800"},
+        {"token": "staff-\x00"},
+    ],
+)
+def test_a_live_update_client_with_unstorable_text_in_its_ticket_or_token_is_refused(clinic, auth):
     app, client, _ = clinic
-    phone = socketio.test_client(app, flask_test_client=client, auth={"ticket": token})
-    assert not phone.is_connected()
+    sio = socketio.test_client(app, flask_test_client=client, auth=auth)
+    assert not sio.is_connected()
