@@ -82,7 +82,7 @@ def test_an_address_over_8_kib_is_414_in_json(server):
     assert_json_error(response, 414, "too_long")
 
 
-@pytest.mark.parametrize("length", [b"-1", b"12abc"])
+@pytest.mark.parametrize("length", [b"-1", b"12abc", b"\xb2"])
 def test_a_bad_content_length_is_400_in_json(server, length):
     status, headers, body = raw_exchange(
         server.port,
@@ -207,3 +207,30 @@ def test_the_threading_server_refuses_in_json_and_reads_chunked_bodies_too(tmp_p
         assert response.status_code == 201 and response.json()["service"] == "vaccination"
     finally:
         live.stop()
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_readyz_names_the_message_queue_when_redis_is_away(tmp_path, postgres_url, redis_url):
+    proxy = TcpProxy(("127.0.0.1", 6379))
+    live = LiveServer(
+        tmp_path,
+        {
+            "QUEUE_APP_DATABASE_URL": postgres_url,
+            "QUEUE_APP_REALTIME_MESSAGE_QUEUE": f"redis://127.0.0.1:{proxy.port}/0",
+        },
+    )
+    live.command("db", "upgrade")
+    live.start()
+    try:
+        ready = requests.get(f"{live.url}/readyz", timeout=10)
+        assert ready.status_code == 200
+        assert ready.json()["checks"] == {"database": "ok", "message_queue": "ok"}
+        proxy.cut()
+        ready = requests.get(f"{live.url}/readyz", timeout=10)
+        assert ready.status_code == 503 and ready.headers["Retry-After"]
+        assert ready.json()["checks"] == {"database": "ok", "message_queue": "unreachable"}
+        assert requests.get(f"{live.url}/healthz", timeout=10).status_code == 200
+    finally:
+        live.stop()
+        proxy.cut()
