@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import json
 import re
+import socket
 import warnings
 from http import HTTPStatus
 
@@ -58,6 +59,21 @@ def refusal(status: int) -> bytes:
         "Connection: close\r\n\r\n"
     )
     return head.encode("latin-1") + body
+
+
+def linger(connection, limit: int = 256 * 1024, seconds: float = 1.0) -> None:
+    """Read and drop what the client is still sending, briefly, after a refusal.
+
+    Closing a socket with unread data makes the kernel send a reset, which can reach the
+    client before it has read the refusal; it would see "connection reset" instead of 431.
+    """
+    try:
+        connection.shutdown(socket.SHUT_WR)
+        connection.settimeout(seconds)
+        while limit > 0 and (data := connection.recv(65536)):
+            limit -= len(data)
+    except OSError:
+        pass  # the client went away first: nothing left to tell it
 
 
 def server_options(mode: str) -> dict:
@@ -117,6 +133,8 @@ def _eventlet_protocol():
         def _refuse(self, status: int) -> None:
             self.close_connection = True
             self.wfile.write(refusal(status))
+            self.wfile.flush()
+            linger(self.connection)
 
     return JsonRefusalsProtocol
 
@@ -131,5 +149,7 @@ def _werkzeug_handler():
             # The standard library's HTML error page: a header line over 64 KiB, over 100 headers.
             self.close_connection = True
             self.wfile.write(refusal(code))
+            self.wfile.flush()
+            linger(self.connection)
 
     return JsonRefusalsHandler
