@@ -192,7 +192,11 @@
       method: "POST",
       headers: { "Content-Type": "application/json", "X-Requested-With": "fetch" },
       body: JSON.stringify({ phone: text }),
-    }).then(function (r) { return r.json(); }).then(function (answer) {
+    }).then(function (r) {
+      // A 503 (the database is away) is no verdict on the number: treat it as offline.
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      return r.json();
+    }).then(function (answer) {
       if (seq !== phoneCheckSeq) return;   // an older answer, the patient typed on
       phoneState = answer.valid ? "valid" : "invalid";
       renderPhoneFeedback();

@@ -30,6 +30,11 @@ def test_the_kiosk_asks_to_try_again_while_the_database_is_away(outage_clinic, c
     page.click(".service-button[data-service=general]")
 
     proxy.cut()
+    # The number check cannot reach the database either: that is no reason to call the number wrong.
+    page.fill("#phone", "010-2222-3333")
+    page.locator("#phone").blur()
+    page.wait_for_selector("#phone-feedback.good")
+    page.check("#consent")
     page.click("#check-in")
     page.wait_for_selector("#sending-again:not([hidden])", timeout=15000)
     assert page.inner_text("#sending-text") == "병원 시스템이 잠시 응답하지 않습니다. 잠시 후 다시 시도해 주세요."
