@@ -5,6 +5,8 @@
  * - one Idempotency-Key per check-in attempt, reused by every automatic retry of it (and by
  *   a second press with the same details), so a tap that reaches the server twice makes one
  *   ticket;
+ * - a 503 "unavailable" (the clinic's database is away) is not a failure: the patient is asked
+ *   to try again, and "Try again" resends the same attempt;
  * - no time limit while a patient is choosing; the result screen goes back to the start after
  *   90 s without a touch, with a visible countdown; a half-filled form asks "are you still
  *   there?" after two minutes before it clears a phone number for the next person.
@@ -74,6 +76,7 @@
     $("sending-text").textContent = T("checking_in");
     $("sending-retry").textContent = T("retrying");
     $("sending-cancel").textContent = T("cancel");
+    $("sending-again").textContent = T("try_again");
     $("result-label").textContent = T("your_number");
     $("result-wait-label").textContent = T("estimated_wait");
     $("result-scan").textContent = T("scan_to_follow");
@@ -189,7 +192,11 @@
       method: "POST",
       headers: { "Content-Type": "application/json", "X-Requested-With": "fetch" },
       body: JSON.stringify({ phone: text }),
-    }).then(function (r) { return r.json(); }).then(function (answer) {
+    }).then(function (r) {
+      // A 503 (the database is away) is no verdict on the number: treat it as offline.
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      return r.json();
+    }).then(function (answer) {
       if (seq !== phoneCheckSeq) return;   // an older answer, the patient typed on
       phoneState = answer.valid ? "valid" : "invalid";
       renderPhoneFeedback();
@@ -234,9 +241,12 @@
 
   function send(current) {
     sendCancelled = false;
+    $("sending-text").textContent = T("checking_in");
+    $("sending-spinner").hidden = false;
     $("sending-retry").hidden = true;
     $("sending-error").hidden = true;
     $("sending-cancel").hidden = true;
+    $("sending-again").hidden = true;
     show("sending");
     var delay = 1000;
     function tryOnce() {
@@ -258,6 +268,15 @@
         if ((result.status === 200 || result.status === 201) && result.body && result.body.token) {
           attempt = null;
           showResult(result.body);
+        } else if (result.status === 503 && result.body && result.body.error && result.body.error.code === "unavailable") {
+          // The clinic's database is away: nothing was made.  The patient tries again when
+          // they like, with the same key, so a request that did get through makes one ticket.
+          $("sending-spinner").hidden = true;
+          $("sending-text").textContent = T("unavailable");
+          $("sending-retry").hidden = true;
+          $("sending-again").hidden = false;
+          $("sending-cancel").hidden = false;
+          $("sending-again").focus();
         } else if (result.status >= 500 || result.status === 429) {
           return retry();
         } else if (result.status === 401) {
@@ -292,6 +311,8 @@
     }
     return tryOnce();
   }
+
+  $("sending-again").addEventListener("click", function () { if (attempt) send(attempt); });
 
   $("sending-cancel").addEventListener("click", function () {
     // The attempt (and its key) is kept: pressing again with the same details cannot make a

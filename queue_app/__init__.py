@@ -26,6 +26,7 @@ def create_app(config=None, *, clock=None):
     from .clock import SystemClock
     from .config import Settings, load_settings
     from .extensions import db, socketio
+    from .health import health
     from .hooks import hooks
     from .notify.dispatcher import Dispatcher
     from .notify.outbox import Outbox
@@ -86,6 +87,7 @@ def create_app(config=None, *, clock=None):
     app.register_blueprint(hooks)
     app.register_blueprint(pages)
     app.register_blueprint(demo_pages)  # 404 outside demo mode
+    app.register_blueprint(health)
     init_babel(app)
     response_headers.init_app(app)
     # Outermost, so that Socket.IO's handshake sees the client's address and scheme too.

@@ -68,7 +68,8 @@ def issue_api_token(session: Session, role: str, name: str, now: datetime) -> st
 
 def principal_for_token(session: Session, token: str | None) -> Principal | None:
     """The caller a bearer token belongs to, or None for an unknown or revoked token."""
-    if not token or len(token) > 200:
+    # Tokens are ASCII; half a surrogate pair (a socket's JSON can carry one) cannot even be hashed.
+    if not token or len(token) > 200 or not token.isascii():
         return None
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
     if row is None or row.revoked_at is not None:

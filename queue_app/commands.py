@@ -381,6 +381,7 @@ def serve(ctx: Context, host: str | None, port: int | None, without_dispatcher: 
     """Run the server (Socket.IO and HTTP) under the configured async mode."""
     from .extensions import socketio
     from .links import choose_link_base, machine_address
+    from .serving import server_options
 
     app = _serving_app(ctx)
     rt = app.extensions["queue_app"]
@@ -405,7 +406,9 @@ def serve(ctx: Context, host: str | None, port: int | None, without_dispatcher: 
     if links.loopback:
         _warn_loopback_links(links.url)
     sys.stdout.flush()
-    socketio.run(app, host=host, port=port, log_output=False, allow_unsafe_werkzeug=True)
+    socketio.run(
+        app, host=host, port=port, log_output=False, allow_unsafe_werkzeug=True, **server_options(settings.async_mode)
+    )
 
 
 @cli.command()

@@ -212,7 +212,8 @@ class ClinicQueue:
     def ticket_by_token(self, token: str) -> Ticket:
         """A ticket by the patient's token, or ``NotFound`` (never another patient's)."""
         ticket = None
-        if isinstance(token, str) and 16 <= len(token) <= 64:
+        # Tokens are printable ASCII; anything else (a NUL, half a surrogate pair) no database can even compare.
+        if isinstance(token, str) and 16 <= len(token) <= 64 and token.isascii() and token.isprintable():
             ticket = self.session.scalar(select(Ticket).where(Ticket.token == token))
         if ticket is None:
             raise NotFound("no ticket for this link", field="token")

@@ -169,14 +169,27 @@ def mark_reached(ticket_id: int):
     return jsonify({"ticket": payloads.staff_ticket(runtime().settings, done.snapshot.state, done.result)})
 
 
+#: The days a report can be asked for: a clinic day, not the calendar's ends (9999-12-31 + 1 day overflows).
+REPORT_DAYS = (date(2000, 1, 1), date(2100, 12, 31))
+
+
+def _report_day(raw: str) -> date:
+    """``?day=YYYY-MM-DD`` within ``REPORT_DAYS``, or 400 naming ``day``."""
+    first, last = REPORT_DAYS
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise ApiError(400, "invalid", "day must be YYYY-MM-DD", "day") from None
+    if not first <= day <= last:
+        raise ApiError(400, "invalid", f"day must be between {first} and {last}", "day")
+    return day
+
+
 @api.get("/messages/costs")
 @require(*STAFF_ROLES)
 def message_costs():
     """Messages sent and their cost per channel for one clinic day (``?day=YYYY-MM-DD``)."""
     settings = runtime().settings
     raw = request.args.get("day")
-    try:
-        day = date.fromisoformat(raw) if raw else clinic_queue().clinic_day()
-    except ValueError:
-        raise ApiError(400, "invalid", "day must be YYYY-MM-DD", "day") from None
+    day = _report_day(raw) if raw else clinic_queue().clinic_day()
     return jsonify(daily_costs(db.session, settings, day))

@@ -20,9 +20,13 @@ def _errors(*codes: int) -> dict:
         413: "Body over 64 KiB",
         415: "A body that is not application/json",
         429: "Too many tries (rate_limited); Retry-After says how many seconds to wait",
+        503: "The clinic's database cannot be reached (`unavailable`); nothing was changed. Send the same "
+        "request again after `Retry-After` seconds",
     }
+    # Any operation can meet a database outage.
     return {
-        str(code): {"description": text[code], "content": {"application/json": {"schema": ERROR}}} for code in codes
+        str(code): {"description": text[code], "content": {"application/json": {"schema": ERROR}}}
+        for code in (*codes, 503)
     }
 
 
@@ -47,7 +51,9 @@ SPEC = {
         "title": "Clinic queue API",
         "version": "1",
         "description": "Check patients in, call them to rooms and follow the queue. "
-        "Live updates: Socket.IO events `queue`, `ticket` and `called` (see docs/api.md).",
+        "Live updates: Socket.IO events `queue`, `ticket` and `called` (see docs/api.md). "
+        "Health checks, outside this API and without a token: `GET /healthz` (the process is up) and "
+        "`GET /readyz` (the database and message queue answer; else 503 naming which does not).",
     },
     "servers": [{"url": "/api/v1"}],
     "components": {

@@ -113,7 +113,14 @@ def kiosk_texts() -> dict[str, str]:
         ),
         "keypad_delete": _("Delete"),
         "links_loopback": links_loopback_text(),
+        "unavailable": unavailable_text(),
+        "try_again": _("Try again"),
     }
+
+
+def unavailable_text() -> str:
+    """What a patient reads while the clinic's database is away (503): not a failure, a wait."""
+    return _("The clinic's system is not answering just now. Please try again in a moment.")
 
 
 def links_loopback_text() -> str:
