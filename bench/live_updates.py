@@ -1,0 +1,582 @@
+"""Benchmark of issue 10's targets: live updates at 1,000 phones, against the floor of the stack.
+
+Measured on the real ``queue-app serve`` (eventlet, SQLite), and in the same run on
+``bench/bare_server.py``, a bare Flask-SocketIO server under eventlet (the floor):
+
+1. **Connect**: 1,000 clients (900 patients' phones, each with its own waiting ticket, and
+   100 displays) connect to a freshly started server, at most 10 in flight (a connect is in
+   flight until its client has its first snapshot: ``ticket`` for a phone, ``queue`` for a
+   display; the bare server's ``welcome``).  The time until the last has it; the server's
+   RSS before and after, divided by the clients: memory per connected phone.
+2. **Call -> every phone updated**: "call next" is pressed K times (each call then started).
+   For each press, the time from sending the request until every client has what that call
+   changed for it: every client the ``called`` announcement; every phone still waiting its
+   new place (position one less, from a ``place`` or ``ticket`` event); the called patient's
+   phone also its ``ticket`` saying "called".  The floor: the bare server broadcasts one
+   ~100-byte ``called`` event to the same clients.  Server CPU per call is read from
+   ``/proc/<pid>/stat``.
+3. **Check-in rate and the cost of one change** at W waiting (100, 1,000, 5,000): the queue
+   is seeded through ``ClinicQueue`` in the server's database before it starts, then one
+   client checks patients in over HTTP, one request at a time (check-ins per second), and
+   presses "call next" K times; the server's CPU time over them, divided, is the cost of one
+   change.  No Socket.IO client is connected in this part: it is the change's own cost.
+
+The clients run in ``--client-procs`` processes (python-socketio's ``AsyncClient`` over
+WebSocket, one asyncio loop each), whose CPU time is reported too: on a 2-core machine the
+clients' decoding is part of every fan-out figure, the service's and the floor's alike.
+
+    .venv/bin/pip install -e '.[bench]'
+    .venv/bin/python bench/live_updates.py                      # the full run, ~5-10 minutes
+    .venv/bin/python bench/live_updates.py --phones 90 --displays 10 --calls 5 --waiting 100 --check-ins 30
+
+Runs only on loopback; every wait is bounded, and it stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import json
+import multiprocessing
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fanout import CONFIG, PY, Bare, Server  # noqa: E402
+
+#: Seconds a client may take to connect and get its snapshot, and a call to reach everyone.
+CONNECT_TIMEOUT = 60
+CALL_TIMEOUT = 60
+#: The bare server's announcement: the size of the service's ``called`` event (about 100 bytes).
+BARE_CALLED = {
+    "number": "A-000",
+    "room": "room1",
+    "room_names": {"en": "Room 1"},
+    "service": "general",
+    "called_at": "2026-12-02T01:00:00+00:00",
+    "call_count": 1,
+    "version": 1,
+}
+
+
+# -- the server process, seen from outside -------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (``/proc/<pid>/stat`` utime + stime)."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of a process (``VmRSS`` of ``/proc/<pid>/status``), in KiB."""
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+class Http:
+    """One keep-alive HTTP connection to the server: a client sending one request at a time."""
+
+    def __init__(self, url: str, token: str | None = None) -> None:
+        host, port = url.removeprefix("http://").split(":")
+        self.connection = http.client.HTTPConnection(host, int(port), timeout=120)
+        self.headers = {"Content-Type": "application/json"}
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
+
+    def post(self, path: str, body: dict | None = None) -> tuple[int, dict | None]:
+        self.connection.request("POST", path, body=json.dumps(body or {}), headers=self.headers)
+        response = self.connection.getresponse()
+        data = response.read()
+        return response.status, json.loads(data) if data else None
+
+    def get(self, path: str) -> int:
+        self.connection.request("GET", path, headers=self.headers)
+        response = self.connection.getresponse()
+        response.read()
+        return response.status
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def seed(server: Server, count: int) -> list[tuple[int, str]]:
+    """Check ``count`` patients in to "general" straight through ``ClinicQueue``, before the
+    server starts (over HTTP 5,000 would take minutes); their (ticket id, token) in line order."""
+    out = subprocess.run(
+        [PY, str(Path(__file__).resolve()), "--seed", str(count)], cwd=server.dir, env=server.env, capture_output=True, text=True
+    )
+    if out.returncode:
+        raise RuntimeError(f"seeding failed: {out.stderr[-2000:]}")
+    return [tuple(pair) for pair in json.loads(out.stdout)]
+
+
+def seed_here(count: int) -> None:
+    """The ``--seed`` mode, run in the server's folder and environment: print the tickets as JSON."""
+    from sqlalchemy.orm import Session
+
+    from queue_app.clock import SystemClock
+    from queue_app.config import load_settings
+    from queue_app.extensions import make_engine
+    from queue_app.queue import Actor, ClinicQueue
+
+    settings = load_settings(CONFIG)
+    kiosk = Actor("kiosk", "bench")
+    with Session(make_engine(settings.database_url), expire_on_commit=False) as session:
+        queue = ClinicQueue(session, SystemClock(), settings.timezone)
+        tickets = [queue.check_in("general", language="ko", actor=kiosk)[0] for _ in range(count)]
+        session.commit()
+        print(json.dumps([[t.id, t.token] for t in tickets]))
+
+
+# -- the clients: worker processes, each an asyncio loop of Socket.IO clients ------------------------
+
+
+class Listener:
+    """One client and what it has heard, with the moment it heard each thing first."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind  # "phone", "display" or "bare"
+        self.first: float | None = None
+        self.first_event = asyncio.Event()
+        self.ticket_id: int | None = None
+        #: position when it connected (phones): after k calls it should read position0 - k.
+        self.position0: int | None = None
+        self.positions: dict[int, float] = {}
+        self.statuses: dict[str, float] = {}
+        self.called: dict[str, float] = {}
+
+    def got_first(self, now: float) -> None:
+        if self.first is None:
+            self.first = now
+            self.first_event.set()
+
+    def updated_at(self, want: dict) -> float | None:
+        """When this client had everything the expected call changed for it (None: not yet)."""
+        heard = self.called.get(want["number"])
+        if heard is None:
+            return None
+        if self.kind != "phone":
+            return heard
+        if self.ticket_id == want["called_id"]:
+            status = self.statuses.get("called")
+            return None if status is None else max(heard, status)
+        if self.position0 is not None and self.position0 > want["calls"]:
+            moved = self.positions.get(self.position0 - want["calls"])
+            return None if moved is None else max(heard, moved)
+        return heard  # called earlier: only the announcement is news
+
+
+class Worker:
+    """The clients of one process, and the commands the driver sends them."""
+
+    def __init__(self) -> None:
+        self.clients: list = []
+        self.listeners: list[Listener] = []
+        self.want: dict | None = None
+        self.pending: set[int] = set()
+        self.done_at: list[float] = []
+        self.all_done = asyncio.Event()
+
+    def heard(self, index: int) -> None:
+        if self.want is None or index not in self.pending:
+            return
+        at = self.listeners[index].updated_at(self.want)
+        if at is not None:
+            self.pending.discard(index)
+            self.done_at.append(at)
+            if not self.pending:
+                self.all_done.set()
+
+    async def connect(self, url: str, specs: list[dict], in_flight: int) -> dict:
+        import socketio
+
+        gate = asyncio.Semaphore(in_flight)
+        errors: list[str] = []
+        cpu0 = time.process_time()
+
+        async def one(spec: dict) -> None:
+            index = len(self.listeners)
+            listener = Listener(spec["kind"])
+            self.listeners.append(listener)
+            client = socketio.AsyncClient(reconnection=False)
+            self.clients.append(client)
+
+            @client.on("ticket")
+            async def on_ticket(data):
+                now = time.perf_counter()
+                if listener.ticket_id is None:
+                    listener.ticket_id, listener.position0 = data.get("id"), data.get("position")
+                if data.get("position") is not None:
+                    listener.positions.setdefault(data["position"], now)
+                listener.statuses.setdefault(data.get("status"), now)
+                if listener.kind == "phone":
+                    listener.got_first(now)
+                self.heard(index)
+
+            @client.on("place")
+            async def on_place(data):
+                if data.get("position") is not None:
+                    listener.positions.setdefault(data["position"], time.perf_counter())
+                self.heard(index)
+
+            @client.on("queue")
+            async def on_queue(data):
+                if listener.kind == "display":
+                    listener.got_first(time.perf_counter())
+
+            @client.on("welcome")
+            async def on_welcome(data):
+                listener.got_first(time.perf_counter())
+
+            @client.on("called")
+            async def on_called(data):
+                listener.called.setdefault(data["number"], time.perf_counter())
+                self.heard(index)
+
+            async with gate:
+                try:
+                    await client.connect(url, auth=spec.get("auth"), transports=["websocket"], wait_timeout=30)
+                    await asyncio.wait_for(listener.first_event.wait(), CONNECT_TIMEOUT)
+                except Exception as exc:  # noqa: BLE001 - counted and reported, the run goes on
+                    errors.append(f"{type(exc).__name__}: {exc}")
+
+        await asyncio.gather(*(one(spec) for spec in specs))
+        firsts = [listener.first for listener in self.listeners if listener.first is not None]
+        return {
+            "last": max(firsts) if firsts else None,
+            "errors": len(errors),
+            "error": errors[0] if errors else None,
+            "cpu": time.process_time() - cpu0,
+        }
+
+    async def expect(self, want: dict) -> dict:
+        """Wait until every client has what the call ``want`` describes changed for it."""
+        cpu0 = time.process_time()
+        self.want, self.done_at, self.all_done = want, [], asyncio.Event()
+        self.pending = set(range(len(self.listeners)))
+        for index in list(self.pending):
+            self.heard(index)
+        if self.pending:
+            try:
+                await asyncio.wait_for(self.all_done.wait(), CALL_TIMEOUT)
+            except asyncio.TimeoutError:
+                pass
+        missing = len(self.pending)
+        self.want = None
+        return {
+            "last": max(self.done_at) if self.done_at else None,
+            "missing": missing,
+            "cpu": time.process_time() - cpu0,
+        }
+
+    async def close(self) -> None:
+        await asyncio.gather(*(c.disconnect() for c in self.clients), return_exceptions=True)
+        self.clients, self.listeners = [], []
+
+
+def worker_main(conn) -> None:
+    """A client process: obey the driver's commands until told to stop."""
+
+    async def serve_commands() -> None:
+        worker = Worker()
+        loop = asyncio.get_running_loop()
+        while True:
+            command, *rest = await loop.run_in_executor(None, conn.recv)
+            if command == "connect":
+                conn.send(await worker.connect(*rest))
+            elif command == "expect":
+                conn.send(await worker.expect(*rest))
+            elif command == "close":
+                await worker.close()
+                conn.send({"cpu": time.process_time()})
+            elif command == "stop":
+                return
+
+    asyncio.run(serve_commands())
+
+
+class Crowd:
+    """The phones and displays, spread over client processes; the driver's side of them."""
+
+    def __init__(self, processes: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.pipes = []
+        self.procs = []
+        for _ in range(processes):
+            ours, theirs = context.Pipe()
+            proc = context.Process(target=worker_main, args=(theirs,), daemon=True)
+            proc.start()
+            self.pipes.append(ours)
+            self.procs.append(proc)
+
+    def _all(self, *command) -> list[dict]:
+        for pipe in self.pipes:
+            pipe.send(command)
+        return [pipe.recv() for pipe in self.pipes]
+
+    def connect(self, url: str, specs: list[dict], in_flight: int) -> dict:
+        """Connect every client, ``in_flight`` at a time in all; the seconds until the last has
+        its first snapshot, and the clients' CPU seconds."""
+        shares = [specs[i :: len(self.pipes)] for i in range(len(self.pipes))]
+        flights = [max(1, in_flight // len(self.pipes) + (i < in_flight % len(self.pipes))) for i in range(len(shares))]
+        started = time.perf_counter()
+        for pipe, share, flight in zip(self.pipes, shares, flights, strict=True):
+            pipe.send(("connect", url, share, flight))
+        answers = [pipe.recv() for pipe in self.pipes]
+        errors = sum(a["errors"] for a in answers)
+        if errors:
+            first = next(a["error"] for a in answers if a["error"])
+            raise RuntimeError(f"{errors} of {len(specs)} clients failed to connect, e.g. {first}")
+        return {"seconds": max(a["last"] for a in answers) - started, "client_cpu": sum(a["cpu"] for a in answers)}
+
+    def expect(self, want: dict, since: float) -> dict:
+        """Milliseconds from ``since`` until every client had ``want``; the clients' CPU ms."""
+        answers = self._all("expect", want)
+        missing = sum(a["missing"] for a in answers)
+        if missing:
+            raise RuntimeError(f"{missing} clients never had call {want['number']} within {CALL_TIMEOUT} s")
+        return {
+            "ms": (max(a["last"] for a in answers) - since) * 1000,
+            "client_cpu_ms": sum(a["cpu"] for a in answers) * 1000,
+        }
+
+    def close(self) -> None:
+        self._all("close")
+
+    def stop(self) -> None:
+        for pipe in self.pipes:
+            pipe.send(("stop",))
+        for proc in self.procs:
+            proc.join(10)
+            if proc.is_alive():
+                proc.terminate()
+
+
+# -- the measurements ------------------------------------------------------------------------------------
+
+
+def crowd_on_service(crowd: Crowd, args) -> dict:
+    """Connect, memory and call fan-out against the real service."""
+    server = Server()
+    server.prepare()
+    phones = seed(server, args.phones)
+    server.serve()
+    try:
+        pid = server.proc.pid
+        staff = Http(server.url, server.staff)
+        staff.get("/api/v1/queue")  # a first request: imports and the first read done
+        time.sleep(1)
+        rss0, cpu0 = rss_kib(pid), cpu_seconds(pid)
+        specs = [{"kind": "phone", "auth": {"ticket": token}} for _, token in phones]
+        specs += [{"kind": "display", "auth": {"token": server.display}}] * args.displays
+        connected = crowd.connect(server.url, specs, args.in_flight)
+        connected["server_cpu"] = cpu_seconds(pid) - cpu0
+        time.sleep(1)
+        connected["rss_before_kib"], connected["rss_after_kib"] = rss0, rss_kib(pid)
+        print(f"service: {len(specs)} connected in {connected['seconds']:.2f} s", file=sys.stderr)
+        calls = []
+        for k in range(1, args.calls + 1):
+            cpu_a = cpu_seconds(pid)
+            t0 = time.perf_counter()
+            status, body = staff.post("/api/v1/rooms/room1/call-next")
+            if status != 200:
+                raise RuntimeError(f"call next answered {status}: {body}")
+            ticket = body["ticket"]
+            reached = crowd.expect({"number": ticket["number"], "called_id": ticket["id"], "calls": k}, t0)
+            reached["server_cpu_ms"] = (cpu_seconds(pid) - cpu_a) * 1000
+            calls.append(reached)
+            staff.post(f"/api/v1/tickets/{ticket['id']}/start")
+            time.sleep(args.pause)
+        print(f"service: call median {statistics.median(c['ms'] for c in calls):.0f} ms", file=sys.stderr)
+        staff.close()
+        crowd.close()
+        return {"connect": connected, "calls": calls, "clients": len(specs)}
+    finally:
+        server.stop()
+
+
+def crowd_on_bare(crowd: Crowd, args) -> dict:
+    """The same clients, connect and broadcast, against the bare server: the floor."""
+    bare = Bare()
+    bare.start()
+    try:
+        pid = bare.proc.pid
+        http_ = Http(bare.url)
+        http_.get("/ping")
+        time.sleep(1)
+        rss0, cpu0 = rss_kib(pid), cpu_seconds(pid)
+        specs = [{"kind": "bare"}] * (args.phones + args.displays)
+        connected = crowd.connect(bare.url, specs, args.in_flight)
+        connected["server_cpu"] = cpu_seconds(pid) - cpu0
+        time.sleep(1)
+        connected["rss_before_kib"], connected["rss_after_kib"] = rss0, rss_kib(pid)
+        print(f"bare: {len(specs)} connected in {connected['seconds']:.2f} s", file=sys.stderr)
+        calls = []
+        for k in range(1, args.calls + 1):
+            number = f"B-{k:03d}"
+            cpu_a = cpu_seconds(pid)
+            t0 = time.perf_counter()
+            http_.post("/broadcast", {"called": {**BARE_CALLED, "number": number, "version": k}})
+            reached = crowd.expect({"number": number, "called_id": None, "calls": k}, t0)
+            reached["server_cpu_ms"] = (cpu_seconds(pid) - cpu_a) * 1000
+            calls.append(reached)
+            time.sleep(args.pause)
+        print(f"bare: broadcast median {statistics.median(c['ms'] for c in calls):.0f} ms", file=sys.stderr)
+        http_.close()
+        crowd.close()
+        return {"connect": connected, "calls": calls, "clients": len(specs)}
+    finally:
+        bare.stop()
+
+
+def changes_at(waiting: int, args) -> dict:
+    """Check-ins per second and CPU per change with ``waiting`` patients waiting, no client connected."""
+    server = Server()
+    server.prepare()
+    seed(server, waiting)
+    server.serve()
+    try:
+        pid = server.proc.pid
+        kiosk = Http(server.url, server.kiosk)
+        staff = Http(server.url, server.staff)
+        for _ in range(3):  # warm up: the first read, the estimator fed
+            kiosk.post("/api/v1/tickets", {"service": "general"})
+        cpu0, t0 = cpu_seconds(pid), time.perf_counter()
+        for _ in range(args.check_ins):
+            status, body = kiosk.post("/api/v1/tickets", {"service": "general"})
+            if status != 201:
+                raise RuntimeError(f"check-in answered {status}: {body}")
+        seconds, cpu = time.perf_counter() - t0, cpu_seconds(pid) - cpu0
+        call_cpu, call_ms = 0.0, []
+        for _ in range(args.calls):
+            cpu_a, t_a = cpu_seconds(pid), time.perf_counter()
+            status, body = staff.post("/api/v1/rooms/room1/call-next")
+            call_ms.append((time.perf_counter() - t_a) * 1000)
+            call_cpu += cpu_seconds(pid) - cpu_a
+            if status != 200:
+                raise RuntimeError(f"call next answered {status}: {body}")
+            staff.post(f"/api/v1/tickets/{body['ticket']['id']}/start")
+        kiosk.close()
+        staff.close()
+        row = {
+            "waiting": waiting,
+            "check_ins_per_s": args.check_ins / seconds,
+            "check_in_cpu_ms": cpu * 1000 / args.check_ins,
+            "call_ms": statistics.median(call_ms),
+            "call_cpu_ms": call_cpu * 1000 / args.calls,
+        }
+        print(
+            f"{waiting} waiting: {row['check_ins_per_s']:.0f} check-ins/s, {row['check_in_cpu_ms']:.1f} ms CPU each; "
+            f"call {row['call_cpu_ms']:.1f} ms CPU",
+            file=sys.stderr,
+        )
+        return row
+    finally:
+        server.stop()
+
+
+# -- the report ----------------------------------------------------------------------------------------
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def report(ours: dict | None, bare: dict | None, rows: list[dict], args) -> str:
+    lines = []
+    if ours and bare:
+        clients = ours["clients"]
+        om = statistics.median(c["ms"] for c in ours["calls"])
+        bm = statistics.median(c["ms"] for c in bare["calls"])
+        oc, bc = ours["connect"], bare["connect"]
+        o_mem = (oc["rss_after_kib"] - oc["rss_before_kib"]) / clients
+        b_mem = (bc["rss_after_kib"] - bc["rss_before_kib"]) / clients
+        lines += [
+            f"{args.phones} phones (each its own waiting ticket) + {args.displays} displays; "
+            f"{args.calls} calls; {args.in_flight} connects in flight; {args.client_procs} client process(es).",
+            "",
+            "| measure | service | floor (bare server) | ratio | target |",
+            "| --- | ---: | ---: | ---: | --- |",
+            f"| call -> every phone updated, median ms | {om:.0f} | {bm:.0f} | {om / bm:.2f} | within 1.5x |",
+            f"| same, p95 ms | {p95([c['ms'] for c in ours['calls']]):.0f} "
+            f"| {p95([c['ms'] for c in bare['calls']]):.0f} | | |",
+            f"| server CPU per call, ms | {statistics.mean(c['server_cpu_ms'] for c in ours['calls']):.0f} "
+            f"| {statistics.mean(c['server_cpu_ms'] for c in bare['calls']):.0f} | | |",
+            f"| clients' CPU per call, ms | {statistics.mean(c['client_cpu_ms'] for c in ours['calls']):.0f} "
+            f"| {statistics.mean(c['client_cpu_ms'] for c in bare['calls']):.0f} | | |",
+            f"| {clients} connecting, s until the last has its snapshot | {oc['seconds']:.2f} | {bc['seconds']:.2f} "
+            f"| {oc['seconds'] / bc['seconds']:.2f} | within 3x |",
+            f"| server CPU for the connects, s | {oc['server_cpu']:.2f} | {bc['server_cpu']:.2f} | | |",
+            f"| clients' CPU for the connects, s | {oc['client_cpu']:.2f} | {bc['client_cpu']:.2f} | | |",
+            f"| server RSS before -> after, MiB | {oc['rss_before_kib'] / 1024:.0f} -> {oc['rss_after_kib'] / 1024:.0f} "
+            f"| {bc['rss_before_kib'] / 1024:.0f} -> {bc['rss_after_kib'] / 1024:.0f} | | |",
+            f"| memory per connected phone, KiB | {o_mem:.0f} | {b_mem:.0f} | {o_mem / b_mem:.2f} | reported |",
+            "",
+        ]
+    if rows:
+        lines += [
+            f"One client, one request at a time, no Socket.IO client connected; {args.check_ins} check-ins, "
+            f"{args.calls} calls.",
+            "",
+            "| waiting | check-ins/s | CPU ms per check-in | CPU ms per call | call answered in, median ms |",
+            "| ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for row in rows:
+            lines.append(
+                f"| {row['waiting']} | {row['check_ins_per_s']:.0f} | {row['check_in_cpu_ms']:.1f} "
+                f"| {row['call_cpu_ms']:.1f} | {row['call_ms']:.0f} |"
+            )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--phones", type=int, default=900, help="patients' phones, each with its own ticket")
+    parser.add_argument("--displays", type=int, default=100)
+    parser.add_argument("--calls", type=int, default=15, help="calls timed (fan-out, and per waiting size)")
+    parser.add_argument("--in-flight", type=int, default=10, help="connects in flight at most")
+    parser.add_argument("--client-procs", type=int, default=2, help="processes the clients are spread over")
+    parser.add_argument("--waiting", type=int, nargs="*", default=[100, 1000, 5000], help="queue lengths (part 3)")
+    parser.add_argument("--check-ins", type=int, default=100, help="check-ins timed per queue length")
+    parser.add_argument("--pause", type=float, default=0.3, help="seconds between two calls")
+    parser.add_argument("--skip-crowd", action="store_true", help="only part 3 (check-ins and cost per change)")
+    parser.add_argument("--json", help="also write the raw figures to this file")
+    parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.seed is not None:
+        seed_here(args.seed)
+        return
+
+    # Two thousand sockets (both ends) and the servers' own files: raise the soft limit.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
+    started = time.perf_counter()
+    ours = bare = None
+    if not args.skip_crowd:
+        crowd = Crowd(args.client_procs)
+        try:
+            ours = crowd_on_service(crowd, args)
+            bare = crowd_on_bare(crowd, args)
+        finally:
+            crowd.stop()
+    rows = [changes_at(waiting, args) for waiting in args.waiting]
+    print(f"run took {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    print(report(ours, bare, rows, args))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"service": ours, "bare": bare, "changes": rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
