@@ -14,7 +14,8 @@ Measured on the real ``queue-app serve`` (eventlet, SQLite), and in the same run
    new place (position one less, from a ``place`` or ``ticket`` event); the called patient's
    phone also its ``ticket`` saying "called".  The floor: the bare server broadcasts one
    ~100-byte ``called`` event to the same clients.  Server CPU per call is read from
-   ``/proc/<pid>/stat``.
+   ``/proc/<pid>/stat``.  Both servers run side by side, each with its own clients, and the
+   calls alternate between them: on a shared machine both are measured under the same load.
 3. **Check-in rate and the cost of one change** at W waiting (100, 1,000, 5,000): the queue
    is seeded through ``ClinicQueue`` in the server's database before it starts, then one
    client checks patients in over HTTP, one request at a time (check-ins per second), and
@@ -114,7 +115,11 @@ def seed(server: Server, count: int) -> list[tuple[int, str]]:
     """Check ``count`` patients in to "general" straight through ``ClinicQueue``, before the
     server starts (over HTTP 5,000 would take minutes); their (ticket id, token) in line order."""
     out = subprocess.run(
-        [PY, str(Path(__file__).resolve()), "--seed", str(count)], cwd=server.dir, env=server.env, capture_output=True, text=True
+        [PY, str(Path(__file__).resolve()), "--seed", str(count)],
+        cwd=server.dir,
+        env=server.env,
+        capture_output=True,
+        text=True,
     )
     if out.returncode:
         raise RuntimeError(f"seeding failed: {out.stderr[-2000:]}")
@@ -187,6 +192,11 @@ class Worker:
         self.pending: set[int] = set()
         self.done_at: list[float] = []
         self.all_done = asyncio.Event()
+        #: event name -> JSON bytes of the latest one heard (the payload sizes of the report)
+        self.sizes: dict[str, int] = {}
+
+    def note_size(self, event: str, data) -> None:
+        self.sizes[event] = len(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
 
     def heard(self, index: int) -> None:
         if self.want is None or index not in self.pending:
@@ -215,6 +225,7 @@ class Worker:
             @client.on("ticket")
             async def on_ticket(data):
                 now = time.perf_counter()
+                self.note_size("ticket", data)
                 if listener.ticket_id is None:
                     listener.ticket_id, listener.position0 = data.get("id"), data.get("position")
                 if data.get("position") is not None:
@@ -226,21 +237,25 @@ class Worker:
 
             @client.on("place")
             async def on_place(data):
+                self.note_size("place", data)
                 if data.get("position") is not None:
                     listener.positions.setdefault(data["position"], time.perf_counter())
                 self.heard(index)
 
             @client.on("queue")
             async def on_queue(data):
+                self.note_size("queue", data)
                 if listener.kind == "display":
                     listener.got_first(time.perf_counter())
 
             @client.on("welcome")
             async def on_welcome(data):
+                self.note_size("welcome", data)
                 listener.got_first(time.perf_counter())
 
             @client.on("called")
             async def on_called(data):
+                self.note_size("called", data)
                 listener.called.setdefault(data["number"], time.perf_counter())
                 self.heard(index)
 
@@ -270,7 +285,7 @@ class Worker:
         if self.pending:
             try:
                 await asyncio.wait_for(self.all_done.wait(), CALL_TIMEOUT)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         missing = len(self.pending)
         self.want = None
@@ -278,6 +293,7 @@ class Worker:
             "last": max(self.done_at) if self.done_at else None,
             "missing": missing,
             "cpu": time.process_time() - cpu0,
+            "sizes": dict(self.sizes),
         }
 
     async def close(self) -> None:
@@ -349,6 +365,7 @@ class Crowd:
         return {
             "ms": (max(a["last"] for a in answers) - since) * 1000,
             "client_cpu_ms": sum(a["cpu"] for a in answers) * 1000,
+            "sizes": {name: size for a in answers for name, size in a["sizes"].items()},
         }
 
     def close(self) -> None:
@@ -366,78 +383,132 @@ class Crowd:
 # -- the measurements ------------------------------------------------------------------------------------
 
 
-def crowd_on_service(crowd: Crowd, args) -> dict:
-    """Connect, memory and call fan-out against the real service."""
-    server = Server()
-    server.prepare()
-    phones = seed(server, args.phones)
-    server.serve()
-    try:
-        pid = server.proc.pid
-        staff = Http(server.url, server.staff)
-        staff.get("/api/v1/queue")  # a first request: imports and the first read done
-        time.sleep(1)
-        rss0, cpu0 = rss_kib(pid), cpu_seconds(pid)
-        specs = [{"kind": "phone", "auth": {"ticket": token}} for _, token in phones]
-        specs += [{"kind": "display", "auth": {"token": server.display}}] * args.displays
-        connected = crowd.connect(server.url, specs, args.in_flight)
-        connected["server_cpu"] = cpu_seconds(pid) - cpu0
-        time.sleep(1)
-        connected["rss_before_kib"], connected["rss_after_kib"] = rss0, rss_kib(pid)
-        print(f"service: {len(specs)} connected in {connected['seconds']:.2f} s", file=sys.stderr)
-        calls = []
-        for k in range(1, args.calls + 1):
-            cpu_a = cpu_seconds(pid)
-            t0 = time.perf_counter()
-            status, body = staff.post("/api/v1/rooms/room1/call-next")
-            if status != 200:
-                raise RuntimeError(f"call next answered {status}: {body}")
-            ticket = body["ticket"]
-            reached = crowd.expect({"number": ticket["number"], "called_id": ticket["id"], "calls": k}, t0)
-            reached["server_cpu_ms"] = (cpu_seconds(pid) - cpu_a) * 1000
-            calls.append(reached)
-            staff.post(f"/api/v1/tickets/{ticket['id']}/start")
-            time.sleep(args.pause)
-        print(f"service: call median {statistics.median(c['ms'] for c in calls):.0f} ms", file=sys.stderr)
-        staff.close()
-        crowd.close()
-        return {"connect": connected, "calls": calls, "clients": len(specs)}
-    finally:
-        server.stop()
+class ServiceStage:
+    """The real service with ``phones`` patients waiting, each one's phone among the clients."""
+
+    name = "service"
+
+    def __init__(self, args) -> None:
+        self.args = args
+        self.server = Server()
+        self.server.prepare()
+        self.phones = seed(self.server, args.phones)
+        self.server.serve()
+        self.pid = self.server.proc.pid
+        self.url = self.server.url
+        self.staff = Http(self.server.url, self.server.staff)
+        try:
+            self.staff.get("/api/v1/queue")  # a first request: imports done, the first snapshot read
+        except Exception:
+            self.server.stop()
+            raise
+
+    def specs(self) -> list[dict]:
+        phones = [{"kind": "phone", "auth": {"ticket": token}} for _, token in self.phones]
+        return phones + [{"kind": "display", "auth": {"token": self.server.display}}] * self.args.displays
+
+    def call(self, k: int) -> tuple[float, dict]:
+        """Press "call next": (when the request was sent, what every client should then have)."""
+        t0 = time.perf_counter()
+        status, body = self.staff.post("/api/v1/rooms/room1/call-next")
+        if status != 200:
+            raise RuntimeError(f"call next answered {status}: {body}")
+        self.called = body["ticket"]
+        return t0, {"number": self.called["number"], "called_id": self.called["id"], "calls": k}
+
+    def after_call(self) -> None:
+        # The patient goes in: the room is free for the next "call next" (which finishes them).
+        self.staff.post(f"/api/v1/tickets/{self.called['id']}/start")
+
+    def stop(self) -> None:
+        self.staff.close()
+        self.server.stop()
 
 
-def crowd_on_bare(crowd: Crowd, args) -> dict:
-    """The same clients, connect and broadcast, against the bare server: the floor."""
-    bare = Bare()
-    bare.start()
+class BareStage:
+    """The bare broadcasting server: the floor."""
+
+    name = "bare"
+
+    def __init__(self, args) -> None:
+        self.args = args
+        self.bare = Bare()
+        self.bare.start()
+        self.pid = self.bare.proc.pid
+        self.http = Http(self.bare.url)
+        self.http.get("/ping")
+        self.url = self.bare.url
+
+    def specs(self) -> list[dict]:
+        return [{"kind": "bare"}] * (self.args.phones + self.args.displays)
+
+    def call(self, k: int) -> tuple[float, dict]:
+        number = f"B-{k:03d}"
+        t0 = time.perf_counter()
+        self.http.post("/broadcast", {"called": {**BARE_CALLED, "number": number, "version": k}})
+        return t0, {"number": number, "called_id": None, "calls": k}
+
+    def after_call(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        self.http.close()
+        self.bare.stop()
+
+
+def connect_crowd(stage, crowd: Crowd, args) -> dict:
+    """Connect the stage's clients: seconds until the last has its snapshot, CPU, memory."""
+    time.sleep(1)
+    rss0, cpu0 = rss_kib(stage.pid), cpu_seconds(stage.pid)
+    specs = stage.specs()
+    connected = crowd.connect(stage.url, specs, args.in_flight)
+    connected["server_cpu"] = cpu_seconds(stage.pid) - cpu0
+    time.sleep(1)
+    connected.update(rss_before_kib=rss0, rss_after_kib=rss_kib(stage.pid), clients=len(specs))
+    print(f"{stage.name}: {len(specs)} connected in {connected['seconds']:.2f} s", file=sys.stderr)
+    return connected
+
+
+def timed_call(stage, crowd: Crowd, k: int) -> dict:
+    """One call (or bare broadcast) and the time until every client had what it changed for it."""
+    cpu0 = cpu_seconds(stage.pid)
+    t0, want = stage.call(k)
+    reached = crowd.expect(want, t0)
+    reached["server_cpu_ms"] = (cpu_seconds(stage.pid) - cpu0) * 1000
+    stage.after_call()
+    return reached
+
+
+def crowds(args) -> tuple[dict, dict]:
+    """Connects, memory and call fan-out on the service and on the bare server.
+
+    Both servers run side by side, each with its own clients; the calls alternate between
+    them (service, bare, service, ...), so that on a machine shared with other work both
+    are measured under the same load, not a minute apart.
+    """
+    stages, results = [], {}
+    crowd_of = {}
     try:
-        pid = bare.proc.pid
-        http_ = Http(bare.url)
-        http_.get("/ping")
+        for make in (ServiceStage, BareStage):
+            stage = make(args)
+            stages.append(stage)
+            crowd_of[stage.name] = Crowd(args.client_procs)
+            results[stage.name] = {"connect": connect_crowd(stage, crowd_of[stage.name], args), "calls": []}
         time.sleep(1)
-        rss0, cpu0 = rss_kib(pid), cpu_seconds(pid)
-        specs = [{"kind": "bare"}] * (args.phones + args.displays)
-        connected = crowd.connect(bare.url, specs, args.in_flight)
-        connected["server_cpu"] = cpu_seconds(pid) - cpu0
-        time.sleep(1)
-        connected["rss_before_kib"], connected["rss_after_kib"] = rss0, rss_kib(pid)
-        print(f"bare: {len(specs)} connected in {connected['seconds']:.2f} s", file=sys.stderr)
-        calls = []
         for k in range(1, args.calls + 1):
-            number = f"B-{k:03d}"
-            cpu_a = cpu_seconds(pid)
-            t0 = time.perf_counter()
-            http_.post("/broadcast", {"called": {**BARE_CALLED, "number": number, "version": k}})
-            reached = crowd.expect({"number": number, "called_id": None, "calls": k}, t0)
-            reached["server_cpu_ms"] = (cpu_seconds(pid) - cpu_a) * 1000
-            calls.append(reached)
-            time.sleep(args.pause)
-        print(f"bare: broadcast median {statistics.median(c['ms'] for c in calls):.0f} ms", file=sys.stderr)
-        http_.close()
-        crowd.close()
-        return {"connect": connected, "calls": calls, "clients": len(specs)}
+            for stage in stages:
+                results[stage.name]["calls"].append(timed_call(stage, crowd_of[stage.name], k))
+                time.sleep(args.pause)
+        for stage in stages:
+            median = statistics.median(c["ms"] for c in results[stage.name]["calls"])
+            print(f"{stage.name}: call median {median:.0f} ms", file=sys.stderr)
+            crowd_of[stage.name].close()
     finally:
-        bare.stop()
+        for crowd in crowd_of.values():
+            crowd.stop()
+        for stage in stages:
+            stage.stop()
+    return results["service"], results["bare"]
 
 
 def changes_at(waiting: int, args) -> dict:
@@ -494,10 +565,14 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def report(ours: dict | None, bare: dict | None, rows: list[dict], args) -> str:
-    lines = []
+def report(ours: dict | None, bare: dict | None, rows: list[dict], args, load: list[float]) -> str:
+    lines = [
+        f"Load average (1 min) of the machine at the start and end of the run: {load[0]:.1f}, {load[-1]:.1f} "
+        f"(on {os.cpu_count()} cores, the benchmark's own processes included).",
+        "",
+    ]
     if ours and bare:
-        clients = ours["clients"]
+        clients = ours["connect"]["clients"]
         om = statistics.median(c["ms"] for c in ours["calls"])
         bm = statistics.median(c["ms"] for c in bare["calls"])
         oc, bc = ours["connect"], bare["connect"]
@@ -520,9 +595,16 @@ def report(ours: dict | None, bare: dict | None, rows: list[dict], args) -> str:
             f"| {oc['seconds'] / bc['seconds']:.2f} | within 3x |",
             f"| server CPU for the connects, s | {oc['server_cpu']:.2f} | {bc['server_cpu']:.2f} | | |",
             f"| clients' CPU for the connects, s | {oc['client_cpu']:.2f} | {bc['client_cpu']:.2f} | | |",
-            f"| server RSS before -> after, MiB | {oc['rss_before_kib'] / 1024:.0f} -> {oc['rss_after_kib'] / 1024:.0f} "
+            f"| server RSS before -> after, MiB "
+            f"| {oc['rss_before_kib'] / 1024:.0f} -> {oc['rss_after_kib'] / 1024:.0f} "
             f"| {bc['rss_before_kib'] / 1024:.0f} -> {bc['rss_after_kib'] / 1024:.0f} | | |",
             f"| memory per connected phone, KiB | {o_mem:.0f} | {b_mem:.0f} | {o_mem / b_mem:.2f} | reported |",
+            "",
+            "Event sizes (JSON bytes, the last of each kind heard): service "
+            + ", ".join(f"`{name}` {size}" for name, size in sorted(ours["calls"][-1]["sizes"].items()))
+            + "; bare server "
+            + ", ".join(f"`{name}` {size}" for name, size in sorted(bare["calls"][-1]["sizes"].items()))
+            + ".",
             "",
         ]
     if rows:
@@ -535,7 +617,7 @@ def report(ours: dict | None, bare: dict | None, rows: list[dict], args) -> str:
         ]
         for row in rows:
             lines.append(
-                f"| {row['waiting']} | {row['check_ins_per_s']:.0f} | {row['check_in_cpu_ms']:.1f} "
+                f"| {row['waiting']} | {row['check_ins_per_s']:.3g} | {row['check_in_cpu_ms']:.1f} "
                 f"| {row['call_cpu_ms']:.1f} | {row['call_ms']:.0f} |"
             )
     return "\n".join(lines)
@@ -563,19 +645,17 @@ def main() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
     started = time.perf_counter()
+    load = [os.getloadavg()[0]]
     ours = bare = None
     if not args.skip_crowd:
-        crowd = Crowd(args.client_procs)
-        try:
-            ours = crowd_on_service(crowd, args)
-            bare = crowd_on_bare(crowd, args)
-        finally:
-            crowd.stop()
+        ours, bare = crowds(args)
     rows = [changes_at(waiting, args) for waiting in args.waiting]
+    load.append(os.getloadavg()[0])
     print(f"run took {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    print(report(ours, bare, rows, args))
+    print(report(ours, bare, rows, args, load))
     if args.json:
-        Path(args.json).write_text(json.dumps({"service": ours, "bare": bare, "changes": rows}, indent=1))
+        figures = {"service": ours, "bare": bare, "changes": rows, "load": load}
+        Path(args.json).write_text(json.dumps(figures, indent=1))
 
 
 if __name__ == "__main__":
