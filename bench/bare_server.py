@@ -5,6 +5,8 @@ every connected client, as the queue service does after a call, but without a da
 estimator or authentication (``bench/fanout.py`` sends ``queue`` then ``called``;
 ``bench/live_updates.py`` one small ``called``).  Each client is sent a small ``welcome`` event
 when it connects: the floor of "connected and has its first snapshot".
+
+    python bench/bare_server.py PORT [--nodelay]
 """
 
 import sys
@@ -39,4 +41,17 @@ def ping():
 
 
 if __name__ == "__main__":
-    socketio.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_output=False)
+    port = int(sys.argv[1])
+    if "--nodelay" in sys.argv[2:]:
+        # As socketio.run does under eventlet, but with Nagle's algorithm off on every accepted
+        # socket (Linux copies TCP_NODELAY from the listening one): no small write waits for the
+        # client's delayed ACK.  The floor of what this stack could do.
+        import socket
+
+        from eventlet import wsgi
+
+        listener = eventlet.listen(("127.0.0.1", port))
+        listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        wsgi.server(listener, app, log_output=False)
+    else:
+        socketio.run(app, host="127.0.0.1", port=port, log_output=False)

@@ -49,7 +49,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fanout import CONFIG, PY, Bare, Server  # noqa: E402
+from fanout import CONFIG, PY, Bare, Server, free_port, wait_http  # noqa: E402
 
 #: Seconds a client may take to connect and get its snapshot, and a call to reach everyone.
 CONNECT_TIMEOUT = 60
@@ -425,14 +425,27 @@ class ServiceStage:
         self.server.stop()
 
 
+class NodelayBare(Bare):
+    """The bare server with TCP_NODELAY on its sockets."""
+
+    def start(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [PY, str(Path(__file__).resolve().parent / "bare_server.py"), str(self.port), "--nodelay"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_http(self.url + "/ping", self.proc)
+
+
 class BareStage:
-    """The bare broadcasting server: the floor."""
+    """The bare broadcasting server: the floor (``nodelay``: with TCP_NODELAY)."""
 
-    name = "bare"
-
-    def __init__(self, args) -> None:
+    def __init__(self, args, nodelay: bool = False) -> None:
         self.args = args
-        self.bare = Bare()
+        self.name = "bare-nodelay" if nodelay else "bare"
+        self.bare = NodelayBare() if nodelay else Bare()
         self.bare.start()
         self.pid = self.bare.proc.pid
         self.http = Http(self.bare.url)
@@ -480,16 +493,19 @@ def timed_call(stage, crowd: Crowd, k: int) -> dict:
 
 
 def crowds(args) -> tuple[dict, dict]:
-    """Connects, memory and call fan-out on the service and on the bare server.
+    """Connects, memory and call fan-out on the service and on the bare server(s).
 
-    Both servers run side by side, each with its own clients; the calls alternate between
-    them (service, bare, service, ...), so that on a machine shared with other work both
+    The servers run side by side, each with its own clients; the calls alternate between
+    them (service, bare, service, ...), so that on a machine shared with other work all
     are measured under the same load, not a minute apart.
     """
     stages, results = [], {}
     crowd_of = {}
+    makers = [ServiceStage, BareStage]
+    if args.nodelay_floor:
+        makers.append(lambda args: BareStage(args, nodelay=True))
     try:
-        for make in (ServiceStage, BareStage):
+        for make in makers:
             stage = make(args)
             stages.append(stage)
             crowd_of[stage.name] = Crowd(args.client_procs)
@@ -508,7 +524,7 @@ def crowds(args) -> tuple[dict, dict]:
             crowd.stop()
         for stage in stages:
             stage.stop()
-    return results["service"], results["bare"]
+    return results["service"], results["bare"], results.get("bare-nodelay")
 
 
 def changes_at(waiting: int, args) -> dict:
@@ -565,46 +581,68 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def report(ours: dict | None, bare: dict | None, rows: list[dict], args, load: list[float]) -> str:
+def figures(stage: dict) -> dict:
+    """The reported figures of one server's crowd."""
+    calls, connect = stage["calls"], stage["connect"]
+    return {
+        "median": statistics.median(c["ms"] for c in calls),
+        "p95": p95([c["ms"] for c in calls]),
+        "server_cpu": statistics.mean(c["server_cpu_ms"] for c in calls),
+        "client_cpu": statistics.mean(c["client_cpu_ms"] for c in calls),
+        "connect": connect["seconds"],
+        "connect_server_cpu": connect["server_cpu"],
+        "connect_client_cpu": connect["client_cpu"],
+        "rss": f"{connect['rss_before_kib'] / 1024:.0f} -> {connect['rss_after_kib'] / 1024:.0f}",
+        "memory": (connect["rss_after_kib"] - connect["rss_before_kib"]) / connect["clients"],
+        "sizes": ", ".join(f"`{name}` {size}" for name, size in sorted(calls[-1]["sizes"].items())),
+    }
+
+
+def report(ours: dict | None, bare: dict | None, nodelay: dict | None, rows: list[dict], args, load) -> str:
     lines = [
         f"Load average (1 min) of the machine at the start and end of the run: {load[0]:.1f}, {load[-1]:.1f} "
         f"(on {os.cpu_count()} cores, the benchmark's own processes included).",
         "",
     ]
     if ours and bare:
-        clients = ours["connect"]["clients"]
-        om = statistics.median(c["ms"] for c in ours["calls"])
-        bm = statistics.median(c["ms"] for c in bare["calls"])
-        oc, bc = ours["connect"], bare["connect"]
-        o_mem = (oc["rss_after_kib"] - oc["rss_before_kib"]) / clients
-        b_mem = (bc["rss_after_kib"] - bc["rss_before_kib"]) / clients
+        columns = [figures(ours), figures(bare)] + ([figures(nodelay)] if nodelay else [])
+        o, b = columns[0], columns[1]
+        head = "| measure | service | floor (bare server) | ratio | target |"
+        rule = "| --- | ---: | ---: | ---: | --- |"
+        if nodelay:
+            head += " bare server, TCP_NODELAY | ratio to it |"
+            rule += " ---: | ---: |"
+
+        def row(label: str, key: str, form: str, target: str | None = None) -> str:
+            cells = [format(c[key], form) if form else c[key] for c in columns]
+            ratio = f"{o[key] / b[key]:.2f}" if target is not None else ""
+            line = f"| {label} | {cells[0]} | {cells[1]} | {ratio} | {target or ''} |"
+            if nodelay:
+                line += f" {cells[2]} | {f'{o[key] / columns[2][key]:.2f}' if target is not None else ''} |"
+            return line
+
         lines += [
             f"{args.phones} phones (each its own waiting ticket) + {args.displays} displays; "
             f"{args.calls} calls; {args.in_flight} connects in flight; {args.client_procs} client process(es).",
             "",
-            "| measure | service | floor (bare server) | ratio | target |",
-            "| --- | ---: | ---: | ---: | --- |",
-            f"| call -> every phone updated, median ms | {om:.0f} | {bm:.0f} | {om / bm:.2f} | within 1.5x |",
-            f"| same, p95 ms | {p95([c['ms'] for c in ours['calls']]):.0f} "
-            f"| {p95([c['ms'] for c in bare['calls']]):.0f} | | |",
-            f"| server CPU per call, ms | {statistics.mean(c['server_cpu_ms'] for c in ours['calls']):.0f} "
-            f"| {statistics.mean(c['server_cpu_ms'] for c in bare['calls']):.0f} | | |",
-            f"| clients' CPU per call, ms | {statistics.mean(c['client_cpu_ms'] for c in ours['calls']):.0f} "
-            f"| {statistics.mean(c['client_cpu_ms'] for c in bare['calls']):.0f} | | |",
-            f"| {clients} connecting, s until the last has its snapshot | {oc['seconds']:.2f} | {bc['seconds']:.2f} "
-            f"| {oc['seconds'] / bc['seconds']:.2f} | within 3x |",
-            f"| server CPU for the connects, s | {oc['server_cpu']:.2f} | {bc['server_cpu']:.2f} | | |",
-            f"| clients' CPU for the connects, s | {oc['client_cpu']:.2f} | {bc['client_cpu']:.2f} | | |",
-            f"| server RSS before -> after, MiB "
-            f"| {oc['rss_before_kib'] / 1024:.0f} -> {oc['rss_after_kib'] / 1024:.0f} "
-            f"| {bc['rss_before_kib'] / 1024:.0f} -> {bc['rss_after_kib'] / 1024:.0f} | | |",
-            f"| memory per connected phone, KiB | {o_mem:.0f} | {b_mem:.0f} | {o_mem / b_mem:.2f} | reported |",
+            head,
+            rule,
+            row("call -> every phone updated, median ms", "median", ".0f", "within 1.5x"),
+            row("same, p95 ms", "p95", ".0f"),
+            row("server CPU per call, ms", "server_cpu", ".0f"),
+            row("clients' CPU per call, ms", "client_cpu", ".0f"),
+            row(
+                f"{ours['connect']['clients']} connecting, s until the last has its snapshot",
+                "connect",
+                ".2f",
+                "within 3x",
+            ),
+            row("server CPU for the connects, s", "connect_server_cpu", ".2f"),
+            row("clients' CPU for the connects, s", "connect_client_cpu", ".2f"),
+            row("server RSS before -> after, MiB", "rss", ""),
+            row("memory per connected phone, KiB", "memory", ".0f", "reported"),
             "",
-            "Event sizes (JSON bytes, the last of each kind heard): service "
-            + ", ".join(f"`{name}` {size}" for name, size in sorted(ours["calls"][-1]["sizes"].items()))
-            + "; bare server "
-            + ", ".join(f"`{name}` {size}" for name, size in sorted(bare["calls"][-1]["sizes"].items()))
-            + ".",
+            f"Event sizes (JSON bytes, the last of each kind heard): service {o['sizes']}; bare server {b['sizes']}.",
             "",
         ]
     if rows:
@@ -633,6 +671,12 @@ def main() -> None:
     parser.add_argument("--waiting", type=int, nargs="*", default=[100, 1000, 5000], help="queue lengths (part 3)")
     parser.add_argument("--check-ins", type=int, default=100, help="check-ins timed per queue length")
     parser.add_argument("--pause", type=float, default=0.3, help="seconds between two calls")
+    parser.add_argument(
+        "--nodelay-floor",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also measure the bare server with TCP_NODELAY (what the stack could do)",
+    )
     parser.add_argument("--skip-crowd", action="store_true", help="only part 3 (check-ins and cost per change)")
     parser.add_argument("--json", help="also write the raw figures to this file")
     parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)
@@ -646,15 +690,15 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
     started = time.perf_counter()
     load = [os.getloadavg()[0]]
-    ours = bare = None
+    ours = bare = nodelay = None
     if not args.skip_crowd:
-        ours, bare = crowds(args)
+        ours, bare, nodelay = crowds(args)
     rows = [changes_at(waiting, args) for waiting in args.waiting]
     load.append(os.getloadavg()[0])
     print(f"run took {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    print(report(ours, bare, rows, args, load))
+    print(report(ours, bare, nodelay, rows, args, load))
     if args.json:
-        figures = {"service": ours, "bare": bare, "changes": rows, "load": load}
+        figures = {"service": ours, "bare": bare, "bare_nodelay": nodelay, "changes": rows, "load": load}
         Path(args.json).write_text(json.dumps(figures, indent=1))
 
 
