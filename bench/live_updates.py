@@ -13,9 +13,11 @@ Measured on the real ``queue-app serve`` (eventlet, SQLite), and in the same run
    changed for it: every client the ``called`` announcement; every phone still waiting its
    new place (position one less, from a ``place`` or ``ticket`` event); the called patient's
    phone also its ``ticket`` saying "called".  The floor: the bare server broadcasts one
-   ~100-byte ``called`` event to the same clients.  Server CPU per call is read from
-   ``/proc/<pid>/stat``.  Both servers run side by side, each with its own clients, and the
-   calls alternate between them: on a shared machine both are measured under the same load.
+   small ``called`` event (150 bytes of JSON) to the same clients.  Server CPU per call is
+   read from ``/proc/<pid>/stat``.  The servers run side by side, each with its own clients,
+   and the calls alternate between them: on a shared machine all are measured under the
+   same load.  A second floor (``--no-nodelay-floor`` leaves it out) is the bare server with
+   TCP_NODELAY: without it each connect waits ~45 ms for a delayed ACK, in both servers.
 3. **Check-in rate and the cost of one change** at W waiting (100, 1,000, 5,000): the queue
    is seeded through ``ClinicQueue`` in the server's database before it starts, then one
    client checks patients in over HTTP, one request at a time (check-ins per second), and
@@ -27,8 +29,9 @@ WebSocket, one asyncio loop each), whose CPU time is reported too: on a 2-core m
 clients' decoding is part of every fan-out figure, the service's and the floor's alike.
 
     .venv/bin/pip install -e '.[bench]'
-    .venv/bin/python bench/live_updates.py                      # the full run, ~5-10 minutes
+    .venv/bin/python bench/live_updates.py                      # the full run, ~5 minutes here
     .venv/bin/python bench/live_updates.py --phones 90 --displays 10 --calls 5 --waiting 100 --check-ins 30
+    .venv/bin/python bench/live_updates.py --skip-crowd --waiting 1000   # part 3 only
 
 Runs only on loopback; every wait is bounded, and it stops by itself.
 """
@@ -148,7 +151,12 @@ def seed_here(count: int) -> None:
 
 
 class Listener:
-    """One client and what it has heard, with the moment it heard each thing first."""
+    """One client and what it has heard, with the moment it heard each thing first.
+
+    It reads the service's events as they are today (``ticket``, ``place``, ``queue``,
+    ``called``); a server that carries a phone's place in another event needs a handler
+    for it in ``Worker.connect``, or the calls time out naming the clients that missed it.
+    """
 
     def __init__(self, kind: str) -> None:
         self.kind = kind  # "phone", "display" or "bare"
