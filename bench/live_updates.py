@@ -45,6 +45,7 @@ import json
 import multiprocessing
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -431,6 +432,7 @@ class ServiceStage:
     def stop(self) -> None:
         self.staff.close()
         self.server.stop()
+        shutil.rmtree(self.server.dir, ignore_errors=True)
 
 
 class NodelayBare(Bare):
@@ -579,6 +581,7 @@ def changes_at(waiting: int, args) -> dict:
         return row
     finally:
         server.stop()
+        shutil.rmtree(server.dir, ignore_errors=True)
 
 
 # -- the report ----------------------------------------------------------------------------------------
