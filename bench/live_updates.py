@@ -10,10 +10,10 @@ Measured on the real ``queue-app serve`` (eventlet, SQLite), and in the same run
    RSS before and after, divided by the clients: memory per connected phone.
 2. **Call -> every phone updated**: "call next" is pressed K times (each call then started).
    For each press, the time from sending the request until every client has what that call
-   changed for it: every client the ``called`` announcement; every phone still waiting its
+   changed for it: every display the ``called`` announcement; every phone still waiting its
    new place (position one less, from a ``place`` or ``ticket`` event); the called patient's
-   phone also its ``ticket`` saying "called".  The floor: the bare server broadcasts one
-   small ``called`` event (150 bytes of JSON) to the same clients.  Server CPU per call is
+   phone its ``ticket`` saying "called" (phones are sent only their own news).  The floor:
+   the bare server broadcasts one small ``called`` event (150 bytes of JSON) to the same clients.  Server CPU per call is
    read from ``/proc/<pid>/stat``.  The servers run side by side, each with its own clients,
    and the calls alternate between them: on a shared machine all are measured under the
    same load.  A second floor (``--no-nodelay-floor`` leaves it out) is the bare server with
@@ -177,18 +177,15 @@ class Listener:
 
     def updated_at(self, want: dict) -> float | None:
         """When this client had everything the expected call changed for it (None: not yet)."""
-        heard = self.called.get(want["number"])
-        if heard is None:
-            return None
         if self.kind != "phone":
-            return heard
+            return self.called.get(want["number"])
+        # A phone is sent only its own news (the public announcement is for displays): the
+        # called patient their ticket, the others their new place.
         if self.ticket_id == want["called_id"]:
-            status = self.statuses.get("called")
-            return None if status is None else max(heard, status)
+            return self.statuses.get("called")
         if self.position0 is not None and self.position0 > want["calls"]:
-            moved = self.positions.get(self.position0 - want["calls"])
-            return None if moved is None else max(heard, moved)
-        return heard  # called earlier: only the announcement is news
+            return self.positions.get(self.position0 - want["calls"])
+        return 0.0  # called earlier: nothing is news for this phone
 
 
 class Worker:

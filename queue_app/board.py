@@ -64,6 +64,9 @@ class QueueState:
     channels: dict[int, list[str]] = field(default_factory=dict)
     #: The number of the change this state is after (``clinic.Clinic`` sets it).
     version: int = 0
+    #: ticket id -> the number of the last change that sent that patient anything (their
+    #: ``ticket`` or ``place``): each phone follows its own sequence of these.
+    marks: dict[int, int] = field(default_factory=dict)
     #: The estimate's simulation runs, kept so a check-in at the back can be added to them.
     forecast: Forecast | None = None
 

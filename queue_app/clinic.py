@@ -51,6 +51,8 @@ class Snapshot:
     #: The newest message attempt the messages shown were read after (None: not checked yet).
     #: The dispatcher moves messages on without changing the queue; staff must still see it.
     attempts_seen: int | None = None
+    #: ticket id -> the mark each patient sent something by this change had before it.
+    _since: dict[int, int | None] = field(default_factory=dict, repr=False)
 
     def with_messages(self, messages: dict, attempts_seen: int | None) -> Snapshot:
         """The same queue with its patients' messages read again."""
@@ -72,13 +74,23 @@ class Snapshot:
         """What this change changed, for staff consoles that hold the view before it."""
         return {**payloads.staff_changes(settings, self.state, tickets, moved), "version": self.version}
 
+    def personal(self, ticket_id: int) -> dict:
+        """What every event to one phone carries so it can tell it missed one.
+
+        ``mark``: the number of the last change that sent this patient anything; ``since``:
+        the one before it, which the phone must have seen (None: not known here, take it as
+        whole).  A phone is sent only its own news, not every change, so it follows its own
+        sequence rather than the clinic's.
+        """
+        return {"version": self.version, "mark": self.state.marks.get(ticket_id), "since": self._since.get(ticket_id)}
+
     def patient(self, settings: Settings, ticket: Ticket) -> dict:
         """One patient's own view of their ticket."""
-        return {**payloads.patient_ticket(settings, self.state, ticket), "version": self.version}
+        return {**payloads.patient_ticket(settings, self.state, ticket), **self.personal(ticket.id)}
 
     def place(self, ticket_id: int) -> dict:
         """A waiting patient's place and range (the ``place`` event)."""
-        return {**payloads.place(self.state, ticket_id), "version": self.version}
+        return {**payloads.place(self.state, ticket_id), **self.personal(ticket_id)}
 
     def moved_since(self, earlier: Snapshot | None) -> list[int]:
         """The waiting patients (ids) whose place or range is not what ``earlier`` told them.
@@ -272,6 +284,7 @@ class Clinic:
         moved = [i for i in snapshot.moved_since(earlier) if i not in touched_ids]
         # Patients this change decided a message for (turn near, perhaps the call list):
         # staff see their whole row again, their phones only their place.
+        self._mark(snapshot, earlier, [*touched_ids, *moved])
         noted = tickets_of(
             session.get(Ticket, ticket_id)
             for ticket_id in dict.fromkeys(m.ticket_id for m in messages)
@@ -282,6 +295,16 @@ class Clinic:
             self.wake()
         queue.happened.clear()
         return Change(result, snapshot, messages)
+
+    @staticmethod
+    def _mark(snapshot: Snapshot, earlier: Snapshot | None, sent_to: Iterable[int]) -> None:
+        """Note which patients this change sends something to, and what they had before."""
+        before = earlier.state.marks if earlier is not None and earlier.version == snapshot.version - 1 else None
+        marks = dict(before) if before is not None else {}
+        for ticket_id in sent_to:
+            snapshot._since[ticket_id] = before.get(ticket_id) if before is not None else None
+            marks[ticket_id] = snapshot.version
+        snapshot.state.marks = marks
 
     # -- reads -------------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from .staff_sessions import signed_in_user
 
 PUBLIC = "public"
 STAFF = "staff"
+PHONES = "phones"  # also realtime_redis.PHONES
 
 
 def ticket_room(ticket_id: int) -> str:
@@ -86,8 +87,9 @@ def on_connect(auth=None):
                     ticket = clinic_queue().ticket_by_token(auth["ticket"])
                 except NotFound:
                     raise ConnectionRefusedError("unknown ticket") from None
+            # A phone hears only its own news (its ticket, its place), not every change.
             join_room(ticket_room(ticket.id))
-            join_room(PUBLIC)
+            join_room(PHONES)  # only ever sent `missed` (realtime_redis)
             _listeners[_sid()] = ("patient", ticket.token)
             _send_snapshot(snapshot)
             return True
@@ -165,7 +167,6 @@ def _send_snapshot(snapshot, sid: str | None = None) -> None:
             except NotFound:
                 return
         socketio.emit("ticket", snapshot.patient(settings, ticket), to=sid, ignore_queue=True)
-        socketio.emit("queue", snapshot.public(settings), to=sid, ignore_queue=True)
     elif who[0] == "staff":
         socketio.emit("queue", snapshot.staff(settings), to=sid, ignore_queue=True)
     else:

@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 PUBLISH_TIMEOUT = 1.0
 #: Seconds events are dropped without waiting after a publish Redis did not answer.
 SILENT_PAUSE = 10.0
+#: The Socket.IO room every patient's phone is in, and the event that asks them to resync.
+PHONES = "phones"
+MISSED = "missed"
 
 
 class ResyncingRedisManager(socketio.RedisManager):
@@ -88,6 +91,9 @@ class ResyncingRedisManager(socketio.RedisManager):
         if self._failing:
             self._failing = False
             log.warning("publishing to Redis again")
+            # Phones hear only their own news, so a skipped number tells them nothing: every
+            # phone, on every process, is told that something may have been dropped.
+            self.emit(MISSED, {}, namespace="/", room=PHONES)
         return result
 
     def _redis_listen_with_retries(self):

@@ -25,15 +25,14 @@ def events(sio, name=None):
     return [e for e in received if name is None or e["name"] == name]
 
 
-def test_patient_gets_own_ticket_and_public_queue_on_connect(app, client, tokens):
+def test_patient_gets_own_ticket_on_connect_and_nothing_public(app, client, tokens):
     ticket = check_in(client, tokens, phone="01012345678")
     phone = connect(app, client, {"ticket": ticket["token"]})
     assert phone.is_connected()
     received = {e["name"]: e["args"][0] for e in events(phone)}
     assert received["ticket"]["number"] == ticket["number"]
     assert received["ticket"]["position"] == 1
-    assert received["queue"]["services"][0]["waiting"] == 1
-    assert "line" not in received["queue"]["services"][0]  # nobody's place but their own
+    assert set(received) == {"ticket"}  # nobody's place but their own, and no public view
 
 
 @pytest.mark.parametrize("auth", [None, {}, {"ticket": "made-up-token-0000000"}, {"token": "wrong"}, {"ticket": 5}])
@@ -147,3 +146,23 @@ def test_a_phone_connecting_is_served_the_kept_snapshot(app, client, tokens):
     assert app.extensions["queue_app"].clinic._latest is kept
     [view] = [e["args"][0] for e in events(phone, "ticket")]
     assert view["version"] == kept.version
+
+
+def test_a_phone_hears_only_its_own_news_and_can_tell_it_missed_some(app, client, tokens):
+    first = check_in(client, tokens)
+    second = check_in(client, tokens)
+    phone = connect(app, client, {"ticket": second["token"]})
+    [snapshot] = [e["args"][0] for e in events(phone)]
+    check_in(client, tokens)  # behind us: nothing for this phone
+    assert events(phone) == []
+    client.post("/api/v1/rooms/room1/call-next", headers=tokens.headers("staff"))  # we move up
+    [place] = [e["args"][0] for e in events(phone)]
+    assert place["position"] == 1 and place["since"] == snapshot["mark"]
+    client.post(f"/api/v1/tickets/{first['id']}/finish", headers=tokens.headers("staff"))
+    client.post("/api/v1/rooms/room1/call-next", headers=tokens.headers("staff"))  # we are called
+    [called] = [e["args"][0] for e in events(phone)]
+    assert called["status"] == "called" and called["since"] == place["mark"]
+    # A phone that missed the `place` would see `since` it never had, and ask again.
+    phone.emit("resync")
+    [again] = [e["args"][0] for e in events(phone, "ticket")]
+    assert again["status"] == "called" and again["mark"] == called["mark"]

@@ -34,10 +34,20 @@ class Follower(Listener):
 
     def __init__(self, url: str, auth: dict) -> None:
         self.shown: dict | None = None
+        self.mark: int | None = None
         self.resyncs_asked = 0
         super().__init__(url, auth)
 
     def _record(self, event, data=None):
+        if event in ("ticket", "place") and isinstance(data, dict):
+            # A phone follows its own news: `since` names the event of ours before this one.
+            if data.get("since") is not None and self.mark is not None and data["since"] != self.mark:
+                self.resyncs_asked += 1
+                self.client.emit("resync")
+            self.mark = data.get("mark")
+        if event == "missed":  # the servers dropped events while Redis was away
+            self.resyncs_asked += 1
+            self.client.emit("resync")
         if event == "queue" and isinstance(data, dict) and isinstance(data.get("version"), int):
             last = self.shown["version"] if self.shown is not None else None
             if last is not None and data["version"] < last:
@@ -143,7 +153,7 @@ def test_a_call_published_while_redis_was_out_of_reach_is_resynced_on_the_next_c
         assert shown["version"] == before["version"] + 2
         assert display.resyncs_asked == 1
         assert serving(shown, "room1") == first_in_line["number"]
-        # The phone heard nothing of its own call but the queue's number skipping; its resync says it.
+        # The phone heard nothing of its own call; told that events were dropped, it asks again.
         mine = phone.wait_for(lambda e, d: e == "ticket" and d["status"] == "called")
         assert mine["room"] == "room1"
         assert phone.resyncs_asked == 1

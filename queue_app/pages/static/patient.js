@@ -2,8 +2,8 @@
  *
  * The server rendered the whole page already (it works without this script); this keeps it
  * up to date over Socket.IO: `ticket` is our own ticket when it changes, `place` our place and
- * range when a change moved them (only this phone is sent it), and `queue` (the public view)
- * numbers every change, so a missed event is noticed and the whole ticket asked for again.
+ * range when a change moved them; only this phone is sent them, and each says which of ours
+ * came before it, so a missed one is noticed and the whole ticket asked for again.
  * When the socket is down we poll the API instead.  When we
  * are called (and called again), the phone vibrates and rings if the page is open.
  *
@@ -395,11 +395,21 @@
       setOnline(false);
       startPolling();
     });
-    socket.on("ticket", function (ticket) { update(ticket); });
-    socket.on("place", fromPlace);
-    // The public view itself shows nothing here; following its version tells us when an
-    // event was missed, and then the server sends our ticket again.
-    window.followQueue(socket, function () {});
+    // This phone is sent only its own news.  Each event says which of our events came before
+    // it (`since`); one we never saw means something was missed, and the whole ticket is
+    // asked for again.  `since` null: the server sends it as whole, nothing to check.
+    var lastMark = view.mark == null ? null : view.mark;
+    var personal = function (apply) {
+      return function (event) {
+        if (event.since != null && lastMark != null && event.since !== lastMark) socket.emit("resync");
+        lastMark = event.mark == null ? null : event.mark;
+        apply(event);
+      };
+    };
+    socket.on("ticket", personal(update));
+    socket.on("place", personal(fromPlace));
+    // The servers could not pass everything on for a while (their message queue was away).
+    socket.on("missed", function () { socket.emit("resync"); });
   } else if (CLOSED.indexOf(view.status) < 0) {
     startPolling();
   }
