@@ -13,9 +13,9 @@ Measured on the real ``queue-app serve`` (eventlet, SQLite), and in the same run
    changed for it: every display the ``called`` announcement; every phone still waiting its
    new place (position one less, from a ``place`` or ``ticket`` event); the called patient's
    phone its ``ticket`` saying "called" (phones are sent only their own news).  The floor:
-   the bare server broadcasts one small ``called`` event (150 bytes of JSON) to the same clients.  Server CPU per call is
-   read from ``/proc/<pid>/stat``.  The servers run side by side, each with its own clients,
-   and the calls alternate between them: on a shared machine all are measured under the
+   the bare server broadcasts one small ``called`` event (150 bytes of JSON) to the same
+   clients.  Server CPU per call is read from ``/proc/<pid>/stat``.  The servers run side by
+   side, each with its own clients, and the calls alternate between them: on a shared machine all are measured under the
    same load.  A second floor (``--no-nodelay-floor`` leaves it out) is the bare server with
    TCP_NODELAY: without it each connect waits ~45 ms for a delayed ACK, in both servers.
 3. **Check-in rate and the cost of one change** at W waiting (100, 1,000, 5,000): the queue
