@@ -30,9 +30,12 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check queue_app tests bench
+	$(BIN)/ruff format --check queue_app tests bench
 
+## Live updates at 1,000 phones against a bare Flask-SocketIO server (docs/benchmarks.md).
 bench: $(STAMP)
-	$(BIN)/python bench/fanout.py
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
+	$(BIN)/python bench/live_updates.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -212,8 +212,10 @@ async def main() -> None:
         return statistics.median(xs)
 
     print(f"outbox after the run: {counts}; at most {provider.most_in_flight} requests at once at the provider")
-    print("| waiting | clients | provider latency ms | senders | sender process | messages sent "
-          "| skipped (called first) | all sent after s | messages/s | fan-out median ms without | with burst | ratio |")
+    print(
+        "| waiting | clients | provider latency ms | senders | sender process | messages sent "
+        "| skipped (called first) | all sent after s | messages/s | fan-out median ms without | with burst | ratio |"
+    )
     print("| ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     print(
         f"| {args.waiting} | {args.clients} | {args.provider_ms:.0f} | {args.senders} "

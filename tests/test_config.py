@@ -63,8 +63,6 @@ def test_environment_overrides_keys_typed_like_the_file():
         ({"server": {"secret_key": "test-secret"}}, "[server] secret_key"),
         ({"server": {"session_idle_minutes": 0}}, "[server] session_idle_minutes"),
         ({"server": {"trusted_proxies": "10.0.0.300"}}, "[server] trusted_proxies"),
-
-
         ({"server": {"login_attempts_per_minute": 0}}, "[server] login_attempts_per_minute"),
         (
             {"server": {"login_attempts_per_address_per_minute": "ten"}},

@@ -90,8 +90,17 @@ class LiveServer:
     def start(self, *serve_args: str) -> None:
         log = open(self.log, "a")
         self.process = subprocess.Popen(
-            [*QUEUE_APP, "--config", str(EXAMPLE_CONFIG), "serve", "--host", self.host, "--port", str(self.port),
-             *serve_args],
+            [
+                *QUEUE_APP,
+                "--config",
+                str(EXAMPLE_CONFIG),
+                "serve",
+                "--host",
+                self.host,
+                "--port",
+                str(self.port),
+                *serve_args,
+            ],
             cwd=self.workdir,
             env=self.env,
             stdout=log,

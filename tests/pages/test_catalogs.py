@@ -23,9 +23,7 @@ def source_texts() -> set[str]:
     with open(ROOT / "babel.cfg", encoding="utf-8") as config:
         method_map, options_map = parse_mapping_cfg(config)
     found = set()
-    for _filename, _lineno, message, _comments, _context in extract_from_dir(
-        str(ROOT), method_map, options_map
-    ):
+    for _filename, _lineno, message, _comments, _context in extract_from_dir(str(ROOT), method_map, options_map):
         found.add(message if isinstance(message, str) else message[0])
     return found
 
