@@ -69,6 +69,8 @@ class QueueState:
     marks: dict[int, int] = field(default_factory=dict)
     #: The estimate's simulation runs, kept so a check-in at the back can be added to them.
     forecast: Forecast | None = None
+    #: When the estimates were made (a carried-on check-in moves ``now``, not this).
+    estimated_at: datetime | None = None
 
     @property
     def serving(self) -> dict[str, Ticket]:
@@ -151,29 +153,33 @@ class QueueBoard:
             )
             for room in state.rooms
         ]
-        waiting: list[WaitingTicket] = []
-        for service in state.services:
-            line = state.lines.get(service.id, [])
-            for ticket in line:
-                waiting.append(WaitingTicket(str(ticket.id), ticket.service_id, ticket.checked_in_at, ticket.priority))
-            if not line:
-                # Nobody waits: a walk-in checking in now is simulated as one (behind everyone
-                # in the rooms it shares, so it moves nobody's estimate).
-                waiting.append(WaitingTicket(f"next:{service.id}", service.id, state.now))
-        forecast = self.estimator.forecast(state.now, waiting, rooms)
+        waiting = [
+            WaitingTicket(str(ticket.id), ticket.service_id, ticket.checked_in_at, ticket.priority)
+            for service in state.services
+            for ticket in state.lines.get(service.id, [])
+        ]
+        services = [service.id for service in state.services]
+        simulated_walk_ins = not waiting
+        if simulated_walk_ins:
+            # Nobody waits anywhere: a walk-in of each service, simulated now.
+            waiting = [WaitingTicket(f"next:{service}", service, state.now) for service in services]
+        forecast = self.estimator.forecast(state.now, waiting, rooms, services)
         estimates = forecast.estimates if forecast is not None else {}
         for key, estimate in estimates.items():
             if key.startswith("next:"):
                 state.next_walk_in[key[5:]] = Wait.of(estimate)
             else:
                 state.waits[int(key)] = Wait.of(estimate)
-        for service in state.services:
-            if state.lines.get(service.id) and forecast is not None:
-                # Where people wait, a walk-in joins the end of the line: a look at the runs.
-                look = forecast.peek(service.id)
+        if forecast is not None and not simulated_walk_ins:
+            # A walk-in checking in now would join the end of each line (empty ones are
+            # simulated too, with nobody in them): a look at the runs' end.
+            for service in services:
+                look = forecast.peek(service)
                 if look is not None:
-                    state.next_walk_in[service.id] = Wait.of(look)
-        state.forecast = forecast
+                    state.next_walk_in[service] = Wait.of(look)
+        # Runs with simulated walk-ins in them cannot be carried on for a real one.
+        state.forecast = None if simulated_walk_ins else forecast
+        state.estimated_at = state.now
 
     def extend(self, earlier: QueueState, queue: ClinicQueue, ticket: Ticket) -> QueueState | None:
         """The state after ``ticket`` checked in at the back of a line, from the state before.
@@ -196,7 +202,8 @@ class QueueBoard:
             estimate = forecast.extend(newcomer, now)
             if estimate is None:
                 return None
-            look = forecast.peek(ticket.service_id, now)
+            # Every service's next walk-in: the newcomer may be ahead of them now.
+            looks = {service.id: forecast.peek(service.id, now) for service in earlier.services}
         line = [*line, ticket]
         state = replace(
             earlier,
@@ -204,7 +211,10 @@ class QueueBoard:
             lines={**earlier.lines, ticket.service_id: line},
             waits={**earlier.waits, ticket.id: Wait.of(estimate)},
             positions={**earlier.positions, ticket.id: len(line)},
-            next_walk_in={**earlier.next_walk_in, ticket.service_id: Wait.of(look)},
+            next_walk_in={
+                **earlier.next_walk_in,
+                **{service_id: Wait.of(look) for service_id, look in looks.items() if look is not None},
+            },
             messages=dict(earlier.messages),
             channels={**earlier.channels, **(self.reach(queue.session, [ticket]) if self.reach else {})},
             version=0,

@@ -74,7 +74,7 @@ class Snapshot:
         """What this change changed, for staff consoles that hold the view before it."""
         return {**payloads.staff_changes(settings, self.state, tickets, moved), "version": self.version}
 
-    def personal(self, ticket_id: int) -> dict:
+    def personal(self, ticket_id: int, *, whole: bool = False) -> dict:
         """What every event to one phone carries so it can tell it missed one.
 
         ``mark``: the number of the last change that sent this patient anything; ``since``:
@@ -82,11 +82,16 @@ class Snapshot:
         whole).  A phone is sent only its own news, not every change, so it follows its own
         sequence rather than the clinic's.
         """
-        return {"version": self.version, "mark": self.state.marks.get(ticket_id), "since": self._since.get(ticket_id)}
+        since = None if whole else self._since.get(ticket_id)
+        return {"version": self.version, "mark": self.state.marks.get(ticket_id), "since": since}
 
-    def patient(self, settings: Settings, ticket: Ticket) -> dict:
-        """One patient's own view of their ticket."""
-        return {**payloads.patient_ticket(settings, self.state, ticket), **self.personal(ticket.id)}
+    def patient(self, settings: Settings, ticket: Ticket, *, whole: bool = True) -> dict:
+        """One patient's own view of their ticket.
+
+        ``whole`` (a connect, a resync, the page, the API): nothing to check it against, so
+        no ``since``; only the event of a change says which of the phone's came before it.
+        """
+        return {**payloads.patient_ticket(settings, self.state, ticket), **self.personal(ticket.id, whole=whole)}
 
     def place(self, ticket_id: int) -> dict:
         """A waiting patient's place and range (the ``place`` event)."""
@@ -209,15 +214,17 @@ class Clinic:
         """
         with self.session_factory() as session:
             queue = self.queue(session)
+            # The number first: it holds the shared row until the commit, so no change of
+            # another process can land between this read and this publish.
+            version = self._next_version(session)
             state = self.board.read(queue)
-            messages = self.outbox.plan(session, state, (), state.now, base_url)
+            messages = self.outbox.plan(session, state, (), state.now, base_url, thorough=True)
             if not messages:
                 session.rollback()
                 return Change(0, None)
             changed = [session.get(Ticket, ticket_id) for ticket_id in {m.ticket_id for m in messages}]
             queue.touched.extend(t for t in changed if t is not None)
-            change = self._finish(queue, state, messages, len(messages), called=None)
-            return change
+            return self._finish(queue, state, messages, len(messages), called=None, version=version)
 
     def delivered(self, delivery) -> None:
         """The dispatcher's report: tell staff; a patient now on the call list changes the queue."""
@@ -259,10 +266,7 @@ class Clinic:
 
     @staticmethod
     def _next_version(session: Session) -> int:
-        """Move the queue's number on, in the change's transaction (shared by every process)."""
-        return session.execute(
-            update(QueueVersion).values(version=QueueVersion.version + 1).returning(QueueVersion.version)
-        ).scalar_one()
+        return next_queue_version(session)
 
     def _finish(
         self, queue: ClinicQueue, state: QueueState, messages: list, result, *, called, version: int | None = None
@@ -300,11 +304,14 @@ class Clinic:
     def _mark(snapshot: Snapshot, earlier: Snapshot | None, sent_to: Iterable[int]) -> None:
         """Note which patients this change sends something to, and what they had before."""
         before = earlier.state.marks if earlier is not None and earlier.version == snapshot.version - 1 else None
-        marks = dict(before) if before is not None else {}
+        state = snapshot.state
+        # Only open tickets keep their mark: a day's closed ones need none.
+        open_ids = set(state.positions).union(t.id for t in state.in_rooms)
+        marks = {i: v for i, v in before.items() if i in open_ids} if before is not None else {}
         for ticket_id in sent_to:
             snapshot._since[ticket_id] = before.get(ticket_id) if before is not None else None
             marks[ticket_id] = snapshot.version
-        snapshot.state.marks = marks
+        state.marks = marks
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -333,13 +340,25 @@ class Clinic:
         return snapshot
 
     def _fresh(self, snapshot: Snapshot) -> bool:
-        # Estimates move with the clock; a snapshot older than a minute is read again.
-        return (self.clock.now() - snapshot.state.now).total_seconds() < SNAPSHOT_SECONDS
+        # Estimates move with the clock: one made over a minute ago is made again (a check-in
+        # carried on moves the state's time, not the estimate's).
+        made = snapshot.state.estimated_at or snapshot.state.now
+        return (self.clock.now() - made).total_seconds() < SNAPSHOT_SECONDS
 
     def _keep(self, snapshot: Snapshot) -> None:
         kept = self._latest
         if kept is None or snapshot.version >= kept.version:
             self._latest = snapshot
+
+
+def next_queue_version(session: Session) -> int:
+    """Move the queue's number on, in the change's transaction (shared by every process).
+
+    The row stays locked until the commit, so changes are numbered in the order they commit.
+    """
+    return session.execute(
+        update(QueueVersion).values(version=QueueVersion.version + 1).returning(QueueVersion.version)
+    ).scalar_one()
 
 
 def tickets_of(tickets: Iterable[Ticket | None]) -> list[Ticket]:

@@ -294,6 +294,7 @@ def expire_day(ctx: Context, today: bool) -> None:
     """Expire tickets left open at the end of the day; erase personal data past retention."""
     from datetime import timedelta
 
+    from .clinic import next_queue_version
     from .clock import SystemClock
     from .queue import ClinicQueue
 
@@ -304,6 +305,9 @@ def expire_day(ctx: Context, today: bool) -> None:
         through = queue.clinic_day() if today else queue.clinic_day() - timedelta(days=1)
         expired = queue.expire_open_tickets(through)
         erased = queue.erase_personal_data(settings.retention_days)
+        if expired:
+            # A change like any other for the servers' kept snapshots: read again, not shown.
+            next_queue_version(session)
     click.echo(f"expired {len(expired)} open ticket(s) through {through}")
     click.echo(f"erased the phone numbers of {erased} visit(s) older than {settings.retention_days} days")
 

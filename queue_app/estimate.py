@@ -682,11 +682,14 @@ class WaitEstimator:
         now: datetime,
         waiting: Sequence[WaitingTicket],
         rooms: Sequence[RoomNow],
+        services: Sequence[str] = (),
     ) -> Forecast | None:
         """Estimate every waiting ticket, and keep the runs' end so a newcomer can be added.
 
         ``Forecast.extend`` then estimates a walk-in checking in at the back without running
-        the whole queue again (see ``Forecast``); None when nobody waits.
+        the whole queue again, and ``peek`` what one would wait (see ``Forecast``).
+        ``services``: lines to simulate even with nobody in them, so that ``peek`` can
+        answer for them too.  None when nobody waits.
         """
         if not waiting:
             return None
@@ -707,6 +710,11 @@ class WaitEstimator:
                 lines.append([])
             lines[si].append(j)
             keys.append((ticket.priority, _minutes(ticket.checked_in_at), j))
+        for service in services:
+            if service not in service_index:
+                service_index[service] = len(service_names)
+                service_names.append(service)
+                lines.append([])
         stats = [self._service(name) for name in service_names]
         means = [s.mean(t0) for s in stats]
         shapes = [s.shape() for s in stats]
@@ -714,7 +722,8 @@ class WaitEstimator:
         no_show = [s.no_show_rate() for s in stats]
         blocks = [s.no_show_blocks.sorted() or [NO_SHOW_BLOCK_PRIOR] for s in stats]
         leave = [s.leave_rate() for s in stats]
-        earliest = [min(keys[j][1] for j in line) for line in lines]
+        # Since when each line has waited (an empty one: a walk-in would come now).
+        earliest = [min((keys[j][1] for j in line), default=t0) for line in lines]
 
         # The rooms that can call someone in these lines.
         room_ids: list[str] = []

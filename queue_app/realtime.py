@@ -55,7 +55,7 @@ class SocketIOPublisher:
         staff_rows = [*tickets, *noted]
         socketio.emit("staff_changes", snapshot.staff_changes(self.settings, staff_rows, moved), to=STAFF)
         for ticket in tickets:
-            socketio.emit("ticket", snapshot.patient(self.settings, ticket), to=ticket_room(ticket.id))
+            socketio.emit("ticket", snapshot.patient(self.settings, ticket, whole=False), to=ticket_room(ticket.id))
         for ticket_id in moved:
             socketio.emit("place", snapshot.place(ticket_id), to=ticket_room(ticket_id))
         if called is not None:
@@ -80,18 +80,16 @@ def on_connect(auth=None):
     auth = auth if isinstance(auth, dict) else {}
     try:
         if isinstance(auth.get("ticket"), str):
-            snapshot = runtime().clinic.snapshot(db.session())
-            ticket = snapshot.open_ticket(auth["ticket"])
-            if ticket is None:
-                try:
-                    ticket = clinic_queue().ticket_by_token(auth["ticket"])
-                except NotFound:
-                    raise ConnectionRefusedError("unknown ticket") from None
-            # A phone hears only its own news (its ticket, its place), not every change.
+            try:
+                ticket = clinic_queue().ticket_by_token(auth["ticket"])
+            except NotFound:
+                raise ConnectionRefusedError("unknown ticket") from None
+            # A phone hears only its own news (its ticket, its place), not every change.  In
+            # the rooms first, then the snapshot: a change in between is heard, not lost.
             join_room(ticket_room(ticket.id))
             join_room(PHONES)  # only ever sent `missed` (realtime_redis)
             _listeners[_sid()] = ("patient", ticket.token)
-            _send_snapshot(snapshot)
+            _send_snapshot(runtime().clinic.snapshot(db.session()))
             return True
         principal = None
         if isinstance(auth.get("token"), str):
@@ -166,7 +164,7 @@ def _send_snapshot(snapshot, sid: str | None = None) -> None:
                 ticket = clinic_queue().ticket_by_token(who[1])
             except NotFound:
                 return
-        socketio.emit("ticket", snapshot.patient(settings, ticket), to=sid, ignore_queue=True)
+        socketio.emit("ticket", snapshot.patient(settings, ticket, whole=True), to=sid, ignore_queue=True)
     elif who[0] == "staff":
         socketio.emit("queue", snapshot.staff(settings), to=sid, ignore_queue=True)
     else:

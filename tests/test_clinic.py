@@ -230,3 +230,42 @@ def test_staff_are_sent_the_row_of_a_patient_a_change_decided_a_message_for(door
     assert change.noted == [tickets[3].number]  # now one ahead: turn near decided, failed
     row = next(t for t in change.staff["waiting"] if t["number"] == tickets[3].number)
     assert row["needs_call"] is True
+
+
+def test_a_whole_answer_names_no_earlier_event_so_a_phone_never_loops_asking_again(door):
+    first = door.change(check_in).result
+    second = door.change(check_in).result
+    door.change(lambda queue: queue.call_next("room1", STAFF), announce=True)  # the second moves up
+    kept = door.snapshot()
+    with Session(door.engine, expire_on_commit=False) as session:
+        ticket = session.get(type(second), second.id)
+        sent = kept.personal(second.id)  # what the change's `place` said
+        whole = kept.patient(door.settings, ticket)  # what a connect or a resync answers
+    assert sent["since"] is not None and whole["since"] is None and whole["mark"] == sent["mark"]
+    assert first.number != second.number
+
+
+def test_an_estimate_carried_on_by_check_ins_is_made_again_within_a_minute(door, clock):
+    door.change(check_in)
+    door.change(check_in)
+    made = door.snapshot().state.estimated_at
+    for _ in range(3):
+        clock.advance(seconds=25)
+        door.change(check_in)
+    assert (clock.now() - made).total_seconds() == 75
+    assert (door.snapshot().state.estimated_at - made).total_seconds() >= 50  # made again since
+
+
+def test_a_check_in_behind_a_room_shared_with_an_empty_service_agrees_with_reading_everything(door, clock):
+    # Room 2 calls for general and pediatrics; nobody waits for pediatrics: its next walk-in is
+    # simulated in the same rooms as the general line the newcomers join.
+    for _ in range(6):
+        clock.advance(seconds=1)
+        door.change(check_in)
+    kept = door.snapshot()
+    door.clinic._latest = None
+    fresh = door.snapshot()
+    assert {i: (w.minutes, w.low, w.high) for i, w in kept.state.waits.items()} == {
+        i: (w.minutes, w.low, w.high) for i, w in fresh.state.waits.items()
+    }
+    assert kept.state.next_walk_in == fresh.state.next_walk_in

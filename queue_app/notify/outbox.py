@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, true
+from sqlalchemy import or_, select, true, update
 from sqlalchemy.orm import Session
 
 from ..board import QueueState, Wait
@@ -49,6 +49,17 @@ TV_ONLY = "TV only: the patient left no number and turned on no notifications"
 #: A number gets one check-in text a day: a second check-in with it (another service, a
 #: family's shared phone, or someone typing a stranger's number again and again) gets none.
 ALREADY_TEXTED_TODAY = "this number already had a check-in message today"
+
+
+def put_on_call_list(session: Session, ticket: Ticket) -> None:
+    """Mark the ticket for reception to phone, whether or not this session loaded it.
+
+    A state carried on from an earlier change holds ticket objects of an earlier session:
+    setting the attribute alone would never be saved.
+    """
+    ticket.needs_call = True
+    if ticket not in session:
+        session.execute(update(Ticket).where(Ticket.id == ticket.id).values(needs_call=True))
 
 
 def is_turn_near(threshold: NearThreshold, lead_minutes: int | None, position: int | None, wait: Wait | None) -> bool:
@@ -167,8 +178,14 @@ class Outbox:
         happened: Iterable[tuple[Ticket, str]],
         now: datetime,
         base_url: str,
+        *,
+        thorough: bool = False,
     ) -> list[Message]:
-        """Add the messages caused by ``happened`` (ticket, event) and by the new positions."""
+        """Add the messages caused by ``happened`` (ticket, event) and by the new positions.
+
+        ``thorough``: look at everyone waiting (the minute's look), not only as far down each
+        line as someone could be near (after a change).
+        """
         wanted: list[tuple[Ticket, str]] = []
         checked_in_now: set[int] = set()
         for ticket, event in happened:
@@ -187,7 +204,9 @@ class Outbox:
                 if self._is_near(state, ticket):
                     wanted.append((ticket, "turn_near"))
                 wait = state.waits.get(ticket.id)
-                if place - 1 > threshold.positions and wait is not None and wait.low > farthest:
+                if not thorough and place - 1 > threshold.positions and wait is not None and wait.low > farthest:
+                    # A wider range further back could still reach lower: the minute's
+                    # thorough look finds it, at most a minute late.
                     break
         wanted = [(t, k) for t, k in wanted if k in self.notify.kinds]
         if not wanted:
@@ -222,7 +241,7 @@ class Outbox:
                 # They left a number or an address that none of our channels can use now
                 # (opted out, a channel switched off): reception phones them instead.
                 status, channel, error = MESSAGE_FAILED, None, NOBODY_CAN_REACH
-                ticket.needs_call = True
+                put_on_call_list(session, ticket)
             else:
                 # No number, no notifications: the patient follows the TV.  Nobody failed.
                 status, channel = MESSAGE_SKIPPED, None

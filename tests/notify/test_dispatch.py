@@ -667,3 +667,15 @@ def test_turn_near_goes_as_minutes_pass_even_when_nothing_changes(tmp_path, cloc
     [near] = [m for m in clinic.messages(far["id"]) if m.kind == "turn_near"]
     assert near.status == "queued" and json.loads(near.variables)["link"].startswith("https://q.example/t/")
     assert len(tickets) == 10
+
+
+def test_the_call_list_flag_is_saved_for_a_ticket_loaded_by_an_earlier_session(clinic):
+    from queue_app.notify.outbox import put_on_call_list
+
+    ticket = clinic.check_in(phone=None)
+    with clinic.app.app_context():
+        earlier = db.session.get(Ticket, ticket["id"])
+        db.session.remove()  # its session is gone: the object is detached, as in a kept state
+        put_on_call_list(db.session(), earlier)
+        db.session.commit()
+    assert clinic.ticket(ticket["id"]).needs_call is True
