@@ -8,13 +8,19 @@
  * - a 503 "unavailable" (the clinic's database is away) is not a failure: the patient is asked
  *   to try again, and "Try again" resends the same attempt;
  * - no time limit while a patient is choosing; the result screen goes back to the start after
- *   90 s without a touch, with a visible countdown; a half-filled form asks "are you still
- *   there?" after two minutes before it clears a phone number for the next person.
+ *   `[kiosk] ticket_seconds` (setup.json's ticket_seconds) without a touch, with a visible
+ *   countdown; a half-filled form asks "are you still there?" after two minutes before it
+ *   clears a phone number for the next person;
+ * - the ticket's QR code (the patient's link, which can cancel the place) disappears after
+ *   10 s, or half the ticket time when that is shorter, touch or not: the next person in line
+ *   must not be able to scan it.
  */
 (function () {
   "use strict";
 
-  var RESULT_IDLE_S = 90;
+  var RESULT_IDLE_S = 20;      // replaced by setup.ticket_seconds
+  var QR_HIDE_S = 10;          // at most; never longer than half the ticket time
+  var resultShownAt = 0;       // when the current ticket appeared (ms)
   var FORM_IDLE_S = 120;
   var FORM_WARNING_S = 30;
   var setup = null;
@@ -334,6 +340,8 @@
     $("result-qr").src = new URL(ticket.qr_url, location.href).pathname;
     $("link-warning").hidden = !(setup.links && setup.links.loopback);
     $("result-qr").alt = T("scan_to_follow");
+    $("result-qr-figure").hidden = false;
+    resultShownAt = Date.now();
     var time = new Date(ticket.checked_in_at || Date.now());
     $("result-time").textContent = T("checked_in_at", { time: time.toLocaleString(lang, { dateStyle: "short", timeStyle: "short" }) });
     show("result");
@@ -343,6 +351,7 @@
   $("done").addEventListener("click", reset);
 
   function reset() {
+    hideQr();
     chosen = null;
     attempt = null;
     $("phone").value = "";
@@ -363,6 +372,8 @@
 
   function tick() {
     if (screen === "result") {
+      // The QR goes after a fixed time from the ticket's appearance: a touch does not keep it.
+      if ((Date.now() - resultShownAt) / 1000 >= qrHideSeconds()) hideQr();
       var left = Math.max(0, RESULT_IDLE_S - idle);
       $("countdown").textContent = T("returning_in", { s: left });
       if (left === 0) reset();
@@ -379,6 +390,13 @@
     }
   }
   setInterval(function () { idle += 1; tick(); }, 1000);
+
+  function qrHideSeconds() { return Math.min(QR_HIDE_S, RESULT_IDLE_S / 2); }
+  function hideQr() {
+    if ($("result-qr-figure").hidden) return;
+    $("result-qr-figure").hidden = true;
+    $("result-qr").removeAttribute("src");
+  }
 
   // -- live service list, and the offline indicator -------------------------------------------------
 
@@ -407,6 +425,7 @@
       return r.json();
     }).then(function (json) {
       setup = json;
+      if (setup.ticket_seconds > 0) RESULT_IDLE_S = setup.ticket_seconds;
       lang = setup.default_language;
       buildLanguages();
       applyTexts();

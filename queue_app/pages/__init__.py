@@ -181,6 +181,7 @@ def kiosk_setup():
             else "",
             "texts": texts_in(settings.languages, kiosk_texts),
             "links": _links_view(),
+            "ticket_seconds": settings.kiosk_ticket_seconds,
         }
     )
 
