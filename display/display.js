@@ -49,13 +49,19 @@
     return m ? m[1].split("").join(" ") + " " + m[2] : number;
   }
 
+  /** The clinic's local time now, in minutes after midnight. */
+  function clinicMinutes() {
+    var parts = minuteFormat.formatToParts(new Date());
+    var get = function (type) { return Number(parts.filter(function (p) { return p.type === type; })[0].value); };
+    return (get("hour") % 24) * 60 + get("minute");
+  }
+  function closesMinutes() {
+    var m = /^(\d{1,2}):(\d{2})$/.exec((setup.hours && setup.hours.closes) || "");
+    return m ? Number(m[1]) * 60 + Number(m[2]) : null;
+  }
   function waitText(lang, s) {
-    var low = s.estimate_low_minutes, high = s.estimate_high_minutes;
-    if (low != null && high != null && Math.round(high) > Math.round(low)) {
-      return text(lang, "wait_range", { low: Math.round(low), high: Math.round(high) });
-    }
-    if (s.estimated_wait_minutes == null) return "–";
-    return Math.round(s.estimated_wait_minutes) <= 0 ? text(lang, "wait_none") : text(lang, "wait_about", { n: Math.round(s.estimated_wait_minutes) });
+    var T = function (key, values) { return text(lang, key, values); };
+    return window.DisplayWait.text(T, s, clinicMinutes(), closesMinutes());
   }
 
   // -- rendering -----------------------------------------------------------------------------
@@ -146,6 +152,7 @@
 
   var clockFormat = null;
   var hourFormat = null;
+  var minuteFormat = null;
   var startedAt = Date.now();
   function tickClock() {
     var now = new Date();
@@ -197,6 +204,7 @@
       setup = json;
       clockFormat = new Intl.DateTimeFormat(setup.default_language, { hour: "2-digit", minute: "2-digit", timeZone: setup.timezone });
       hourFormat = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", hour12: false, timeZone: setup.timezone });
+      minuteFormat = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: setup.timezone });
       announcer = new window.Announcer({
         languages: setup.languages,
         phrase: function (call, code) {

@@ -145,6 +145,13 @@ def display_texts() -> dict[str, str]:
         "reconnecting": _("Reconnecting…"),
         "sound_off": _("Sound is off: touch the screen once to turn it on"),
         "paused": _("Paused"),
+        "no_wait": _("No wait"),
+        "not_today": _("May not be seen today"),
+        "duration_m": _("{m} min"),
+        "duration_h": _("{h} h"),
+        "duration_hm": _("{h} h {m} min"),
+        "wait_about_long": _("about {time}"),
+        "wait_range_long": _("about {low} – {high}"),
     }
 
 
