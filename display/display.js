@@ -12,6 +12,7 @@
   var FLASH_MS = 6000;
   var OFFLINE_AFTER_MS = 2000;
   var NIGHTLY_RELOAD_HOUR = 3;
+  var SOUND_KEY = "queue-display-sound";   // "on" | "off": asked once on this screen
   var setup = null;
   var state = { services: [], calls: [], rooms: [] };
   var announcer = null;
@@ -76,6 +77,10 @@
     multi($("now-idle"), "please_wait");
     multi($("offline"), "reconnecting");
     multi($("sound-hint"), "sound_off");
+    multi($("sound-setup-title"), "sound_setup_title");
+    multi($("sound-setup-text"), "sound_setup_text");
+    multi($("sound-on"), "sound_turn_on");
+    multi($("sound-off"), "sound_keep_off");
   }
 
   function renderNow() {
@@ -195,6 +200,40 @@
     });
   }
 
+  // -- sound: part of setting the screen up, never a banner over the live data ---------------
+
+  function soundChoice() { try { return localStorage.getItem(SOUND_KEY); } catch (e) { return null; } }
+  function keepSoundChoice(choice) { try { localStorage.setItem(SOUND_KEY, choice); } catch (e) { /* private mode */ } }
+
+  function setUpSound() {
+    var choice = soundChoice();
+    announcer.muted = choice === "off";
+    var dialog = $("sound-setup");
+    function chosen(value) {
+      keepSoundChoice(value);
+      announcer.muted = value === "off";
+      if (value === "on") announcer.unlock();
+      if (dialog.open) dialog.close();
+      $("sound-hint").hidden = true;
+    }
+    $("sound-on").addEventListener("click", function () { chosen("on"); });
+    $("sound-off").addEventListener("click", function () { chosen("off"); });
+    if (choice === null && announcer.soundBlocked()) {
+      // The first showing after pairing: someone is at the screen with the remote or a finger.
+      dialog.showModal();
+      $("sound-on").focus();
+      return;
+    }
+    // Announcements chosen but the browser holds sound back after a restart: a small notice in
+    // the header, which covers nothing, until somebody touches the screen.
+    $("sound-hint").hidden = !(choice !== "off" && announcer.soundBlocked());
+    document.addEventListener("pointerdown", function () {
+      if (announcer.muted) return;
+      announcer.unlock();
+      $("sound-hint").hidden = true;
+    });
+  }
+
   function start() {
     fetch("/display/setup.json", { cache: "no-store" }).then(function (r) {
       if (r.status === 401) { location.reload(); throw new Error("unpaired"); }
@@ -215,11 +254,7 @@
       render();
       tickClock();
       setInterval(tickClock, 1000);
-      $("sound-hint").hidden = !announcer.soundBlocked();
-      document.addEventListener("pointerdown", function () {
-        announcer.unlock();
-        $("sound-hint").hidden = true;
-      });
+      setUpSound();
       connect();
     }, function () { setTimeout(start, 3000); });
   }

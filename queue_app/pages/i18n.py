@@ -152,6 +152,10 @@ def display_texts() -> dict[str, str]:
         "duration_hm": _("{h} h {m} min"),
         "wait_about_long": _("about {time}"),
         "wait_range_long": _("about {low} – {high}"),
+        "sound_setup_title": _("Announcements on this screen"),
+        "sound_setup_text": _("Tap to turn on the announcements. This screen keeps the choice."),
+        "sound_turn_on": _("Turn on announcements"),
+        "sound_keep_off": _("No sound"),
     }
 
 
