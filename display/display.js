@@ -17,6 +17,7 @@
   var state = { services: [], calls: [], rooms: [] };
   var announcer = null;
   var flashTimer = null;
+  var fresh = {};             // room id -> {number, until}: the call highlighted in its row
   var offlineTimer = null;
   var socket = null;
 
@@ -83,22 +84,54 @@
     multi($("sound-off"), "sound_keep_off");
   }
 
+  /** The numbers shown in the rooms' rows: the history below lists the others. */
+  function servingNumbers() {
+    return state.rooms.map(function (r) { return r.serving; }).filter(Boolean);
+  }
+
   function renderNow() {
-    var call = state.calls[0];
-    $("now-call").hidden = !call;
-    $("now-idle").hidden = !!call;
-    if (!call) return;
-    if ($("now-number").textContent !== call.number) $("now-number").textContent = call.number;
-    var room = nameIn(call.room_names, setup.default_language, call.room);
-    $("now-room").textContent = room;
-    $("now-room-others").textContent = others().map(function (c) { return nameIn(call.room_names, c, call.room); })
-      .filter(function (n) { return n !== room; }).join(" · ");
+    var list = $("room-calls");
+    var now = Date.now();
+    var anyone = false;
+    var nextExpiry = null;
+    list.textContent = "";
+    state.rooms.forEach(function (room) {
+      var li = document.createElement("li");
+      li.className = "room-row";
+      li.setAttribute("data-room", room.id);
+      var name = document.createElement("span");
+      name.className = "room-name";
+      name.textContent = nameIn(room.names, setup.default_language, room.name || room.id);
+      var number = document.createElement("span");
+      number.className = "room-number";
+      if (room.serving) {
+        anyone = true;
+        number.textContent = room.serving;
+        var f = fresh[room.id];
+        if (f && f.number === room.serving && f.until > now) {
+          li.classList.add("fresh");
+          if (f.pulse) { li.classList.add("pulse"); }
+          nextExpiry = nextExpiry === null ? f.until : Math.min(nextExpiry, f.until);
+        }
+      } else {
+        li.classList.add("free");
+        number.textContent = room.status === "paused" ? text(setup.default_language, "paused") : "–";
+      }
+      li.appendChild(name);
+      li.appendChild(number);
+      list.appendChild(li);
+    });
+    $("now-idle").hidden = anyone;
+    // One timer: the row whose highlight ends first is redrawn then.
+    clearTimeout(flashTimer);
+    if (nextExpiry !== null) flashTimer = setTimeout(render, nextExpiry - now + 50);
   }
 
   function renderCalls() {
     var list = $("calls");
+    var shown = servingNumbers();
     list.textContent = "";
-    state.calls.slice(1, 1 + LAST_CALLS).forEach(function (call) {
+    state.calls.filter(function (call) { return shown.indexOf(call.number) < 0; }).slice(0, LAST_CALLS).forEach(function (call) {
       var li = document.createElement("li");
       var number = document.createElement("span");
       number.className = "num";
@@ -144,13 +177,9 @@
 
   function render() { renderNow(); renderCalls(); renderServices(); }
 
-  function flash() {
-    var now = $("now");
-    now.classList.remove("flash");
-    void now.offsetWidth;   // restart the animation for a call right after another
-    now.classList.add("flash");
-    clearTimeout(flashTimer);
-    flashTimer = setTimeout(function () { now.classList.remove("flash"); }, FLASH_MS);
+  /** A call just made: its room's row is highlighted for a while (each room its own). */
+  function markFresh(call) {
+    fresh[call.room] = { number: call.number, until: Date.now() + FLASH_MS, pulse: true };
   }
 
   // -- the clock, and the nightly fresh start --------------------------------------------------
@@ -194,8 +223,9 @@
     socket.on("called", function (call) {
       // Shown at once (the queue snapshot that follows agrees), then flashed and announced.
       state.calls = [call].concat(state.calls.filter(function (c) { return c.number !== call.number; })).slice(0, 1 + LAST_CALLS);
+      state.rooms.forEach(function (room) { if (room.id === call.room) room.serving = call.number; });
+      markFresh(call);
       render();
-      flash();
       announcer.announce(call);
     });
   }

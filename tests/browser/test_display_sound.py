@@ -88,8 +88,8 @@ def test_no_sound_is_kept_and_the_tv_stays_silent(server, contexts, staff_api):
 
     ticket = staff_api.check_in("general")
     staff_api.post("/rooms/room1/call-next")
-    page.wait_for_function(f"document.getElementById('now-number').textContent === '{ticket['number']}'")
-    page.wait_for_selector("#now.flash")  # the call event arrived: this is where a call is announced
+    page.wait_for_selector(f"[data-room=room1] .room-number:text-is('{ticket['number']}')")
+    page.wait_for_selector("[data-room=room1].fresh")  # the call event arrived: where a call is announced
     assert page.evaluate("window.__spoken") == []
 
 
