@@ -95,6 +95,7 @@
     $("link-warning").textContent = T("links_loopback", { address: setup.links ? setup.links.base : "" });
     if (chosen) $("chosen").textContent = T("selected_service", { service: serviceName(findService(chosen)) });
     renderPhoneFeedback();
+    renderHours();
     renderServices();
   }
 
@@ -125,6 +126,34 @@
     return Math.round(minutes) <= 0 ? T("wait_none") : T("wait_about", { n: Math.round(minutes) });
   }
 
+  // -- opening hours: outside them, say when check-in opens instead of handing out tickets -------
+
+  var minuteFormat = null;
+  function minutesOf(hhmm) {
+    var m = /^(\d{1,2}):(\d{2})$/.exec(hhmm || "");
+    return m ? Number(m[1]) * 60 + Number(m[2]) : null;
+  }
+  /** True outside the clinic's opening hours, in its own time zone (not the tablet's). */
+  function closedNow() {
+    if (!setup.hours || !setup.timezone) return false;
+    if (!minuteFormat) {
+      minuteFormat = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: setup.timezone });
+    }
+    var parts = minuteFormat.formatToParts(new Date());
+    var part = function (type) { return Number(parts.filter(function (p) { return p.type === type; })[0].value); };
+    var now = (part("hour") % 24) * 60 + part("minute");
+    var opens = minutesOf(setup.hours.opens), closes = minutesOf(setup.hours.closes);
+    return opens !== null && closes !== null && (now < opens || now >= closes);
+  }
+  var closedShown = null;
+  function renderHours() {
+    var closed = closedNow();
+    $("closed-hours").textContent = T("check_in_opens", { time: setup.hours ? setup.hours.opens : "" });
+    $("closed-hours").hidden = !closed;
+    $("start-lead").hidden = closed;
+    if (closed !== closedShown) { closedShown = closed; renderServices(); }
+  }
+
   function renderServices() {
     var holder = $("services");
     var focused = document.activeElement && document.activeElement.getAttribute("data-service");
@@ -147,7 +176,8 @@
       holder.appendChild(button);
       if (focused === s.id) button.focus();
     });
-    $("no-services").hidden = services.length > 0;
+    $("no-services").hidden = services.length > 0 || !!closedShown;
+    holder.hidden = !!closedShown;
   }
 
   function loadServices() {
@@ -371,6 +401,7 @@
   $("still-yes").addEventListener("click", function () { idle = 0; $("still-there").close(); });
 
   function tick() {
+    if (screen === "start") renderHours();
     if (screen === "result") {
       // The QR goes after a fixed time from the ticket's appearance: a touch does not keep it.
       if ((Date.now() - resultShownAt) / 1000 >= qrHideSeconds()) hideQr();

@@ -182,6 +182,8 @@ def kiosk_setup():
             "texts": texts_in(settings.languages, kiosk_texts),
             "links": _links_view(),
             "ticket_seconds": settings.kiosk_ticket_seconds,
+            "timezone": settings.timezone.key,
+            "hours": _hours_view(settings.hours),
         }
     )
 

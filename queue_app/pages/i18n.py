@@ -102,6 +102,7 @@ def kiosk_texts() -> dict[str, str]:
         "print": _("Print ticket"),
         "done": _("Done"),
         "returning_in": _("Back to the start in {s} seconds"),
+        "check_in_opens": _("Check-in opens at {time}"),
         "still_there": _("Are you still there?"),
         "still_there_text": _("For your privacy, this screen starts over in {s} seconds."),
         "continue": _("Yes, continue"),
