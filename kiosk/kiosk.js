@@ -13,7 +13,9 @@
  *   clears a phone number for the next person;
  * - the ticket's QR code (the patient's link, which can cancel the place) disappears after
  *   10 s, or half the ticket time when that is shorter, touch or not: the next person in line
- *   must not be able to scan it.
+ *   must not be able to scan it;
+ * - outside the clinic's opening hours (setup.json's hours, in the clinic's time zone) the
+ *   start screen says when check-in opens instead of offering services.
  */
 (function () {
   "use strict";
