@@ -17,6 +17,7 @@
     this.pending = [];
     this.busy = false;
     this.audio = null;
+    this.muted = false;
   }
 
   Announcer.prototype.audioContext = function () {
@@ -38,6 +39,7 @@
   };
 
   Announcer.prototype.announce = function (call) {
+    if (this.muted) return;   // the clinic chose "no sound" for this screen
     if (this.pending.length >= MAX_PENDING) this.pending.shift();
     this.pending.push(call);
     if (!this.busy) this.next();

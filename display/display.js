@@ -12,10 +12,12 @@
   var FLASH_MS = 6000;
   var OFFLINE_AFTER_MS = 2000;
   var NIGHTLY_RELOAD_HOUR = 3;
+  var SOUND_KEY = "queue-display-sound";   // "on" | "off": asked once on this screen
   var setup = null;
   var state = { services: [], calls: [], rooms: [] };
   var announcer = null;
   var flashTimer = null;
+  var fresh = {};             // room id -> {number, until}: the call highlighted in its row
   var offlineTimer = null;
   var socket = null;
 
@@ -49,13 +51,19 @@
     return m ? m[1].split("").join(" ") + " " + m[2] : number;
   }
 
+  /** The clinic's local time now, in minutes after midnight. */
+  function clinicMinutes() {
+    var parts = minuteFormat.formatToParts(new Date());
+    var get = function (type) { return Number(parts.filter(function (p) { return p.type === type; })[0].value); };
+    return (get("hour") % 24) * 60 + get("minute");
+  }
+  function closesMinutes() {
+    var m = /^(\d{1,2}):(\d{2})$/.exec((setup.hours && setup.hours.closes) || "");
+    return m ? Number(m[1]) * 60 + Number(m[2]) : null;
+  }
   function waitText(lang, s) {
-    var low = s.estimate_low_minutes, high = s.estimate_high_minutes;
-    if (low != null && high != null && Math.round(high) > Math.round(low)) {
-      return text(lang, "wait_range", { low: Math.round(low), high: Math.round(high) });
-    }
-    if (s.estimated_wait_minutes == null) return "–";
-    return Math.round(s.estimated_wait_minutes) <= 0 ? text(lang, "wait_none") : text(lang, "wait_about", { n: Math.round(s.estimated_wait_minutes) });
+    var T = function (key, values) { return text(lang, key, values); };
+    return window.DisplayWait.text(T, s, clinicMinutes(), closesMinutes());
   }
 
   // -- rendering -----------------------------------------------------------------------------
@@ -70,24 +78,60 @@
     multi($("now-idle"), "please_wait");
     multi($("offline"), "reconnecting");
     multi($("sound-hint"), "sound_off");
+    multi($("sound-setup-title"), "sound_setup_title");
+    multi($("sound-setup-text"), "sound_setup_text");
+    multi($("sound-on"), "sound_turn_on");
+    multi($("sound-off"), "sound_keep_off");
+  }
+
+  /** The numbers shown in the rooms' rows: the history below lists the others. */
+  function servingNumbers() {
+    return state.rooms.map(function (r) { return r.serving; }).filter(Boolean);
   }
 
   function renderNow() {
-    var call = state.calls[0];
-    $("now-call").hidden = !call;
-    $("now-idle").hidden = !!call;
-    if (!call) return;
-    if ($("now-number").textContent !== call.number) $("now-number").textContent = call.number;
-    var room = nameIn(call.room_names, setup.default_language, call.room);
-    $("now-room").textContent = room;
-    $("now-room-others").textContent = others().map(function (c) { return nameIn(call.room_names, c, call.room); })
-      .filter(function (n) { return n !== room; }).join(" · ");
+    var list = $("room-calls");
+    var now = Date.now();
+    var anyone = false;
+    var nextExpiry = null;
+    list.textContent = "";
+    state.rooms.forEach(function (room) {
+      var li = document.createElement("li");
+      li.className = "room-row";
+      li.setAttribute("data-room", room.id);
+      var name = document.createElement("span");
+      name.className = "room-name";
+      name.textContent = nameIn(room.names, setup.default_language, room.name || room.id);
+      var number = document.createElement("span");
+      number.className = "room-number";
+      if (room.serving) {
+        anyone = true;
+        number.textContent = room.serving;
+        var f = fresh[room.id];
+        if (f && f.number === room.serving && f.until > now) {
+          li.classList.add("fresh");
+          if (f.pulse) { li.classList.add("pulse"); }
+          nextExpiry = nextExpiry === null ? f.until : Math.min(nextExpiry, f.until);
+        }
+      } else {
+        li.classList.add("free");
+        number.textContent = room.status === "paused" ? text(setup.default_language, "paused") : "–";
+      }
+      li.appendChild(name);
+      li.appendChild(number);
+      list.appendChild(li);
+    });
+    $("now-idle").hidden = anyone;
+    // One timer: the row whose highlight ends first is redrawn then.
+    clearTimeout(flashTimer);
+    if (nextExpiry !== null) flashTimer = setTimeout(render, nextExpiry - now + 50);
   }
 
   function renderCalls() {
     var list = $("calls");
+    var shown = servingNumbers();
     list.textContent = "";
-    state.calls.slice(1, 1 + LAST_CALLS).forEach(function (call) {
+    state.calls.filter(function (call) { return shown.indexOf(call.number) < 0; }).slice(0, LAST_CALLS).forEach(function (call) {
       var li = document.createElement("li");
       var number = document.createElement("span");
       number.className = "num";
@@ -133,19 +177,16 @@
 
   function render() { renderNow(); renderCalls(); renderServices(); }
 
-  function flash() {
-    var now = $("now");
-    now.classList.remove("flash");
-    void now.offsetWidth;   // restart the animation for a call right after another
-    now.classList.add("flash");
-    clearTimeout(flashTimer);
-    flashTimer = setTimeout(function () { now.classList.remove("flash"); }, FLASH_MS);
+  /** A call just made: its room's row is highlighted for a while (each room its own). */
+  function markFresh(call) {
+    fresh[call.room] = { number: call.number, until: Date.now() + FLASH_MS, pulse: true };
   }
 
   // -- the clock, and the nightly fresh start --------------------------------------------------
 
   var clockFormat = null;
   var hourFormat = null;
+  var minuteFormat = null;
   var startedAt = Date.now();
   function tickClock() {
     var now = new Date();
@@ -182,9 +223,44 @@
     socket.on("called", function (call) {
       // Shown at once (the queue snapshot that follows agrees), then flashed and announced.
       state.calls = [call].concat(state.calls.filter(function (c) { return c.number !== call.number; })).slice(0, 1 + LAST_CALLS);
+      state.rooms.forEach(function (room) { if (room.id === call.room) room.serving = call.number; });
+      markFresh(call);
       render();
-      flash();
       announcer.announce(call);
+    });
+  }
+
+  // -- sound: part of setting the screen up, never a banner over the live data ---------------
+
+  function soundChoice() { try { return localStorage.getItem(SOUND_KEY); } catch (e) { return null; } }
+  function keepSoundChoice(choice) { try { localStorage.setItem(SOUND_KEY, choice); } catch (e) { /* private mode */ } }
+
+  function setUpSound() {
+    var choice = soundChoice();
+    announcer.muted = choice === "off";
+    var dialog = $("sound-setup");
+    function chosen(value) {
+      keepSoundChoice(value);
+      announcer.muted = value === "off";
+      if (value === "on") announcer.unlock();
+      if (dialog.open) dialog.close();
+      $("sound-hint").hidden = true;
+    }
+    $("sound-on").addEventListener("click", function () { chosen("on"); });
+    $("sound-off").addEventListener("click", function () { chosen("off"); });
+    if (choice === null && announcer.soundBlocked()) {
+      // The first showing after pairing: someone is at the screen with the remote or a finger.
+      dialog.showModal();
+      $("sound-on").focus();
+      return;
+    }
+    // Announcements chosen but the browser holds sound back after a restart: a small notice in
+    // the header, which covers nothing, until somebody touches the screen.
+    $("sound-hint").hidden = !(choice !== "off" && announcer.soundBlocked());
+    document.addEventListener("pointerdown", function () {
+      if (announcer.muted) return;
+      announcer.unlock();
+      $("sound-hint").hidden = true;
     });
   }
 
@@ -197,6 +273,7 @@
       setup = json;
       clockFormat = new Intl.DateTimeFormat(setup.default_language, { hour: "2-digit", minute: "2-digit", timeZone: setup.timezone });
       hourFormat = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", hour12: false, timeZone: setup.timezone });
+      minuteFormat = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: setup.timezone });
       announcer = new window.Announcer({
         languages: setup.languages,
         phrase: function (call, code) {
@@ -207,11 +284,7 @@
       render();
       tickClock();
       setInterval(tickClock, 1000);
-      $("sound-hint").hidden = !announcer.soundBlocked();
-      document.addEventListener("pointerdown", function () {
-        announcer.unlock();
-        $("sound-hint").hidden = true;
-      });
+      setUpSound();
       connect();
     }, function () { setTimeout(start, 3000); });
   }

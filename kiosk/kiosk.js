@@ -8,13 +8,21 @@
  * - a 503 "unavailable" (the clinic's database is away) is not a failure: the patient is asked
  *   to try again, and "Try again" resends the same attempt;
  * - no time limit while a patient is choosing; the result screen goes back to the start after
- *   90 s without a touch, with a visible countdown; a half-filled form asks "are you still
- *   there?" after two minutes before it clears a phone number for the next person.
+ *   `[kiosk] ticket_seconds` (setup.json's ticket_seconds) without a touch, with a visible
+ *   countdown; a half-filled form asks "are you still there?" after two minutes before it
+ *   clears a phone number for the next person;
+ * - the ticket's QR code (the patient's link, which can cancel the place) disappears after
+ *   10 s, or half the ticket time when that is shorter, touch or not: the next person in line
+ *   must not be able to scan it;
+ * - outside the clinic's opening hours (setup.json's hours, in the clinic's time zone) the
+ *   start screen says when check-in opens instead of offering services.
  */
 (function () {
   "use strict";
 
-  var RESULT_IDLE_S = 90;
+  var RESULT_IDLE_S = 20;      // replaced by setup.ticket_seconds
+  var QR_HIDE_S = 10;          // at most; never longer than half the ticket time
+  var resultShownAt = 0;       // when the current ticket appeared (ms)
   var FORM_IDLE_S = 120;
   var FORM_WARNING_S = 30;
   var setup = null;
@@ -89,6 +97,7 @@
     $("link-warning").textContent = T("links_loopback", { address: setup.links ? setup.links.base : "" });
     if (chosen) $("chosen").textContent = T("selected_service", { service: serviceName(findService(chosen)) });
     renderPhoneFeedback();
+    renderHours();
     renderServices();
   }
 
@@ -119,6 +128,34 @@
     return Math.round(minutes) <= 0 ? T("wait_none") : T("wait_about", { n: Math.round(minutes) });
   }
 
+  // -- opening hours: outside them, say when check-in opens instead of handing out tickets -------
+
+  var minuteFormat = null;
+  function minutesOf(hhmm) {
+    var m = /^(\d{1,2}):(\d{2})$/.exec(hhmm || "");
+    return m ? Number(m[1]) * 60 + Number(m[2]) : null;
+  }
+  /** True outside the clinic's opening hours, in its own time zone (not the tablet's). */
+  function closedNow() {
+    if (!setup.hours || !setup.timezone) return false;
+    if (!minuteFormat) {
+      minuteFormat = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: setup.timezone });
+    }
+    var parts = minuteFormat.formatToParts(new Date());
+    var part = function (type) { return Number(parts.filter(function (p) { return p.type === type; })[0].value); };
+    var now = (part("hour") % 24) * 60 + part("minute");
+    var opens = minutesOf(setup.hours.opens), closes = minutesOf(setup.hours.closes);
+    return opens !== null && closes !== null && (now < opens || now >= closes);
+  }
+  var closedShown = null;
+  function renderHours() {
+    var closed = closedNow();
+    $("closed-hours").textContent = T("check_in_opens", { time: setup.hours ? setup.hours.opens : "" });
+    $("closed-hours").hidden = !closed;
+    $("start-lead").hidden = closed;
+    if (closed !== closedShown) { closedShown = closed; renderServices(); }
+  }
+
   function renderServices() {
     var holder = $("services");
     var focused = document.activeElement && document.activeElement.getAttribute("data-service");
@@ -141,7 +178,8 @@
       holder.appendChild(button);
       if (focused === s.id) button.focus();
     });
-    $("no-services").hidden = services.length > 0;
+    $("no-services").hidden = services.length > 0 || !!closedShown;
+    holder.hidden = !!closedShown;
   }
 
   function loadServices() {
@@ -334,6 +372,8 @@
     $("result-qr").src = new URL(ticket.qr_url, location.href).pathname;
     $("link-warning").hidden = !(setup.links && setup.links.loopback);
     $("result-qr").alt = T("scan_to_follow");
+    $("result-qr-figure").hidden = false;
+    resultShownAt = Date.now();
     var time = new Date(ticket.checked_in_at || Date.now());
     $("result-time").textContent = T("checked_in_at", { time: time.toLocaleString(lang, { dateStyle: "short", timeStyle: "short" }) });
     show("result");
@@ -343,6 +383,7 @@
   $("done").addEventListener("click", reset);
 
   function reset() {
+    hideQr();
     chosen = null;
     attempt = null;
     $("phone").value = "";
@@ -362,7 +403,10 @@
   $("still-yes").addEventListener("click", function () { idle = 0; $("still-there").close(); });
 
   function tick() {
+    if (screen === "start") renderHours();
     if (screen === "result") {
+      // The QR goes after a fixed time from the ticket's appearance: a touch does not keep it.
+      if ((Date.now() - resultShownAt) / 1000 >= qrHideSeconds()) hideQr();
       var left = Math.max(0, RESULT_IDLE_S - idle);
       $("countdown").textContent = T("returning_in", { s: left });
       if (left === 0) reset();
@@ -379,6 +423,13 @@
     }
   }
   setInterval(function () { idle += 1; tick(); }, 1000);
+
+  function qrHideSeconds() { return Math.min(QR_HIDE_S, RESULT_IDLE_S / 2); }
+  function hideQr() {
+    if ($("result-qr-figure").hidden) return;
+    $("result-qr-figure").hidden = true;
+    $("result-qr").removeAttribute("src");
+  }
 
   // -- live service list, and the offline indicator -------------------------------------------------
 
@@ -407,6 +458,7 @@
       return r.json();
     }).then(function (json) {
       setup = json;
+      if (setup.ticket_seconds > 0) RESULT_IDLE_S = setup.ticket_seconds;
       lang = setup.default_language;
       buildLanguages();
       applyTexts();

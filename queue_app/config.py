@@ -118,6 +118,8 @@ class Settings:
     #: Proxies (addresses or networks) whose X-Forwarded-For and -Proto headers are believed.
     trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
     limits: AbuseLimits = field(default_factory=AbuseLimits)
+    #: Seconds the kiosk shows a ticket before going back to the start (``[kiosk] ticket_seconds``).
+    kiosk_ticket_seconds: int = 20
     source: str = ""
     #: The whole parsed file (after overrides), for sections later parts read themselves.
     raw: Mapping[str, Any] = field(default_factory=dict)
@@ -437,6 +439,9 @@ def _validate(data: dict) -> Settings:
     if not demo:
         refuse_demo_channel(data)
     notify = parse_notify(data, services, languages)
+    kiosk_ticket_seconds = _get(data, "kiosk", "ticket_seconds", int, 20)
+    if not 2 <= kiosk_ticket_seconds <= 600:
+        raise ConfigError("[kiosk] ticket_seconds", "must be between 2 and 600 seconds")
 
     return Settings(
         clinic_name=clinic_name,
@@ -461,6 +466,7 @@ def _validate(data: dict) -> Settings:
         session_idle_minutes=session_idle_minutes,
         trusted_proxies=trusted_proxies,
         limits=_abuse_limits(data),
+        kiosk_ticket_seconds=kiosk_ticket_seconds,
         demo=demo,
         notify=with_demo_channel(notify) if demo else notify,
         raw=data,

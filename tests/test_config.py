@@ -231,3 +231,16 @@ def test_a_secret_key_needs_32_bytes_and_empty_means_made_for_you():
     assert key("x" * 32) == "x" * 32
     assert key("비밀" * 6) == "비밀" * 6  # 12 characters, 36 bytes
     assert key("") == ""
+
+
+@pytest.mark.parametrize("value", [0, 1, 601, "20", True])
+def test_kiosk_ticket_seconds_is_validated(value):
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(EXAMPLE_CONFIG, overrides={"kiosk": {"ticket_seconds": value}}, environ={})
+    assert excinfo.value.key == "[kiosk] ticket_seconds"
+
+
+def test_kiosk_ticket_seconds_defaults_to_twenty_and_reads_the_environment():
+    assert load_settings(EXAMPLE_CONFIG, environ={}).kiosk_ticket_seconds == 20
+    settings = load_settings(EXAMPLE_CONFIG, environ={"QUEUE_APP_KIOSK_TICKET_SECONDS": "45"})
+    assert settings.kiosk_ticket_seconds == 45

@@ -181,6 +181,9 @@ def kiosk_setup():
             else "",
             "texts": texts_in(settings.languages, kiosk_texts),
             "links": _links_view(),
+            "ticket_seconds": settings.kiosk_ticket_seconds,
+            "timezone": settings.timezone.key,
+            "hours": _hours_view(settings.hours),
         }
     )
 
@@ -233,8 +236,14 @@ def display_setup():
             ],
             "default_language": settings.default_language,
             "texts": texts_in(settings.languages, display_texts),
+            "hours": _hours_view(settings.hours),
         }
     )
+
+
+def _hours_view(hours) -> dict:
+    """The clinic's opening and closing time ("HH:MM", its own time zone), for the TV and the kiosk."""
+    return {"opens": hours.opens.strftime("%H:%M"), "closes": hours.closes.strftime("%H:%M")}
 
 
 @pages.get("/kiosk/<path:filename>")

@@ -102,6 +102,7 @@ def kiosk_texts() -> dict[str, str]:
         "print": _("Print ticket"),
         "done": _("Done"),
         "returning_in": _("Back to the start in {s} seconds"),
+        "check_in_opens": _("Check-in opens at {time}"),
         "still_there": _("Are you still there?"),
         "still_there_text": _("For your privacy, this screen starts over in {s} seconds."),
         "continue": _("Yes, continue"),
@@ -145,6 +146,17 @@ def display_texts() -> dict[str, str]:
         "reconnecting": _("Reconnecting…"),
         "sound_off": _("Sound is off: touch the screen once to turn it on"),
         "paused": _("Paused"),
+        "no_wait": _("No wait"),
+        "not_today": _("May not be seen today"),
+        "duration_m": _("{m} min"),
+        "duration_h": _("{h} h"),
+        "duration_hm": _("{h} h {m} min"),
+        "wait_about_long": _("about {time}"),
+        "wait_range_long": _("about {low} – {high}"),
+        "sound_setup_title": _("Announcements on this screen"),
+        "sound_setup_text": _("Tap to turn on the announcements. This screen keeps the choice."),
+        "sound_turn_on": _("Turn on announcements"),
+        "sound_keep_off": _("No sound"),
     }
 
 

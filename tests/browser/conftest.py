@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -73,9 +74,20 @@ def browser():
         browser.close()
 
 
+def open_all_day() -> dict[str, str]:
+    """A clinic open 00:00-23:59 in a time zone where it is about noon now, whenever the tests run.
+
+    The kiosk says "Check-in opens at ..." outside opening hours and ticket numbers restart at
+    the clinic's midnight: with noon now, a test run is hours from either.
+    """
+    offset = 12 - datetime.now(UTC).hour
+    zone = "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+    return {"QUEUE_APP_CLINIC_TIMEZONE": zone, "QUEUE_APP_HOURS_OPEN": "00:00", "QUEUE_APP_HOURS_CLOSE": "23:59"}
+
+
 def start_clinic(workdir: Path, env: dict[str, str] | None = None) -> LiveServer:
-    """A real server with a staff login and kiosk, display and staff tokens."""
-    server = LiveServer(workdir, env)
+    """A real server with a staff login and kiosk, display and staff tokens, open now."""
+    server = LiveServer(workdir, {**open_all_day(), **(env or {})})
     server.command("db", "upgrade")
     server.command("create-user", "--username", STAFF_USER, "--role", "staff", "--password", STAFF_PASSWORD)
     server.tokens = {role: server.token(role) for role in ("kiosk", "display", "staff")}

@@ -52,13 +52,13 @@ def test_a_patients_whole_day(server, kiosk, display, staff, phone, screenshots)
     axe_check(staff)
     started = time.monotonic()
     staff.click("article[data-room=room1] .call-next")
-    display.wait_for_function(f"document.getElementById('now-number').textContent === '{number}'", timeout=1000)
+    display.wait_for_selector(f"[data-room=room1] .room-number:text-is('{number}')", timeout=1000)
     mobile.wait_for_selector("#room:not([hidden])", timeout=1000)
     assert time.monotonic() - started < 1.5
     assert mobile.inner_text("#status-text") == "It is your turn!"
     assert mobile.inner_text("#room") == "Please go to Room 1"
-    assert display.inner_text("#now-room") == "1번 진료실"
-    assert "flash" in display.get_attribute("#now", "class")
+    assert display.inner_text("[data-room=room1] .room-name") == "1번 진료실"
+    assert "fresh" in display.get_attribute("[data-room=room1]", "class")
     screenshots(display, "display-calling")
     screenshots(mobile, "phone-called")
     axe_check(display)
