@@ -189,27 +189,22 @@ def http_post(url: str, *, timeout: float, what: str, **kwargs: Any) -> requests
     ChannelMisconfigured.  ``what`` names the provider in error messages; the URL is left
     out as it may hold a token.
     """
-    kwargs.setdefault("allow_redirects", False)
-    try:
-        response = provider_session().post(url, timeout=timeout, **kwargs)
-    except requests.Timeout as exc:
-        raise TemporaryFailure(f"{what}: timed out after {timeout:g}s") from exc
-    except requests.ConnectionError as exc:
-        raise TemporaryFailure(f"{what}: connection failed ({type(exc).__name__})") from exc
-    except requests.RequestException as exc:
-        raise TemporaryFailure(f"{what}: request failed ({type(exc).__name__})") from exc
-    if 300 <= response.status_code < 400:
-        raise ChannelMisconfigured(f"{what}: HTTP {response.status_code} redirect (check the URL)")
-    return response
+    return _provider_call("post", url, timeout=timeout, what=what, **kwargs)
 
 
 def http_get(url: str, *, timeout: float, what: str, **kwargs: Any) -> requests.Response:
     """A GET with the timeout, network trouble turned into TemporaryFailure (as ``http_post``)."""
+    return _provider_call("get", url, timeout=timeout, what=what, **kwargs)
+
+
+def _provider_call(method: str, url: str, *, timeout: float, what: str, **kwargs: Any) -> requests.Response:
     kwargs.setdefault("allow_redirects", False)
     try:
-        response = provider_session().get(url, timeout=timeout, **kwargs)
+        response = getattr(provider_session(), method)(url, timeout=timeout, **kwargs)
     except requests.Timeout as exc:
         raise TemporaryFailure(f"{what}: timed out after {timeout:g}s") from exc
+    except requests.ConnectionError as exc:
+        raise TemporaryFailure(f"{what}: connection failed ({type(exc).__name__})") from exc
     except requests.RequestException as exc:
         raise TemporaryFailure(f"{what}: request failed ({type(exc).__name__})") from exc
     if 300 <= response.status_code < 400:
