@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,13 +17,9 @@ import socketio
 
 from queue_app.config import EXAMPLE_CONFIG
 
+from ..support.loopback import free_port
+
 QUEUE_APP = [sys.executable, "-m", "queue_app.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Listener:

@@ -116,7 +116,7 @@ def test_the_count_is_shared_by_two_app_instances_through_redis(clinic_with_limi
 
 
 def test_with_redis_down_sign_in_still_works_and_is_still_limited(clinic_with_limits):
-    from ..e2e.conftest import free_port
+    from ..support.loopback import free_port
 
     realtime = {"message_queue": f"redis://127.0.0.1:{free_port()}/0"}  # nothing listens there
     client = clinic_with_limits(per_account=2, realtime=realtime).test_client()
