@@ -286,13 +286,8 @@ class ClinicQueue:
         holds an open ticket for the service today.
         """
         if idempotency_key is not None:
-            earlier = self._ticket_for_key(idempotency_key, idempotency_scope)
+            earlier = self._earlier_check_in(idempotency_key, idempotency_scope, fingerprint)
             if earlier is not None:
-                if earlier.idempotency_fingerprint != fingerprint:
-                    raise IdempotencyMismatch(
-                        "this Idempotency-Key was used for a different check-in; use a new key",
-                        field="Idempotency-Key",
-                    )
                 return earlier, False
         service = self.service(service_id)
         if priority not in PRIORITY_NAMES:
@@ -308,6 +303,19 @@ class ClinicQueue:
             .execution_options(synchronize_session=False)
         )
         self.session.refresh(service, ["last_number"])
+        if idempotency_key is not None:
+            # Asked again with the service's row ours: the same tap arriving twice at the same
+            # instant found no ticket above, and the first of them has made it by now.
+            earlier = self._earlier_check_in(idempotency_key, idempotency_scope, fingerprint)
+            if earlier is not None:
+                # Today's number had moved past the earlier ticket's, so one step back is exact.
+                self.session.execute(
+                    update(Service)
+                    .where(Service.id == service.id)
+                    .values(last_number=Service.last_number - 1)
+                    .execution_options(synchronize_session=False)
+                )
+                return earlier, False
         if phone and one_ticket_per_phone:
             # Asked after taking the number: the service's row is ours now (locked on
             # PostgreSQL, the write lock on SQLite), so two check-ins with one number at
@@ -335,6 +343,16 @@ class ClinicQueue:
         self.session.flush()
         self._log(ticket, "checked_in", actor, now, detail={"priority": PRIORITY_NAMES[priority]})
         return ticket, True
+
+    def _earlier_check_in(self, key: str, scope: str, fingerprint: str | None) -> Ticket | None:
+        """The ticket this caller's key already made today, or ``IdempotencyMismatch``."""
+        earlier = self._ticket_for_key(key, scope)
+        if earlier is not None and earlier.idempotency_fingerprint != fingerprint:
+            raise IdempotencyMismatch(
+                "this Idempotency-Key was used for a different check-in; use a new key",
+                field="Idempotency-Key",
+            )
+        return earlier
 
     def _ticket_for_key(self, key: str, scope: str) -> Ticket | None:
         """The ticket this caller made today with ``key``, if any."""
