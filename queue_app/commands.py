@@ -385,6 +385,7 @@ def serve(ctx: Context, host: str | None, port: int | None, without_dispatcher: 
     """Run the server (Socket.IO and HTTP) under the configured async mode."""
     from .extensions import socketio
     from .links import choose_link_base, machine_address
+    from .realtime import watch_sessions
     from .serving import server_options
 
     app = _serving_app(ctx)
@@ -397,6 +398,7 @@ def serve(ctx: Context, host: str | None, port: int | None, without_dispatcher: 
     if not without_dispatcher:
         # Messages go out from the background, never inside a request.
         _run_dispatcher(app, in_background=True)
+    socketio.start_background_task(watch_sessions, app)
     links = choose_link_base(
         public_url=settings.public_url,
         allowed_hosts=(),
