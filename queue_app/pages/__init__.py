@@ -51,7 +51,7 @@ from ..queue import NotFound
 from ..realtime import end_ended_sessions
 from ..runtime import change, clinic_queue, patient_link_base, runtime, snapshot
 from ..staff_sessions import sign_in, sign_out, signed_in_user
-from ..throttles import limit_sign_in, retry_after_seconds
+from ..throttles import limit_sign_in, remember_device, retry_after_seconds
 from .i18n import (
     SPEECH_LANGUAGES,
     display_texts,
@@ -423,7 +423,9 @@ def login():
             else:
                 sign_in(user)
                 _csrf_token()
-                return redirect(_safe_next(request.args.get("next")), code=303)
+                response = redirect(_safe_next(request.args.get("next")), code=303)
+                remember_device(response, user.username)
+                return response
     return render_template("login.html", error=error, csrf=_csrf_token()), status
 
 
