@@ -122,6 +122,8 @@ class Dispatcher:
         self.rng = rng or random.Random()
         longest = max((getattr(c, "timeout", DEFAULT_TIMEOUT) for c in channels.values()), default=DEFAULT_TIMEOUT)
         self.lease = timedelta(seconds=LEASE_TIMEOUTS * longest + LEASE_MARGIN_SECONDS)
+        #: Reception's answers to SMS and Telegram (``notify.replies``), sent in each pass too.
+        self.replies = None
         self._woken = threading.Event()
         self.stopped = False
         self._checking_results = False
@@ -190,7 +192,8 @@ class Dispatcher:
                 spawn(self._deliver_all, ids, handled)
             while len(handled) < len(lanes):
                 sleep(0.01)
-        return sum(handled) + self._results_pass(spawn)
+        answered = self.replies.run_once() if self.replies is not None else 0
+        return sum(handled) + self._results_pass(spawn) + answered
 
     def _deliver_all(self, message_ids: list[str], handled: list[int]) -> None:
         """One lane: claim and send each message in turn; report how many were ours."""

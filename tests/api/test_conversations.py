@@ -1,0 +1,190 @@
+"""The inbox API: staff list, read and answer conversations; a patient writes from their page."""
+
+from __future__ import annotations
+
+import pytest
+
+from queue_app.auth import create_user
+from queue_app.extensions import db
+
+from ..conftest import make_settings, prepare_database
+from .test_api import assert_error, check_in
+
+XSS = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+
+
+def write(client, ticket, body):
+    return client.post(f"/api/v1/tickets/{ticket['token']}/messages", json={"body": body})
+
+
+def staff_post(client, tokens, path, body=None, role="staff"):
+    return client.post(f"/api/v1{path}", json=body if body is not None else {}, headers=tokens.headers(role))
+
+
+def test_a_patient_writes_from_the_page_and_staff_find_it_in_the_inbox(client, tokens):
+    ticket = check_in(client, tokens)
+    answer = write(client, ticket, "주차 가능한가요?")
+    assert answer.status_code == 201
+    assert answer.get_json()["message"]["from"] == "patient"
+    inbox = client.get("/api/v1/conversations?status=open", headers=tokens.headers("staff")).get_json()
+    assert inbox["unread_total"] == 1
+    [row] = inbox["conversations"]
+    assert row["ticket"] == {"id": ticket["id"], "number": ticket["number"], "status": "waiting"}
+    assert (row["channel"], row["contact"], row["unread"], row["preview"]) == (
+        "page",
+        "phone page",
+        1,
+        "주차 가능한가요?",
+    )
+    assert set(row) >= {"id", "assigned_to", "last_message_at"}
+    detail = client.get(f"/api/v1/conversations/{row['id']}", headers=tokens.headers("staff")).get_json()
+    [message] = detail["messages"]
+    assert {k: message[k] for k in ("direction", "channel", "body", "status", "author")} == {
+        "direction": "in",
+        "channel": "page",
+        "body": "주차 가능한가요?",
+        "status": "received",
+        "author": "patient",
+    }
+    assert (
+        client.get("/api/v1/conversations?status=closed", headers=tokens.headers("staff")).get_json()["conversations"]
+        == []
+    )
+
+
+def test_staff_answer_by_text_or_quick_reply_and_the_page_thread_shows_it(client, tokens, app):
+    ticket = check_in(client, tokens, language="en")
+    write(client, ticket, "Is there parking?")
+    conversation = client.get("/api/v1/conversations", headers=tokens.headers("staff")).get_json()["conversations"][0]
+    reply = staff_post(
+        client, tokens, f"/conversations/{conversation['id']}/reply", {"body": "Yes, behind the clinic."}
+    )
+    assert reply.status_code == 201
+    assert reply.get_json()["message"]["status"] == "sent"
+    thread = client.get(f"/api/v1/tickets/{ticket['token']}/messages").get_json()["messages"]
+    assert [(m["from"], m["body"]) for m in thread] == [
+        ("patient", "Is there parking?"),
+        ("clinic", "Yes, behind the clinic."),
+    ]
+    # A quick reply an admin added, in the patient's language.
+    put = client.put(
+        "/api/v1/inbox/templates/parking",
+        json={"texts": {"ko": "건물 뒤에 주차하실 수 있습니다.", "en": "Park behind the building."}},
+        headers=tokens.headers("admin"),
+    )
+    assert put.status_code == 200
+    templated = staff_post(client, tokens, f"/conversations/{conversation['id']}/reply", {"template": "parking"})
+    assert templated.get_json()["message"]["body"] == "Park behind the building."
+    assert_error(staff_post(client, tokens, f"/conversations/{conversation['id']}/reply", {"template": "nope"}), 404)
+    assert_error(staff_post(client, tokens, f"/conversations/{conversation['id']}/reply", {}), 400, field="body")
+    assert_error(
+        staff_post(client, tokens, f"/conversations/{conversation['id']}/reply", {"body": "  "}), 400, field="body"
+    )
+
+
+def test_read_assign_close_reopen(client, tokens, app, clock):
+    ticket = check_in(client, tokens)
+    write(client, ticket, "hello")
+    cid = client.get("/api/v1/conversations", headers=tokens.headers("staff")).get_json()["conversations"][0]["id"]
+    assert staff_post(client, tokens, f"/conversations/{cid}/read").get_json()["conversation"]["unread"] == 0
+    with app.app_context():
+        create_user(db.session(), "kim", "kim-password-1", "staff", clock.now())
+        db.session.commit()
+    assigned = staff_post(client, tokens, f"/conversations/{cid}/assign", {"user": "kim"})
+    assert assigned.get_json()["conversation"]["assigned_to"] == "kim"
+    assert_error(staff_post(client, tokens, f"/conversations/{cid}/assign", {"user": "nobody"}), 400, field="user")
+    assert staff_post(client, tokens, f"/conversations/{cid}/close").get_json()["conversation"]["status"] == "closed"
+    assert_error(staff_post(client, tokens, f"/conversations/{cid}/close"), 409)
+    assert staff_post(client, tokens, f"/conversations/{cid}/reopen").get_json()["conversation"]["status"] == "open"
+    assert_error(staff_post(client, tokens, "/conversations/999/read"), 404)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/v1/conversations"),
+        ("get", "/api/v1/conversations/1"),
+        ("post", "/api/v1/conversations/1/reply"),
+        ("post", "/api/v1/conversations/1/read"),
+        ("post", "/api/v1/conversations/1/assign"),
+        ("post", "/api/v1/conversations/1/close"),
+        ("post", "/api/v1/conversations/1/reopen"),
+        ("get", "/api/v1/inbox/templates"),
+    ],
+)
+def test_the_inbox_is_for_staff_only(client, tokens, method, path):
+    assert_error(getattr(client, method)(path, json={}), 401)
+    assert_error(getattr(client, method)(path, json={}, headers=tokens.headers("kiosk")), 403)
+
+
+def test_only_admins_edit_quick_replies_and_configured_ones_stay(tmp_path, clock):
+    from queue_app import create_app
+
+    settings = make_settings(
+        f"sqlite:///{tmp_path / 't.db'}", inbox={"templates": {"hours": {"ko": "9시-18시", "en": "9 to 6"}}}
+    )
+    prepare_database(settings)
+    app = create_app(settings, clock=clock)
+    from ..conftest import Tokens
+
+    client, tokens = app.test_client(), Tokens(app, clock)
+    listed = client.get("/api/v1/inbox/templates", headers=tokens.headers("staff")).get_json()["templates"]
+    assert {"id": "hours", "texts": {"ko": "9시-18시", "en": "9 to 6"}, "source": "config"} in listed
+    body = {"texts": {"en": "x"}}
+    assert_error(client.put("/api/v1/inbox/templates/x", json=body, headers=tokens.headers("staff")), 403)
+    assert_error(client.put("/api/v1/inbox/templates/Bad!", json=body, headers=tokens.headers("admin")), 400)
+    bad_language = {"texts": {"fr": "x"}}
+    assert_error(
+        client.put("/api/v1/inbox/templates/x", json=bad_language, headers=tokens.headers("admin")),
+        400,
+        field="texts.fr",
+    )
+    assert_error(client.delete("/api/v1/inbox/templates/hours", headers=tokens.headers("admin")), 409)
+    assert_error(client.delete("/api/v1/inbox/templates/none", headers=tokens.headers("admin")), 404)
+    client.put("/api/v1/inbox/templates/x", json=body, headers=tokens.headers("admin"))
+    assert client.delete("/api/v1/inbox/templates/x", headers=tokens.headers("admin")).status_code == 200
+    db.session.remove()
+    db.engine.dispose()
+
+
+def test_the_page_thread_needs_the_tickets_token_and_an_open_ticket(client, tokens):
+    assert_error(client.get("/api/v1/tickets/" + "x" * 32 + "/messages"), 404)
+    assert_error(client.post("/api/v1/tickets/" + "x" * 32 + "/messages", json={"body": "hi"}), 404)
+    ticket = check_in(client, tokens)
+    assert_error(write(client, ticket, ""), 400, field="body")
+    assert_error(client.post(f"/api/v1/tickets/{ticket['token']}/messages", json={"body": 5}), 400, field="body")
+    client.delete(f"/api/v1/tickets/{ticket['token']}")
+    assert_error(write(client, ticket, "after leaving"), 409)
+
+
+def test_a_script_in_a_message_comes_back_as_the_same_text(client, tokens):
+    ticket = check_in(client, tokens)
+    write(client, ticket, XSS)
+    cid = client.get("/api/v1/conversations", headers=tokens.headers("staff")).get_json()["conversations"][0]["id"]
+    detail = client.get(f"/api/v1/conversations/{cid}", headers=tokens.headers("staff"))
+    assert detail.mimetype == "application/json"
+    assert detail.get_json()["messages"][0]["body"] == XSS
+    assert client.get(f"/api/v1/tickets/{ticket['token']}/messages").get_json()["messages"][0]["body"] == XSS
+
+
+def test_a_late_patient_shows_late_in_the_staff_and_patient_views(client, tokens):
+    ticket = check_in(client, tokens)
+    write(client, ticket, "늦어요")
+    assert client.get(f"/api/v1/tickets/{ticket['token']}").get_json()["late"] is True
+    queue = client.get("/api/v1/queue", headers=tokens.headers("staff")).get_json()
+    assert queue["waiting"][0]["late"] is True
+    write(client, ticket, "도착")
+    assert client.get(f"/api/v1/tickets/{ticket['token']}").get_json()["late"] is False
+
+
+def test_every_inbox_endpoint_is_in_the_openapi_document(app, client):
+    import re
+
+    documented = set(client.get("/api/v1/openapi.json").get_json()["paths"])
+    ours = {
+        re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule).removeprefix("/api/v1")
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith(("/api/v1/conversations", "/api/v1/inbox", "/api/v1/tickets/<token>/messages"))
+    }
+    renamed = {p.replace("{conversation_id}", "{id}").replace("{template_id}", "{template}") for p in ours}
+    assert renamed and renamed <= documented
