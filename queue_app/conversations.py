@@ -272,13 +272,17 @@ class Inbox:
 
     def receive(self, inbound: Inbound) -> ConversationMessage | None:
         """File the patient's message, act on a keyword, answer after hours; None if already filed."""
-        if inbound.provider_id is not None and self._already_received(inbound.provider_id):
+        if inbound.provider_id is not None and self.already_received(inbound.provider_id):
             return None
         now = self.clock.now()
         body = plain_body(inbound.body)
         ticket = inbound.ticket or self._open_ticket_of(inbound)
         conversation = self._conversation_for(inbound, ticket, body, now)
-        keyword = inbound.opt or (keyword_of(body) if inbound.channel != "web" else None)
+        keyword = keyword_of(body) if inbound.channel != "web" else None
+        if inbound.opt is not None and keyword != "cancel":
+            # STOP and START are the provider's words; CANCEL is both theirs and ours: the
+            # number is opted out (the provider enforces it) and the patient leaves the queue.
+            keyword = inbound.opt
         message = self._add(conversation, INBOUND, inbound.channel, body, MESSAGE_RECEIVED, PATIENT_AUTHOR, now)
         message.provider_id = inbound.provider_id
         conversation.unread += 1
@@ -292,7 +296,8 @@ class Inbox:
             self._answer_after_hours(conversation, now)
         return message
 
-    def _already_received(self, provider_id: str) -> bool:
+    def already_received(self, provider_id: str) -> bool:
+        """Is a message with this provider id filed already (a webhook delivered twice)?"""
         found = self.session.scalar(
             select(ConversationMessage.id).where(ConversationMessage.provider_id == provider_id)
         )
