@@ -188,3 +188,47 @@ def test_every_inbox_endpoint_is_in_the_openapi_document(app, client):
     }
     renamed = {p.replace("{conversation_id}", "{id}").replace("{template_id}", "{template}") for p in ours}
     assert renamed and renamed <= documented
+
+
+# -- check-in outside opening hours -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("moment", "opens_at", "opens"),
+    [
+        ((2026, 11, 23, 23, 0), "2026-11-24T00:00:00+00:00", "09:00"),  # 23:00: tomorrow 09:00 Seoul
+        ((2026, 11, 23, 7, 30), "2026-11-23T00:00:00+00:00", "09:00"),  # before opening: today
+        ((2026, 12, 24, 20, 0), "2026-12-26T00:00:00+00:00", "09:00"),  # Christmas is a holiday
+    ],
+)
+def test_kiosk_and_public_check_in_are_refused_outside_hours_with_the_opening_time(
+    tmp_path, clock, moment, opens_at, opens
+):
+    from datetime import datetime
+
+    from queue_app import create_app
+
+    from ..conftest import SEOUL, Tokens
+
+    settings = make_settings(
+        f"sqlite:///{tmp_path / 'h.db'}", clinic={"public_check_in": True}, hours={"holidays": ["2026-12-25"]}
+    )
+    prepare_database(settings)
+    app = create_app(settings, clock=clock)
+    client, tokens = app.test_client(), Tokens(app, clock)
+    clock.set(datetime(*moment, tzinfo=SEOUL))
+    for headers in (tokens.headers("kiosk"), {}):
+        refused = client.post("/api/v1/tickets", json={"service": "general"}, headers=headers)
+        assert_error(refused, 409, "closed")
+        error = refused.get_json()["error"]
+        assert (error["opens_at"], error["opens"]) == (opens_at, opens)
+        assert opens in error["message"]
+    # Reception, signed in, may still check someone in (an early arrival the doctor will see).
+    staff = client.post("/api/v1/tickets", json={"service": "general"}, headers=tokens.headers("staff"))
+    assert staff.status_code == 201
+    clock.set(datetime(2026, 11, 24, 9, 0, tzinfo=SEOUL))  # opening time: welcome
+    assert (
+        client.post("/api/v1/tickets", json={"service": "general"}, headers=tokens.headers("kiosk")).status_code == 201
+    )
+    db.session.remove()
+    db.engine.dispose()
