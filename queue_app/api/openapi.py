@@ -522,6 +522,43 @@ SPEC["paths"].update(
                 },
             },
         },
+        "/contact": {
+            "post": {
+                "summary": "The website widget: a question or a call-back request (no token; CORS for "
+                "[inbox] widget_origins; limited per address and per number)",
+                "requestBody": {
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["phone"],
+                                "properties": {
+                                    "phone": {"type": "string"},
+                                    "message": {"type": "string"},
+                                    "callback": {"type": "boolean"},
+                                    "preferred_time": {"type": "string", "maxLength": 80},
+                                    "language": {"type": "string"},
+                                },
+                            }
+                        }
+                    }
+                },
+                "responses": {
+                    "201": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "received": {"const": True},
+                                "clinic_open": {"type": "boolean"},
+                                "opens_at": {"type": ["string", "null"]},
+                            },
+                        },
+                        "received (nothing stored is returned)",
+                    ),
+                    **_errors(400, 415, 429),
+                },
+            }
+        },
         "/inbox/templates": {
             "get": {
                 "summary": "Quick replies per language (configured and added by admins)",

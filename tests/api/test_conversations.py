@@ -232,3 +232,119 @@ def test_kiosk_and_public_check_in_are_refused_outside_hours_with_the_opening_ti
     )
     db.session.remove()
     db.engine.dispose()
+
+
+# -- the website contact form -------------------------------------------------------------------
+
+WIDGET_ORIGIN = "https://www.hanbit-clinic.example"
+
+
+@pytest.fixture
+def website(tmp_path, clock):
+    """A clinic whose own site embeds the contact widget; small limits to reach them."""
+    from queue_app import create_app
+
+    from ..conftest import Tokens
+
+    settings = make_settings(
+        f"sqlite:///{tmp_path / 'w.db'}",
+        inbox={"widget_origins": [WIDGET_ORIGIN], "contact_per_number_per_day": 2, "contact_per_address_per_hour": 3},
+        realtime={"channel": f"contact-{tmp_path.name}"[:80]},
+    )
+    prepare_database(settings)
+    app = create_app(settings, clock=clock)
+    yield app, app.test_client(), Tokens(app, clock)
+    db.session.remove()
+    db.engine.dispose()
+
+
+def contact(client, body, origin=WIDGET_ORIGIN, address="203.0.113.7"):
+    return client.post(
+        "/api/v1/contact", json=body, headers={"Origin": origin}, environ_overrides={"REMOTE_ADDR": address}
+    )
+
+
+def test_a_website_question_lands_in_the_inbox_and_the_answer_tells_nothing_stored(website):
+    _app, client, tokens = website
+    answer = contact(
+        client,
+        {
+            "phone": "010-5555-0101",
+            "message": "토요일에도 진료하나요?",
+            "callback": True,
+            "preferred_time": "오후 3시 이후",
+        },
+    )
+    assert answer.status_code == 201
+    assert answer.get_json() == {"received": True, "clinic_open": True, "opens_at": None}
+    [row] = client.get("/api/v1/conversations", headers=tokens.headers("staff")).get_json()["conversations"]
+    assert (row["channel"], row["contact"], row["language"]) == ("web", "•••• 0101", "ko")
+    assert (row["callback"], row["preferred_time"], row["preview"]) == (True, "오후 3시 이후", "토요일에도 진료하나요?")
+
+
+def test_a_website_message_from_a_patient_in_the_queue_is_tied_to_their_ticket(website):
+    _app, client, tokens = website
+    ticket = check_in(client, tokens, phone="010-5555-0102")
+    contact(client, {"phone": "+821055550102", "message": "Can I bring my son too?", "language": "en"})
+    [row] = client.get("/api/v1/conversations", headers=tokens.headers("staff")).get_json()["conversations"]
+    assert row["ticket"]["id"] == ticket["id"]
+
+
+def test_only_the_clinics_own_site_may_post_from_a_browser(website):
+    _app, client, _tokens = website
+    preflight = client.options(
+        "/api/v1/contact",
+        headers={
+            "Origin": WIDGET_ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == WIDGET_ORIGIN
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    assert "Content-Type" in preflight.headers["Access-Control-Allow-Headers"]
+    elsewhere = client.options("/api/v1/contact", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in elsewhere.headers
+    posted = contact(client, {"phone": "010-5555-0103", "message": "hi"})
+    assert posted.headers["Access-Control-Allow-Origin"] == WIDGET_ORIGIN
+    assert "Access-Control-Allow-Credentials" not in posted.headers
+    refused = contact(client, {"phone": "nope", "message": "hi"})
+    assert refused.status_code == 400 and refused.headers["Access-Control-Allow-Origin"] == WIDGET_ORIGIN
+    # Other API answers are never opened to other sites.
+    assert (
+        "Access-Control-Allow-Origin" not in client.get("/api/v1/services", headers={"Origin": WIDGET_ORIGIN}).headers
+    )
+
+
+def test_website_contact_is_limited_per_number_and_per_address(website):
+    _app, client, _tokens = website
+    assert contact(client, {"phone": "010-5555-0104", "message": "1"}, address="198.51.100.1").status_code == 201
+    assert contact(client, {"phone": "+821055550104", "message": "2"}, address="198.51.100.2").status_code == 201
+    # The same number a third time today, written another way, from a third address.
+    again = contact(client, {"phone": "01055550104", "message": "3"}, address="198.51.100.3")
+    assert_error(again, 429, "rate_limited")
+    assert int(again.headers["Retry-After"]) > 0
+    # One address, many numbers: the fourth in the hour is refused.
+    for n in range(3):
+        assert (
+            contact(client, {"phone": f"010-5555-02{n:02d}", "message": "x"}, address="198.51.100.9").status_code == 201
+        )
+    assert_error(contact(client, {"phone": "010-5555-0299", "message": "x"}, address="198.51.100.9"), 429)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"message": "hi"}, "phone"),
+        ({"phone": "12", "message": "hi"}, "phone"),
+        ({"phone": "010-5555-0105"}, "message"),
+        ({"phone": "010-5555-0105", "message": "  "}, "message"),
+        ({"phone": "010-5555-0105", "message": "hi", "callback": "yes"}, "callback"),
+        ({"phone": "010-5555-0105", "message": "hi", "language": "fr"}, "language"),
+        ({"phone": "010-5555-0105", "callback": True, "preferred_time": "x" * 81}, "preferred_time"),
+    ],
+)
+def test_bad_website_contact_is_refused_naming_the_field(website, body, field):
+    _app, client, _tokens = website
+    assert_error(contact(client, body, address=f"192.0.2.{len(field)}"), 400, field=field)
