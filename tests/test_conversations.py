@@ -383,3 +383,22 @@ def test_expire_day_erases_conversations_past_the_retention_limit(tmp_path):
         conversation = session.scalar(select(Conversation))
         assert conversation.phone is None and conversation.erased_at is not None
         assert session.scalar(select(ConversationMessage.body)) == ""
+
+
+def test_the_late_hold_orders_calls_the_same_on_postgresql(postgres_url, clock):
+    settings = make_settings(postgres_url)
+    prepare_database(settings)
+    reception = Reception(settings, clock)
+    try:
+        late, second, third = reception.check_in(), reception.check_in(), reception.check_in()
+        reception.write_from_page(late, "running late")
+        assert reception.call_next() == second.number
+        clock.advance(minutes=5)
+        reception.finish()
+        reception.write_from_page(late, "I'm here")
+        assert reception.call_next() == late.number
+        reception.finish()
+        assert reception.call_next() == third.number
+    finally:
+        db.session.remove()
+        db.engine.dispose()

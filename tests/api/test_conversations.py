@@ -348,3 +348,27 @@ def test_website_contact_is_limited_per_number_and_per_address(website):
 def test_bad_website_contact_is_refused_naming_the_field(website, body, field):
     _app, client, _tokens = website
     assert_error(contact(client, body, address=f"192.0.2.{len(field)}"), 400, field=field)
+
+
+def test_a_patients_message_reaches_every_staff_console_live_and_the_answer_their_page(app, client, tokens):
+    from queue_app.extensions import socketio
+
+    first, other = check_in(client, tokens), check_in(client, tokens)
+    consoles = [socketio.test_client(app, flask_test_client=client, auth={"token": tokens["staff"]}) for _ in range(2)]
+    phone = socketio.test_client(app, flask_test_client=client, auth={"ticket": first["token"]})
+    other_phone = socketio.test_client(app, flask_test_client=client, auth={"ticket": other["token"]})
+    display = socketio.test_client(app, flask_test_client=client, auth={"token": tokens["display"]})
+    for sio in (*consoles, phone, other_phone, display):
+        sio.get_received()
+    write(client, first, "어디로 가면 되나요?")
+    for console in consoles:
+        [event] = [e["args"][0] for e in console.get_received() if e["name"] == "inbox"]
+        assert event["unread_total"] == 1 and event["message"]["body"] == "어디로 가면 되나요?"
+    assert not [e for e in display.get_received() if e["name"] in ("inbox", "message")]
+    cid = client.get("/api/v1/conversations", headers=tokens.headers("staff")).get_json()["conversations"][0]["id"]
+    staff_post(client, tokens, f"/conversations/{cid}/reply", {"body": "2층 접수처로 오세요."})
+    # "message" is also the name send() uses: the test client gives its one argument bare.
+    [shown] = [e["args"] for e in phone.get_received() if e["name"] == "message"]
+    assert (shown["from"], shown["body"]) == ("clinic", "2층 접수처로 오세요.")
+    assert not [e for e in other_phone.get_received() if e["name"] == "message"]  # only their own page
+    assert not [e for e in display.get_received() if e["name"] in ("inbox", "message")]
