@@ -77,6 +77,14 @@ class SocketIOPublisher:
             to=STAFF,
         )
 
+    def inbox(self, event: dict) -> None:
+        """A conversation changed: every staff console (badge, list, thread)."""
+        socketio.emit("inbox", event, to=STAFF)
+
+    def ticket_message(self, ticket_id: int, message: dict) -> None:
+        """Reception wrote to the patient's phone page."""
+        socketio.emit("message", message, to=ticket_room(ticket_id))
+
 
 #: sid -> who is listening there: ("patient", ticket token), ("staff",) or ("public",).
 _listeners: dict[str, tuple] = {}
