@@ -495,6 +495,14 @@ class ClinicQueue:
         self._log(ticket, "arrived", actor, self.clock.now())
         return ticket
 
+    def late(self, ticket_id: int, actor: Actor) -> Ticket:
+        """Reception marks a patient late (they phoned, or told the desk)."""
+        return self.mark_late(self.ticket(ticket_id), actor)
+
+    def arrived(self, ticket_id: int, actor: Actor) -> Ticket:
+        """Reception saw the late patient come in without them writing "here"."""
+        return self.mark_here(self.ticket(ticket_id), actor)
+
     def recall(self, ticket_id: int, actor: Actor) -> Ticket:
         """Call the same patient again to the same room."""
         ticket = self.ticket(ticket_id)
@@ -538,6 +546,7 @@ class ClinicQueue:
         ticket.service_id = target.id
         ticket.transfer_count += 1
         ticket.queued_at = now
+        ticket.held_until = None  # a new line: any hold of the old one is over
         ticket.room_id = None
         ticket.called_at = None
         ticket.started_at = None
