@@ -17,7 +17,7 @@ import math
 import time
 from collections.abc import Callable
 
-from flask import request
+from flask import g, request
 
 from .config import Settings
 from .extensions import limiter
@@ -42,7 +42,8 @@ def _address() -> str:
 
 
 def _wrong_password(response) -> bool:
-    return response.status_code == 401
+    # The sign-in page answers a wrong password with the form again (200), marked here.
+    return bool(g.get("sign_in_refused"))
 
 
 def limit_sign_in(view: Callable) -> Callable:

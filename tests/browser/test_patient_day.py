@@ -77,7 +77,7 @@ def test_a_patients_whole_day(server, kiosk, display, staff, phone, screenshots)
         f"document.querySelector('article[data-room=room1] .state').textContent.includes('{number}')"
     )
     screenshots(staff, "staff-called")
-    staff.click("article[data-room=room1] .actions button:has-text('Start consultation')")
+    staff.click("article[data-room=room1] .start-called")
     mobile.wait_for_function("document.getElementById('status-text').textContent === 'You are in your consultation'")
     staff.click("article[data-room=room1] .actions button:has-text('Finish')")
     mobile.wait_for_function(
