@@ -322,6 +322,7 @@ def patient_page(token: str):
         wait_text=_wait_text(view),
         texts=patient_texts(),
         updated=runtime().clock.now().astimezone(runtime().settings.timezone).strftime("%H:%M"),
+        timezone=runtime().settings.timezone.key,
         lang_param=request.args.get("lang") if request.args.get("lang") in runtime().settings.languages else None,
     )
 

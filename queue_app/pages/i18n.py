@@ -166,6 +166,7 @@ def patient_texts() -> dict[str, str]:
         **_common_texts(),
         **status_texts(),
         "go_to_room": _("Please go to {room}"),
+        "ahead_count": _("{n} people"),
         "updated": _("Updated at {time}"),
         "leave_failed": _("We could not take you out of the queue. Please try again."),
         **reach_texts(),
@@ -245,7 +246,7 @@ def status_texts() -> dict[str, str]:
         "in_consultation": _("You are in your consultation"),
         "finished": _("Your visit is finished. Thank you!"),
         "left": _("You left the queue."),
-        "no_show": _("You were called but we did not see you. Please go to the reception desk."),
+        "no_show": _("Your number was called and your turn has passed. Please come to the reception desk."),
         "cancelled": _("This number was cancelled. Please ask at the reception desk."),
         "expired": _("This number is no longer valid. Please check in again."),
     }
