@@ -186,6 +186,7 @@ SPEC = {
                     "services": {"type": "array", "items": {"type": "string"}},
                     "status": {"type": "string", "enum": ["open", "paused"]},
                     "serving": {"type": ["string", "null"]},
+                    "inside": {"type": "boolean", "description": "the patient serving is in consultation"},
                 },
             },
         },
