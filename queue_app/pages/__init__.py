@@ -45,7 +45,7 @@ from ..models import CLOSED_STATUSES, StaffUser
 from ..notify.costs import daily_costs
 from ..notify.offers import page_offers
 from ..offload import run_cpu_bound
-from ..phones import InvalidPhone, normalize_phone
+from ..phones import MOBILE_PREFIX, InvalidPhone, normalize_phone
 from ..queue import NotFound
 from ..runtime import change, clinic_queue, patient_link_base, runtime, snapshot
 from ..staff_sessions import sign_in, sign_out, signed_in_user
@@ -189,6 +189,8 @@ def kiosk_setup():
             "texts": texts_in(settings.languages, kiosk_texts),
             "links": _links_view(),
             "ticket_seconds": settings.kiosk_ticket_seconds,
+            "phone_prefix": MOBILE_PREFIX.get(settings.phone_region, ""),
+            "retention_days": settings.retention_days,
             "timezone": settings.timezone.key,
             "hours": _hours_view(settings.hours),
         }
@@ -203,7 +205,7 @@ def _links_view() -> dict:
 
 @pages.post("/kiosk/phone-check")
 def kiosk_phone_check():
-    """Is what the patient is typing a usable phone number?  ``{"valid", "formatted"}``.
+    """Is what the patient is typing a usable phone number?  ``{"valid", "formatted", "reason"}``.
 
     The kiosk asks as the patient types (the check is libphonenumber's, with the clinic's
     country as default), so the answer is the same one the check-in will give.
@@ -218,8 +220,8 @@ def kiosk_phone_check():
     region = runtime().settings.phone_region
     try:
         e164 = normalize_phone(text, region)
-    except InvalidPhone:
-        return jsonify({"valid": False, "formatted": None})
+    except InvalidPhone as exc:
+        return jsonify({"valid": False, "formatted": None, "reason": exc.reason})
     number = phonenumbers.parse(e164)
     style = (
         phonenumbers.PhoneNumberFormat.NATIONAL

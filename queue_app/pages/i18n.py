@@ -84,11 +84,22 @@ def kiosk_texts() -> dict[str, str]:
         "closed_service": _("Check-in is not open right now. Please ask at the reception desk."),
         "selected_service": _("You chose: {service}"),
         "phone_title": _("Get a message when your turn is near"),
-        "phone_label": _("Mobile phone number (you can leave this empty)"),
+        "phone_label": _("Mobile phone number (optional)"),
         "phone_hint": _("Example: {example}"),
         "phone_invalid": _("This is not a mobile number we can use. Please check it, or leave it empty."),
+        "phone_not_mobile": _(
+            "This is not a mobile number: a landline cannot get texts. Enter a mobile number, or leave it empty."
+        ),
+        "phone_retired": _(
+            "Numbers with this prefix are no longer in use. Please enter your mobile number now, for example {example}."
+        ),
         "phone_ok": _("The number looks right."),
-        "consent_label": _("Send me messages about my turn at this number"),
+        "keypad": _("Number keys"),
+        # What is kept, why and for how long: the consent a privacy law asks for, in one line.
+        "consent_label": _(
+            "[Optional] The clinic keeps this mobile number to text you about your turn, "
+            "and deletes it after {days} days."
+        ),
         "consent_needed": _("To get messages, please tick the box. Or leave the number empty."),
         "clear": _("Clear"),
         "back": _("Back"),
