@@ -23,10 +23,7 @@
 
   function $(id) { return document.getElementById(id); }
   function text(lang, key, values) {
-    var t = (setup.texts[lang] || {})[key] || key;
-    return t.replace(/\{(\w+)\}/g, function (all, name) {
-      return values && values[name] !== undefined ? String(values[name]) : all;
-    });
+    return window.Dom.fill((setup.texts[lang] || {})[key] || key, values);
   }
   function others() {
     return setup.languages.map(function (l) { return l.code; }).filter(function (c) { return c !== setup.default_language; });

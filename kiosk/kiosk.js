@@ -41,9 +41,7 @@
   function $(id) { return document.getElementById(id); }
   function T(key, values) {
     var text = (setup.texts[lang] || {})[key] || (setup.texts[setup.default_language] || {})[key] || key;
-    return text.replace(/\{(\w+)\}/g, function (all, name) {
-      return values && values[name] !== undefined ? String(values[name]) : all;
-    });
+    return window.Dom.fill(text, values);
   }
   function newKey() {
     if (window.crypto && crypto.randomUUID) return "kiosk-" + crypto.randomUUID();

@@ -14,6 +14,7 @@ from flask import g, request
 from flask_babel import Babel, force_locale
 from flask_babel import gettext as _
 
+from .. import particles
 from ..runtime import runtime
 
 babel = Babel()
@@ -48,10 +49,9 @@ def init_babel(app) -> None:
 
 
 def fill(text: str, **values) -> str:
-    """``text`` with its ``{name}`` placeholders filled in (unknown ones left as they are)."""
-    for name, value in values.items():
-        text = text.replace("{" + name + "}", str(value))
-    return text
+    """``text`` with its ``{name}`` placeholders filled in (unknown ones left as they are);
+    ``{room|로}`` adds the Korean particle that fits the room's name."""
+    return particles.fill(text, values)
 
 
 def language_name(code: str) -> str:
