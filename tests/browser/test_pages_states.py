@@ -21,7 +21,7 @@ def test_unpaired_kiosk_and_display_explain_pairing(server, contexts, screenshot
 def test_the_kiosk_speaks_three_languages_and_refuses_a_wrong_phone(kiosk, screenshots):
     assert kiosk.inner_text("#start-lead") == "진료 항목을 눌러 주세요"
     kiosk.click("button.lang[data-lang=ru]")
-    assert kiosk.inner_text("#start-lead") == "Выберите, зачем вы пришли"
+    assert kiosk.inner_text("#start-lead") == "Выберите услугу"
     assert "Общий приём" in kiosk.inner_text(".service-button[data-service=general]")
     screenshots(kiosk, "kiosk-start-ru")
     kiosk.click("button.lang[data-lang=en]")
