@@ -102,12 +102,12 @@ def test_each_state_says_what_it_is_and_no_more(server, staff_api, contexts, scr
     page.wait_for_function("document.getElementById('status-text').textContent === 'It is your turn!'")
     assert page.inner_text("#room") == "Please go to Room 1"
     assert page.is_hidden("#hint"), "no 'we will ring when it is your turn' once it is the turn"
+    assert page.is_hidden("#notify-me"), "no 'notify me when it is my turn' either"
 
     staff_api.post(f"/tickets/{ticket['id']}/start")
     page.wait_for_function("document.getElementById('status-text').textContent === 'You are in your consultation'")
     assert page.is_hidden("#room"), "no 'please go to Room 1' to a patient inside it"
     assert page.is_hidden("#hint")
-    screenshots(page, "phone-in-consultation")
 
     staff_api.post(f"/tickets/{ticket['id']}/finish")
     page.wait_for_function("document.getElementById('status-text').textContent.startsWith('Your visit is finished')")
@@ -118,7 +118,6 @@ def test_each_state_says_what_it_is_and_no_more(server, staff_api, contexts, scr
     page = open_phone(contexts, missed["url"], locale="en-US")
     text = page.inner_text("#status-text")
     assert "reception desk" in text and "did not" not in text
-    screenshots(page, "phone-no-show")
 
     cancelled = staff_api.check_in("general", language="ko")
     staff_api.post(f"/tickets/{cancelled['id']}/cancel")

@@ -187,7 +187,7 @@
     p.recall = el("button", { type: "button", className: "button", text: T.recall });
     p.finish = el("button", { type: "button", className: "button", text: T.finish });
     p.noShow = el("button", { type: "button", className: "button", text: T.no_show });
-    p.pause = el("button", { type: "button", className: "button" });
+    p.pause = el("button", { type: "button", className: "button pause-room" });
     p.message = el("p", { className: "room-message", role: "status" });
     var card = el("article", { className: "room-card", "aria-labelledby": titleId, "data-room": roomId }, [
       el("h3", { id: titleId }, [document.createTextNode(roomNames[roomId] + " "), p.badge]),
