@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from queue_app.particles import fill
 
-from .conftest import STAFF_PASSWORD, STAFF_USER
+from .conftest import staff_console
 
 WORDS = ["1번 진료실", "검사방", "주사실", "접수처", "진료실 3", "창구 6", "Room 1", "L", "2층 진료실 (내과)", "내과실"]
 TEXTS = ["{room|로} 오세요", "{room|이} 일시 중지됨", "{room|를} 선택", "{room|은}", "{room|와}"]
@@ -28,12 +28,7 @@ def test_a_korean_patient_is_sent_to_the_room_with_the_right_particle(server, st
 
 
 def test_korean_breaks_between_words_on_every_page(server, staff_api, phone, kiosk, display, contexts):
-    staff = contexts(viewport={"width": 1366, "height": 900}, locale="ko-KR").new_page()
-    staff.goto(f"{server.url}/login")
-    staff.fill("#username", STAFF_USER)
-    staff.fill("#password", STAFF_PASSWORD)
-    staff.click("button[type=submit]")
-    staff.wait_for_url(f"{server.url}/staff")
+    staff = staff_console(contexts, server.url, locale="ko-KR")
     patient = phone(staff_api.check_in("general", language="ko")["url"])
     for page in (patient, kiosk, display, staff):
         assert page.evaluate("document.documentElement.lang") == "ko"

@@ -10,19 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .conftest import STAFF_PASSWORD, STAFF_USER, axe_check
-
-
-def korean_staff_console(contexts, url: str):
-    page = contexts(viewport={"width": 1366, "height": 900}, locale="ko-KR").new_page()
-    page.goto(f"{url}/staff")
-    page.fill("#username", STAFF_USER)
-    page.fill("#password", STAFF_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{url}/staff")
-    page.check("input[name=room][value=room1]")
-    page.wait_for_function("document.getElementById('conn').className === 'conn'")
-    return page
+from .conftest import axe_check, staff_console
 
 
 def test_every_state_in_korean(server, kiosk, display, phone, staff_api, contexts, screenshots):
@@ -57,7 +45,7 @@ def test_every_state_in_korean(server, kiosk, display, phone, staff_api, context
     mobile = phone(f"{server.url}/t/{token}")
     mobile.wait_for_timeout(300)
     screenshots(mobile, "phone-waiting")
-    staff = korean_staff_console(contexts, server.url)
+    staff = staff_console(contexts, server.url, locale="ko-KR")
     staff.wait_for_function(f"document.getElementById('waiting').textContent.includes('{number}')")
     screenshots(staff, "staff-queue")
 

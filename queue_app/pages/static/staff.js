@@ -50,7 +50,7 @@
     queue.version = change.version;
     renderQueue();
   }
-  var timeFormat = new Intl.DateTimeFormat(setup.language, { hour: "2-digit", minute: "2-digit", timeZone: setup.timezone });
+  var timeFormat = new Intl.DateTimeFormat(setup.language, { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: setup.timezone });
 
   // -- my rooms, remembered per browser --------------------------------------------------------
 
