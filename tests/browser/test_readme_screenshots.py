@@ -98,3 +98,14 @@ def test_every_state_in_korean(server, kiosk, display, phone, staff_api, context
     screenshots(staff, "staff-paused")
     staff.click("article[data-room=room1] .pause-room")
     staff.wait_for_selector("article[data-room=room1]:not(.paused)")
+
+
+def test_a_busy_day_on_the_console_in_korean(server, staff_api, contexts, screenshots):
+    for n in range(150):
+        staff_api.check_in("general" if n % 3 else "vaccination")
+    staff = staff_console(contexts, server.url, locale="ko-KR")
+    staff.check("#only-mine")
+    staff.wait_for_function("document.querySelectorAll('#waiting tr[data-ticket]').length === 100", timeout=20000)
+    staff.evaluate("document.getElementById('queue-area').scrollIntoView()")
+    screenshots(staff, "staff-busy-day")
+    staff.uncheck("#only-mine")  # the choice is kept in this browser only; leave it as found

@@ -140,7 +140,6 @@ def test_a_busy_day_of_150_waiting_stays_usable(server, staff, staff_api, screen
     numbers = [n.strip() for n in staff.locator("#waiting tr td.num").all_inner_texts()]
     expected = [t["number"] for t in staff_api.queue()["waiting"] if t["service"] == "general"]
     assert numbers == expected and numbers[-1] == newcomer["number"]
-    screenshots(staff, "staff-busy-day")
     axe_check(staff)
 
     # The choice is kept for the next visit to the console.
