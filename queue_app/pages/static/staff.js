@@ -124,7 +124,7 @@
     // said here at once, without a refused request in the browser's console.
     var current = roomState(roomId).current;
     if (current && current.status === "called") {
-      say(roomId, fill(T.room_busy, { room: roomNames[roomId], number: current.number }), true);
+      say(roomId, fill(T.room_busy, { room: roomNames[roomId] }), true);
       return;
     }
     roomAction(roomId, function () {
