@@ -317,7 +317,7 @@ def patient_page(token: str):
         texts=patient_texts(),
         updated=runtime().clock.now().astimezone(runtime().settings.timezone).strftime("%H:%M"),
         lang_param=request.args.get("lang") if request.args.get("lang") in runtime().settings.languages else None,
-        thread=thread_setup(token),
+        thread=thread_setup(token, view["status"]),
     )
 
 

@@ -13,8 +13,8 @@ from flask_babel import gettext as _
 def inbox_texts() -> dict[str, str]:
     """What the staff console's inbox shows, in the current locale."""
     return {
-        "show_open": _("Open"),
-        "show_closed": _("Closed"),
+        "show_open": _("Open conversations"),
+        "show_closed": _("Closed conversations"),
         "unread": _("{n} unread"),
         "none_open": _("No open conversations."),
         "none_closed": _("No closed conversations."),
@@ -39,7 +39,6 @@ def inbox_texts() -> dict[str, str]:
         "assigned": _("Assigned to {user}"),
         "unassigned": _("Not assigned"),
         "take": _("Assign to me"),
-        "let_go": _("Unassign"),
         "close": _("Close conversation"),
         "reopen": _("Reopen"),
         "reply_label": _("Reply to the patient"),

@@ -44,11 +44,12 @@ def inbox_setup(user: StaffUser) -> dict:
     }
 
 
-def thread_setup(token: str) -> dict:
-    """What ``conversation.js`` starts with on the phone page: the ticket's token and the texts."""
+def thread_setup(token: str, status: str) -> dict:
+    """What ``conversation.js`` starts with on the phone page: the ticket, its status, the texts."""
     settings = runtime().settings
     return {
         "token": token,
+        "status": status,
         "language": str(get_locale() or settings.default_language),
         "timezone": settings.timezone.key,
         "texts": thread_texts(),

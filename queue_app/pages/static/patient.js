@@ -410,6 +410,7 @@
     socket.on("place", personal(fromPlace));
     // The servers could not pass everything on for a while (their message queue was away).
     socket.on("missed", function () { socket.emit("resync"); });
+    window.patientSocket = socket;   // "Message reception" (conversation.js) listens on it too
   } else if (CLOSED.indexOf(view.status) < 0) {
     startPolling();
   }
