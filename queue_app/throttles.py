@@ -21,6 +21,7 @@ from flask import request
 
 from .config import Settings
 from .extensions import limiter
+from .phones import InvalidPhone, normalize_phone
 from .runtime import runtime
 
 
@@ -72,6 +73,38 @@ def limit_anonymous_check_ins(is_authenticated: Callable[[], bool]) -> Callable[
         key_func=_address,
         exempt_when=is_authenticated,
     )
+
+
+def _contact_number() -> str:
+    # The number as the clinic will text it: "010-1234-5678" and "+821012345678" are one.
+    data = request.get_json(force=True, silent=True)
+    raw = data.get("phone") if isinstance(data, dict) else None
+    if not isinstance(raw, str):
+        return "number:none"
+    try:
+        return "number:" + normalize_phone(raw, runtime().settings.phone_region)
+    except InvalidPhone:
+        return "number:invalid"
+
+
+def limit_website_contact(view: Callable) -> Callable:
+    """Refuse (429) website contact messages past ``[inbox] contact_per_address_per_hour`` from
+    one address, or ``contact_per_number_per_day`` for one phone number (from any address).
+
+    Per number as well: the clinic answers by SMS, so a page posting a stranger's number again
+    and again would have the clinic text them.
+    """
+    per_address = limiter.limit(
+        lambda: f"{runtime().settings.inbox.contact_per_address_per_hour} per hour",
+        key_func=lambda: "contact-" + _address(),
+        methods=["POST"],
+    )
+    per_number = limiter.limit(
+        lambda: f"{runtime().settings.inbox.contact_per_number_per_day} per day",
+        key_func=lambda: "contact-" + _contact_number(),
+        methods=["POST"],
+    )
+    return per_address(per_number(view))
 
 
 def retry_after_seconds() -> int:

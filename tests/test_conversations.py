@@ -328,3 +328,77 @@ def test_bad_inbox_configuration_stops_the_start_naming_the_key(tmp_path, sectio
     with pytest.raises(ConfigError) as error:
         make_settings(f"sqlite:///{tmp_path / 'x.db'}", **{section: values})
     assert error.value.key == key
+
+
+def test_retention_erases_old_conversations_bodies_and_contacts_and_keeps_recent_ones(reception, clock):
+    from sqlalchemy import select
+
+    from queue_app.models import Conversation
+
+    def sms_from(phone, body, sid):
+        return reception.converse(lambda inbox: inbox.receive(Inbound("sms", body, phone=phone, provider_id=sid)))
+
+    old = sms_from("+821011110000", "제 이름은 김민수, 생년월일 1980-01-01", "twilio:SM1")
+    clock.advance(days=20)
+    recent = sms_from("+821022220000", "recent question", "twilio:SM2")
+    clock.advance(days=11)  # the first is now 31 days old, past the 30-day limit
+    erased = reception.converse(lambda inbox: inbox.erase_older_than(30))
+    assert erased == 1
+    with reception.session() as session:
+        gone = session.get(Conversation, old.conversation_id)
+        assert (gone.phone, gone.preview, gone.erased_at) == (None, "", clock.now())
+        assert [
+            m.body
+            for m in session.scalars(select(ConversationMessage).where(ConversationMessage.conversation_id == gone.id))
+        ] == [""]
+        kept = session.get(Conversation, recent.conversation_id)
+        assert kept.phone == "+821022220000" and kept.preview == "recent question"
+    # Once erased, not again; a new message from the erased number starts a new conversation.
+    assert reception.converse(lambda inbox: inbox.erase_older_than(30)) == 0
+    again = sms_from("+821011110000", "hello again", "twilio:SM3")
+    assert again.conversation_id != old.conversation_id
+
+
+def test_expire_day_erases_conversations_past_the_retention_limit(tmp_path):
+    from sqlalchemy import select
+
+    from queue_app.clock import ManualClock
+    from queue_app.config import EXAMPLE_CONFIG, load_settings
+    from queue_app.conversations import Inbox
+    from queue_app.models import Conversation
+    from queue_app.queue import ClinicQueue
+
+    from .test_cli import engine_of, run
+
+    run(tmp_path, "db", "upgrade")
+    settings = load_settings(EXAMPLE_CONFIG, environ={})
+    long_ago = ManualClock(datetime.now(SEOUL) - timedelta(days=45))
+    with Session(engine_of(tmp_path)) as session:
+        inbox = Inbox(ClinicQueue(session, long_ago, SEOUL), settings)
+        inbox.receive(Inbound("sms", "my old question", phone="+821033330000", provider_id="twilio:SMold"))
+        session.commit()
+    output = run(tmp_path, "expire-day").stdout
+    assert "erased the messages and contacts of 1 conversation(s)" in output
+    with Session(engine_of(tmp_path)) as session:
+        conversation = session.scalar(select(Conversation))
+        assert conversation.phone is None and conversation.erased_at is not None
+        assert session.scalar(select(ConversationMessage.body)) == ""
+
+
+def test_the_late_hold_orders_calls_the_same_on_postgresql(postgres_url, clock):
+    settings = make_settings(postgres_url)
+    prepare_database(settings)
+    reception = Reception(settings, clock)
+    try:
+        late, second, third = reception.check_in(), reception.check_in(), reception.check_in()
+        reception.write_from_page(late, "running late")
+        assert reception.call_next() == second.number
+        clock.advance(minutes=5)
+        reception.finish()
+        reception.write_from_page(late, "I'm here")
+        assert reception.call_next() == late.number
+        reception.finish()
+        assert reception.call_next() == third.number
+    finally:
+        db.session.remove()
+        db.engine.dispose()

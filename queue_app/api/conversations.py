@@ -7,6 +7,8 @@ ticket's secret token.  Every body is plain text in and out: nothing here makes 
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from flask import g, jsonify, request
 from sqlalchemy import select
 
@@ -15,7 +17,10 @@ from ..conversations import Inbound
 from ..extensions import db, limiter
 from ..inbox_settings import TEMPLATE_ID
 from ..models import CONVERSATION_CLOSED, CONVERSATION_OPEN, StaffUser
+from ..opening import is_open, next_opening
+from ..phones import InvalidPhone, normalize_phone
 from ..runtime import clinic_queue, converse, inbox, runtime
+from ..throttles import limit_website_contact
 from . import api
 from .errors import ApiError
 from .routes import STAFF_ROLES, json_body, require, string_field
@@ -192,3 +197,79 @@ def delete_template(template_id: str):
             raise ApiError(409, "conflict", "this quick reply is in the configuration file; edit it there", "id")
         raise ApiError(404, "not_found", f"unknown template {template_id!r}", "id")
     return _templates_answer()
+
+
+# -- the clinic's website --------------------------------------------------------------------
+
+CONTACT = "/api/v1/contact"
+
+
+def _allowed_origin() -> str | None:
+    """The request's ``Origin`` when it is one of ``[inbox] widget_origins``, else None."""
+    origin = (request.headers.get("Origin") or "").lower()
+    return origin if origin and origin in runtime().settings.inbox.widget_origins else None
+
+
+@api.after_app_request
+def _contact_cors(response):
+    """Let pages of the clinic's own sites (``[inbox] widget_origins``) post the contact form.
+
+    Only this endpoint, only those origins, no cookies: the widget's page reads the answer
+    (including errors and 429), and no other site's page can.
+    """
+    if request.path == CONTACT:
+        response.headers.add("Vary", "Origin")
+        origin = _allowed_origin()
+        if origin is not None:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Allow-Methods"] = "POST"
+            response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+            response.headers["Access-Control-Max-Age"] = "600"
+            response.headers["Access-Control-Expose-Headers"] = "Retry-After"
+    return response
+
+
+@api.route("/contact", methods=["OPTIONS"], provide_automatic_options=False)
+def contact_preflight():
+    """The browser asks before posting JSON from another origin: 204, CORS headers if allowed."""
+    return "", 204
+
+
+def _contact_fields(data: dict) -> Inbound:
+    settings = runtime().settings
+    phone = string_field(data, "phone", required=True)
+    try:
+        phone = normalize_phone(phone, settings.phone_region)
+    except InvalidPhone as exc:
+        raise ApiError(400, "invalid", str(exc), "phone") from None
+    callback = data.get("callback", False)
+    if not isinstance(callback, bool):
+        raise ApiError(400, "invalid", "callback must be true or false", "callback")
+    message = (string_field(data, "message") or "").strip()
+    if not message and not callback:
+        raise ApiError(400, "invalid", "message is required unless asking for a call back", "message")
+    preferred = (string_field(data, "preferred_time") or "").strip() or None
+    if preferred is not None and len(preferred) > 80:
+        raise ApiError(400, "invalid", "preferred_time must be at most 80 characters", "preferred_time")
+    language = string_field(data, "language")
+    if language is not None and language not in settings.languages:
+        raise ApiError(400, "invalid", f"language {language!r} is not offered", "language")
+    return Inbound("web", message, phone=phone, language=language, callback=callback, preferred_time=preferred)
+
+
+@api.post("/contact")
+@limit_website_contact
+def website_contact():
+    """The website widget: a question, or "please call me back" with a number and a time.
+
+    No token.  201 with an acknowledgement only, never anything stored (the conversation,
+    a ticket, another message): whoever posts a number learns nothing about its owner.
+    """
+    inbound = _contact_fields(json_body())
+    converse(lambda inbox: inbox.receive(inbound))
+    rt = runtime()
+    now = rt.clock.now()
+    hours, holidays = rt.settings.hours, rt.settings.inbox.holidays
+    open_now = is_open(hours, holidays, now)
+    opens_at = None if open_now else payloads.iso(next_opening(hours, holidays, now).astimezone(UTC))
+    return jsonify({"received": True, "clinic_open": open_now, "opens_at": opens_at}), 201

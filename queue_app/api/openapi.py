@@ -402,6 +402,11 @@ SPEC = {
     },
 }
 
+
+def _json_body(schema: dict) -> dict:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
 CONVERSATION_ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 TOKEN = [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}]
 CONVERSATION_REF = {"$ref": "#/components/schemas/Conversation"}
@@ -409,13 +414,7 @@ CONVERSATION_ANSWER = _json({"type": "object", "properties": {"conversation": CO
 TEMPLATES_ANSWER = _json(
     {"type": "object", "properties": {"templates": {"type": "array", "items": {"type": "object"}}}}, "quick replies"
 )
-TEXT_BODY = {
-    "content": {
-        "application/json": {
-            "schema": {"type": "object", "required": ["body"], "properties": {"body": {"type": "string"}}}
-        }
-    }
-}
+TEXT_BODY = _json_body({"type": "object", "required": ["body"], "properties": {"body": {"type": "string"}}})
 
 
 def _conversation_action(summary: str, body: dict | None = None) -> dict:
@@ -425,7 +424,7 @@ def _conversation_action(summary: str, body: dict | None = None) -> dict:
         "responses": {"200": CONVERSATION_ANSWER, **_errors(400, 401, 403, 404, 409)},
     }
     if body is not None:
-        operation["requestBody"] = {"content": {"application/json": {"schema": body}}}
+        operation["requestBody"] = _json_body(body)
     return {"parameters": CONVERSATION_ID, "post": operation}
 
 
@@ -481,16 +480,12 @@ SPEC["paths"].update(
             "post": {
                 "summary": "Answer on the channel the patient last wrote on: {body} or {template}",
                 "security": STAFF,
-                "requestBody": {
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {"body": {"type": "string"}, "template": {"type": "string"}},
-                            }
-                        }
+                "requestBody": _json_body(
+                    {
+                        "type": "object",
+                        "properties": {"body": {"type": "string"}, "template": {"type": "string"}},
                     }
-                },
+                ),
                 "responses": {
                     "201": _json({"type": "object", "properties": {"message": {"type": "object"}}}, "the answer"),
                     **_errors(400, 401, 403, 404),
@@ -522,6 +517,39 @@ SPEC["paths"].update(
                 },
             },
         },
+        "/contact": {
+            "post": {
+                "summary": "The website widget: a question or a call-back request (no token; CORS for "
+                "[inbox] widget_origins; limited per address and per number)",
+                "requestBody": _json_body(
+                    {
+                        "type": "object",
+                        "required": ["phone"],
+                        "properties": {
+                            "phone": {"type": "string"},
+                            "message": {"type": "string"},
+                            "callback": {"type": "boolean"},
+                            "preferred_time": {"type": "string", "maxLength": 80},
+                            "language": {"type": "string"},
+                        },
+                    }
+                ),
+                "responses": {
+                    "201": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "received": {"const": True},
+                                "clinic_open": {"type": "boolean"},
+                                "opens_at": {"type": ["string", "null"]},
+                            },
+                        },
+                        "received (nothing stored is returned)",
+                    ),
+                    **_errors(400, 415, 429),
+                },
+            }
+        },
         "/inbox/templates": {
             "get": {
                 "summary": "Quick replies per language (configured and added by admins)",
@@ -534,17 +562,13 @@ SPEC["paths"].update(
             "put": {
                 "summary": "Add or edit a quick reply (admins): {texts: {ko, en, ru}}",
                 "security": STAFF,
-                "requestBody": {
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["texts"],
-                                "properties": {"texts": {"type": "object"}},
-                            }
-                        }
+                "requestBody": _json_body(
+                    {
+                        "type": "object",
+                        "required": ["texts"],
+                        "properties": {"texts": {"type": "object"}},
                     }
-                },
+                ),
                 "responses": {"200": TEMPLATES_ANSWER, **_errors(400, 401, 403)},
             },
             "delete": {

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..config import Settings
@@ -23,13 +23,13 @@ from ..models import (
     MESSAGE_DELIVERED,
     MESSAGE_FAILED,
     MESSAGE_QUEUED,
-    MESSAGE_SENDING,
     MESSAGE_SENT,
     OUTBOUND,
     Conversation,
     ConversationMessage,
 )
 from .channels import CannotReach, Channel, OutgoingMessage, Recipient, TemporaryFailure
+from .dispatcher import claim, due, retry_delay
 
 log = logging.getLogger(__name__)
 
@@ -54,29 +54,20 @@ class ReplySender:
         self.clock = clock
         self.on_change = on_change
 
-    def _due(self, now):
-        return and_(
-            ConversationMessage.direction == OUTBOUND,
-            or_(
-                and_(ConversationMessage.status == MESSAGE_QUEUED, ConversationMessage.next_attempt_at <= now),
-                and_(ConversationMessage.status == MESSAGE_SENDING, ConversationMessage.lease_until < now),
-            ),
-        )
-
     def run_once(self) -> int:
         """Send every answer due now; return how many were handled."""
         now = self.clock.now()
         with self.session_factory() as session:
-            due = list(
+            waiting = list(
                 session.scalars(
                     select(ConversationMessage.id)
-                    .where(self._due(now))
+                    .where(ConversationMessage.direction == OUTBOUND, due(ConversationMessage, now))
                     .order_by(ConversationMessage.next_attempt_at, ConversationMessage.id)
                     .limit(BATCH)
                 )
             )
         handled = 0
-        for message_id in due:
+        for message_id in waiting:
             if self._claim(message_id):
                 handled += 1
                 try:
@@ -86,16 +77,8 @@ class ReplySender:
         return handled
 
     def _claim(self, message_id: int) -> bool:
-        now = self.clock.now()
-        with self.session_factory() as session:
-            won = session.execute(
-                update(ConversationMessage)
-                .where(ConversationMessage.id == message_id, self._due(now))
-                .values(status=MESSAGE_SENDING, lease_until=now + LEASE)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            session.commit()
-        return won == 1
+        # Only outgoing answers are ever queued: an inbound message is "received".
+        return claim(self.session_factory, ConversationMessage, message_id, self.clock.now(), LEASE)
 
     def _deliver(self, message_id: int) -> None:
         with self.session_factory() as session:
@@ -135,9 +118,7 @@ class ReplySender:
         if message.attempts >= notify.retries:
             self._settle(session, conversation, message, MESSAGE_FAILED, error)
             return
-        delay = min(notify.retry_base_seconds * 2 ** (message.attempts - 1), notify.retry_max_seconds)
-        if retry_after is not None:
-            delay = max(delay, min(retry_after, notify.retry_max_seconds))
+        delay = retry_delay(notify, message.attempts, retry_after)
         message.status = MESSAGE_QUEUED
         message.next_attempt_at = self.clock.now() + timedelta(seconds=delay)
         message.lease_until = None

@@ -188,3 +188,187 @@ def test_every_inbox_endpoint_is_in_the_openapi_document(app, client):
     }
     renamed = {p.replace("{conversation_id}", "{id}").replace("{template_id}", "{template}") for p in ours}
     assert renamed and renamed <= documented
+
+
+# -- check-in outside opening hours -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("moment", "opens_at", "opens"),
+    [
+        ((2026, 11, 23, 23, 0), "2026-11-24T00:00:00+00:00", "09:00"),  # 23:00: tomorrow 09:00 Seoul
+        ((2026, 11, 23, 7, 30), "2026-11-23T00:00:00+00:00", "09:00"),  # before opening: today
+        ((2026, 12, 24, 20, 0), "2026-12-26T00:00:00+00:00", "09:00"),  # Christmas is a holiday
+    ],
+)
+def test_kiosk_and_public_check_in_are_refused_outside_hours_with_the_opening_time(
+    tmp_path, clock, moment, opens_at, opens
+):
+    from datetime import datetime
+
+    from queue_app import create_app
+
+    from ..conftest import SEOUL, Tokens
+
+    settings = make_settings(
+        f"sqlite:///{tmp_path / 'h.db'}", clinic={"public_check_in": True}, hours={"holidays": ["2026-12-25"]}
+    )
+    prepare_database(settings)
+    app = create_app(settings, clock=clock)
+    client, tokens = app.test_client(), Tokens(app, clock)
+    clock.set(datetime(*moment, tzinfo=SEOUL))
+    for headers in (tokens.headers("kiosk"), {}):
+        refused = client.post("/api/v1/tickets", json={"service": "general"}, headers=headers)
+        assert_error(refused, 409, "closed")
+        error = refused.get_json()["error"]
+        assert (error["opens_at"], error["opens"]) == (opens_at, opens)
+        assert opens in error["message"]
+    # Reception, signed in, may still check someone in (an early arrival the doctor will see).
+    staff = client.post("/api/v1/tickets", json={"service": "general"}, headers=tokens.headers("staff"))
+    assert staff.status_code == 201
+    clock.set(datetime(2026, 11, 24, 9, 0, tzinfo=SEOUL))  # opening time: welcome
+    assert (
+        client.post("/api/v1/tickets", json={"service": "general"}, headers=tokens.headers("kiosk")).status_code == 201
+    )
+    db.session.remove()
+    db.engine.dispose()
+
+
+# -- the website contact form -------------------------------------------------------------------
+
+WIDGET_ORIGIN = "https://www.hanbit-clinic.example"
+
+
+@pytest.fixture
+def website(tmp_path, clock):
+    """A clinic whose own site embeds the contact widget; small limits to reach them."""
+    from queue_app import create_app
+
+    from ..conftest import Tokens
+
+    settings = make_settings(
+        f"sqlite:///{tmp_path / 'w.db'}",
+        inbox={"widget_origins": [WIDGET_ORIGIN], "contact_per_number_per_day": 2, "contact_per_address_per_hour": 3},
+        realtime={"channel": f"contact-{tmp_path.name}"[:80]},
+    )
+    prepare_database(settings)
+    app = create_app(settings, clock=clock)
+    yield app, app.test_client(), Tokens(app, clock)
+    db.session.remove()
+    db.engine.dispose()
+
+
+def contact(client, body, origin=WIDGET_ORIGIN, address="203.0.113.7"):
+    return client.post(
+        "/api/v1/contact", json=body, headers={"Origin": origin}, environ_overrides={"REMOTE_ADDR": address}
+    )
+
+
+def test_a_website_question_lands_in_the_inbox_and_the_answer_tells_nothing_stored(website):
+    _app, client, tokens = website
+    answer = contact(
+        client,
+        {
+            "phone": "010-5555-0101",
+            "message": "토요일에도 진료하나요?",
+            "callback": True,
+            "preferred_time": "오후 3시 이후",
+        },
+    )
+    assert answer.status_code == 201
+    assert answer.get_json() == {"received": True, "clinic_open": True, "opens_at": None}
+    [row] = client.get("/api/v1/conversations", headers=tokens.headers("staff")).get_json()["conversations"]
+    assert (row["channel"], row["contact"], row["language"]) == ("web", "•••• 0101", "ko")
+    assert (row["callback"], row["preferred_time"], row["preview"]) == (True, "오후 3시 이후", "토요일에도 진료하나요?")
+
+
+def test_a_website_message_from_a_patient_in_the_queue_is_tied_to_their_ticket(website):
+    _app, client, tokens = website
+    ticket = check_in(client, tokens, phone="010-5555-0102")
+    contact(client, {"phone": "+821055550102", "message": "Can I bring my son too?", "language": "en"})
+    [row] = client.get("/api/v1/conversations", headers=tokens.headers("staff")).get_json()["conversations"]
+    assert row["ticket"]["id"] == ticket["id"]
+
+
+def test_only_the_clinics_own_site_may_post_from_a_browser(website):
+    _app, client, _tokens = website
+    preflight = client.options(
+        "/api/v1/contact",
+        headers={
+            "Origin": WIDGET_ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == WIDGET_ORIGIN
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    assert "Content-Type" in preflight.headers["Access-Control-Allow-Headers"]
+    elsewhere = client.options("/api/v1/contact", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in elsewhere.headers
+    posted = contact(client, {"phone": "010-5555-0103", "message": "hi"})
+    assert posted.headers["Access-Control-Allow-Origin"] == WIDGET_ORIGIN
+    assert "Access-Control-Allow-Credentials" not in posted.headers
+    refused = contact(client, {"phone": "nope", "message": "hi"})
+    assert refused.status_code == 400 and refused.headers["Access-Control-Allow-Origin"] == WIDGET_ORIGIN
+    # Other API answers are never opened to other sites.
+    assert (
+        "Access-Control-Allow-Origin" not in client.get("/api/v1/services", headers={"Origin": WIDGET_ORIGIN}).headers
+    )
+
+
+def test_website_contact_is_limited_per_number_and_per_address(website):
+    _app, client, _tokens = website
+    assert contact(client, {"phone": "010-5555-0104", "message": "1"}, address="198.51.100.1").status_code == 201
+    assert contact(client, {"phone": "+821055550104", "message": "2"}, address="198.51.100.2").status_code == 201
+    # The same number a third time today, written another way, from a third address.
+    again = contact(client, {"phone": "01055550104", "message": "3"}, address="198.51.100.3")
+    assert_error(again, 429, "rate_limited")
+    assert int(again.headers["Retry-After"]) > 0
+    # One address, many numbers: the fourth in the hour is refused.
+    for n in range(3):
+        assert (
+            contact(client, {"phone": f"010-5555-02{n:02d}", "message": "x"}, address="198.51.100.9").status_code == 201
+        )
+    assert_error(contact(client, {"phone": "010-5555-0299", "message": "x"}, address="198.51.100.9"), 429)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"message": "hi"}, "phone"),
+        ({"phone": "12", "message": "hi"}, "phone"),
+        ({"phone": "010-5555-0105"}, "message"),
+        ({"phone": "010-5555-0105", "message": "  "}, "message"),
+        ({"phone": "010-5555-0105", "message": "hi", "callback": "yes"}, "callback"),
+        ({"phone": "010-5555-0105", "message": "hi", "language": "fr"}, "language"),
+        ({"phone": "010-5555-0105", "callback": True, "preferred_time": "x" * 81}, "preferred_time"),
+    ],
+)
+def test_bad_website_contact_is_refused_naming_the_field(website, body, field):
+    _app, client, _tokens = website
+    assert_error(contact(client, body, address=f"192.0.2.{len(field)}"), 400, field=field)
+
+
+def test_a_patients_message_reaches_every_staff_console_live_and_the_answer_their_page(app, client, tokens):
+    from queue_app.extensions import socketio
+
+    first, other = check_in(client, tokens), check_in(client, tokens)
+    consoles = [socketio.test_client(app, flask_test_client=client, auth={"token": tokens["staff"]}) for _ in range(2)]
+    phone = socketio.test_client(app, flask_test_client=client, auth={"ticket": first["token"]})
+    other_phone = socketio.test_client(app, flask_test_client=client, auth={"ticket": other["token"]})
+    display = socketio.test_client(app, flask_test_client=client, auth={"token": tokens["display"]})
+    for sio in (*consoles, phone, other_phone, display):
+        sio.get_received()
+    write(client, first, "어디로 가면 되나요?")
+    for console in consoles:
+        [event] = [e["args"][0] for e in console.get_received() if e["name"] == "inbox"]
+        assert event["unread_total"] == 1 and event["message"]["body"] == "어디로 가면 되나요?"
+    assert not [e for e in display.get_received() if e["name"] in ("inbox", "message")]
+    cid = client.get("/api/v1/conversations", headers=tokens.headers("staff")).get_json()["conversations"][0]["id"]
+    staff_post(client, tokens, f"/conversations/{cid}/reply", {"body": "2층 접수처로 오세요."})
+    # "message" is also the name send() uses: the test client gives its one argument bare.
+    [shown] = [e["args"] for e in phone.get_received() if e["name"] == "message"]
+    assert (shown["from"], shown["body"]) == ("clinic", "2층 접수처로 오세요.")
+    assert not [e for e in other_phone.get_received() if e["name"] == "message"]  # only their own page
+    assert not [e for e in display.get_received() if e["name"] in ("inbox", "message")]

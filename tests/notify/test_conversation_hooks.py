@@ -222,3 +222,22 @@ def test_telegram_updates_that_are_not_a_patients_text_are_ignored(clinic, clock
     for update in (group, {"update_id": 4}, telegram_update(5, "/start"), json.loads('{"update_id": true}')):
         assert client.post("/hooks/telegram", json=update, headers=TG_HEADERS).status_code == 204
     assert inbox(client, tokens) == []
+
+
+@pytest.mark.parametrize(
+    ("status", "answer"),
+    [(400, {"code": 21211, "message": "The 'To' number is not a valid phone number."}), (503, {"message": "down"})],
+)
+def test_an_answer_the_provider_will_not_take_is_shown_failed_with_the_reason(
+    clinic, clock, http_server, status, answer
+):
+    client, tokens = clinic.test_client(), Tokens(clinic, clock)
+    http_server.handler = lambda request: (status, {}, answer)
+    twilio_post(client, "/hooks/twilio/inbound", sms("hello?"))
+    [row] = inbox(client, tokens)
+    client.post(f"/api/v1/conversations/{row['id']}/reply", json={"body": "Hello!"}, headers=tokens.headers("staff"))
+    send_due(clinic)  # this clinic tries each channel once ([notify] retries = 1)
+    last = thread(client, tokens, row["id"])[-1]
+    assert last["status"] == "failed" and str(status) in last["error"]
+    send_due(clinic)
+    assert len(http_server.requests) == 1  # not tried again
