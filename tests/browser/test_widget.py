@@ -11,7 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from .conftest import StaffApi, axe_check, start_clinic
+from tests.support.xss import PAYLOADS, assert_nothing_ran, watch_dialogs
+
+from .conftest import StaffApi, axe_check, staff_console, start_clinic
 
 
 class Website:
@@ -136,3 +138,28 @@ def test_a_website_the_clinic_did_not_allow_cannot_post_the_form(website, visito
     page.click("#clinic-contact-widget .send")
     page.wait_for_selector("#clinic-contact-widget .error:has-text('was not sent')")
     assert len(inbox_rows(website)) == before
+
+
+def test_markup_typed_into_the_widget_is_literal_text_there_and_in_the_staff_console(website, visitor, contexts):
+    body, when = PAYLOADS[0], PAYLOADS[2]
+    page = visitor()
+    opened = watch_dialogs(page)
+    page.click("#clinic-contact-widget .open")
+    page.check("#kind-callback")
+    page.fill("#phone", "010-5678-9012")
+    page.fill("#message", body)
+    page.fill("#preferred-time", when)
+    page.click("#clinic-contact-widget .send")
+    page.wait_for_selector("#clinic-contact-widget .thanks:not([hidden])")
+    assert page.inner_text("#clinic-contact-widget .echo") == body
+    assert_nothing_ran(page, opened, "#clinic-contact-widget")
+
+    console = staff_console(contexts, website.clinic.url)
+    seen = watch_dialogs(console)
+    row = console.locator("#inbox-list .conversation:has-text('9012')")
+    assert row.locator(".preview").inner_text() == body
+    row.click()
+    console.wait_for_selector("#thread-messages .from-patient")
+    assert console.inner_text("#thread-messages .from-patient .body") == body
+    assert console.inner_text("#inbox-list .conversation[aria-current=true] .callback").endswith(when)
+    assert_nothing_ran(console, seen, "#inbox")
