@@ -122,10 +122,11 @@ def test_a_console_in_the_background_shows_a_notification_and_rings_after_a_touc
     console = staff_console(lambda **_: context, server.url)
     console.click("#inbox-title")  # a touch: the browser now lets the page make sound
     console.evaluate("window.__background = true")
-    patient_writes(server, staff_api.check_in(language="en"), "Can I bring my dog?")
+    ticket = staff_api.check_in(language="en")
+    patient_writes(server, ticket, "Can I bring my dog?")
     console.wait_for_function("window.__notes.length === 1")
     note = console.evaluate("window.__notes[0]")
-    assert note == {"title": "New message: phone page", "body": "Can I bring my dog?"}
+    assert note == {"title": f"New message: {ticket['number']} · phone page", "body": "Can I bring my dog?"}
     assert console.evaluate("window.__inboxChimes") == 1
 
     # In front, the badge and the sound say it; no notification on top.

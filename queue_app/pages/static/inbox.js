@@ -73,6 +73,19 @@
     return fill(T.ticket, { number: ticket.number }) + " · " + (T["ticket_" + ticket.status] || ticket.status);
   }
 
+  // "A-003 · •••• 5678": the ticket's number first, as staff call patients by it.
+  function titleText(row) {
+    return (row.ticket ? row.ticket.number + " · " : "") + contactText(row);
+  }
+
+  // Where they wrote and their ticket: "SMS · Ticket A-003 · waiting" (the channel once only).
+  function factsText(row) {
+    var channel = T["channel_" + row.channel] || row.channel;
+    var facts = [ticketText(row.ticket)];
+    if (channel !== contactText(row)) facts.unshift(channel);
+    return facts.join(" · ");
+  }
+
   function callbackText(row) {
     if (!row.callback) return "";
     return row.preferred_time ? fill(T.callback_at, { time: row.preferred_time }) : T.callback;
@@ -83,11 +96,10 @@
   function rowItem(row) {
     var unread = row.unread ? el("span", { className: "badge unread" }, [unreadParts(row.unread)]) : null;
     var button = el("button", { type: "button", className: "conversation", "data-conversation": row.id }, [
-      el("span", { className: "contact", text: contactText(row) }),
-      el("span", { className: "channel muted", text: T["channel_" + row.channel] || row.channel }),
+      el("span", { className: "contact", text: titleText(row) }),
+      unread || el("span", {}),
       el("time", { className: "when muted", datetime: row.last_message_at || "", text: when(row.last_message_at) }),
-      unread,
-      el("span", { className: "ticket", text: ticketText(row.ticket) }),
+      el("span", { className: "ticket", text: factsText(row) }),
       row.callback ? el("span", { className: "callback", text: callbackText(row) }) : null,
       el("span", { className: "preview", text: row.preview || "" }),
       row.assigned_to ? el("span", { className: "assigned muted", text: fill(T.assigned, { user: row.assigned_to }) }) : null,
@@ -150,7 +162,8 @@
     });
     parts.take = el("button", { type: "button", className: "button", id: "thread-take", text: T.take });
     parts.close = el("button", { type: "button", className: "button", id: "thread-close" });
-    parts.messages = el("ol", { id: "thread-messages", className: "thread-messages", "aria-live": "polite" });
+    // Not live: it is rebuilt on every event; #inbox-announcer says what is new.
+    parts.messages = el("ol", { id: "thread-messages", className: "thread-messages", "aria-labelledby": "thread-title" });
     parts.quick = el("div", { id: "quick-replies", className: "quick-replies", role: "group", "aria-label": T.quick_replies });
     parts.body = el("textarea", { id: "reply-body", rows: "3", maxlength: "1000" });
     parts.error = el("p", { id: "reply-error", className: "field-error", role: "alert" });
@@ -196,10 +209,8 @@
     $("inbox-choose").hidden = !!c;
     $("inbox-thread").hidden = !c;
     if (!c) return;
-    parts.title.textContent = contactText(c);
-    var facts = [T["channel_" + c.channel] || c.channel, ticketText(c.ticket)];
-    if (c.callback) facts.push(callbackText(c));
-    parts.facts.textContent = facts.join(" · ");
+    parts.title.textContent = titleText(c);
+    parts.facts.textContent = factsText(c) + (c.callback ? " · " + callbackText(c) : "");
     if (c.assigned_to && setup.staff.indexOf(c.assigned_to) < 0) {
       parts.assign.appendChild(el("option", { value: c.assigned_to, text: fill(T.assigned, { user: c.assigned_to }) }));
     }
@@ -323,7 +334,7 @@
     if (!document.hidden || !("Notification" in window) || Notification.permission !== "granted") return;
     try {
       // A notification's text is plain text by the standard: no markup can come alive there.
-      var note = new Notification(fill(T.new_message, { contact: contactText(row) }), {
+      var note = new Notification(fill(T.new_message, { contact: titleText(row) }), {
         body: row.preview || "", tag: "inbox-" + row.id, lang: setup.language,
       });
       note.onclick = function () { window.focus(); openConversation(row.id); note.close(); };
@@ -367,7 +378,7 @@
     if (fresh) {
       chime();
       notifyInBackground(row);
-      $("inbox-announcer").textContent = fill(T.new_message_said, { contact: contactText(row), preview: row.preview || "" });
+      $("inbox-announcer").textContent = fill(T.new_message_said, { contact: titleText(row), preview: row.preview || "" });
     }
   }
 
