@@ -11,6 +11,7 @@ a shadow root, so the host page's CSS and ours never meet.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from flask import Blueprint, make_response, send_from_directory
 from flask_babel import get_locale
@@ -23,7 +24,8 @@ from ..runtime import runtime
 from .conversation_texts import inbox_texts, thread_texts, widget_texts
 from .i18n import texts_in
 
-widget = Blueprint("widget", __name__, static_folder="static")
+STATIC = Path(__file__).parent / "static"
+widget = Blueprint("widget", __name__, static_folder=STATIC)
 
 #: The widget may be cached a little by the host page's visitors; a new release shows within minutes.
 WIDGET_MAX_AGE = 300
@@ -60,9 +62,9 @@ def thread_setup(token: str, status: str) -> dict:
 def widget_script():
     """The contact widget for the clinic's website: ``<script src="https://clinic/widget.js">``.
 
-    The static ``widget.js`` is the body of a function of ``setup`` (clinic name, languages,
-    texts), called here with it as one JSON literal: one tag, one request, no cookies, and
-    no global name left on the host page.
+    ``dom.js`` and ``widget.js`` become the body of one function of ``setup`` (clinic name,
+    languages, texts; one JSON literal) and of a ``window`` of its own: one tag, one request,
+    no cookies, and no global name left on the host page.
     """
     settings = runtime().settings
     config = {
@@ -71,8 +73,10 @@ def widget_script():
         "default_language": settings.default_language,
         "texts": texts_in(settings.languages, widget_texts),
     }
-    with open(f"{widget.static_folder}/widget.js", encoding="utf-8") as script:
-        body = f"(function (setup) {{\n{script.read()}\n}})({json.dumps(config, ensure_ascii=True)});\n"
+    # dom.js sets window.Dom: here `window` is the function's own object, not the host page's.
+    scripts = [(STATIC / name).read_text(encoding="utf-8") for name in ("dom.js", "widget.js")]
+    code, setup = "\n".join(scripts), json.dumps(config, ensure_ascii=True)
+    body = f'(function (setup, window) {{\n"use strict";\n{code}\n}})({setup}, {{}});\n'
     response = make_response(body)
     response.headers["Content-Type"] = "text/javascript; charset=utf-8"
     response.headers["Cache-Control"] = f"public, max-age={WIDGET_MAX_AGE}"

@@ -82,18 +82,26 @@ def inbox_rows(website) -> list[dict]:
     return answer.json()["conversations"]
 
 
+def write(page, phone: str, message: str = "", *, when: str | None = None) -> None:
+    """Open the widget and send it: a question, or (``when`` given) a call-back request."""
+    page.click("#clinic-contact-widget .open")
+    if when is not None:
+        page.check("#kind-callback")
+        page.fill("#preferred-time", when)
+    page.fill("#phone", phone)
+    page.fill("#message", message)
+    page.click("#clinic-contact-widget .send")
+
+
 def test_a_question_from_the_website_in_russian_lands_in_the_inbox(website, visitor):
     page = visitor("/?lang=ru", locale="ko-KR")
     assert page.inner_text("#clinic-contact-widget .open") == "Связаться с нами"
-    page.click("#clinic-contact-widget .open")
-    page.fill("#phone", "010-2345-6789")
-    page.fill("#message", "Можно ли прийти с собакой?")
-    page.click("#clinic-contact-widget .send")
+    write(page, "010-2345-6789", "Можно ли прийти с собакой?")
     page.wait_for_selector("#clinic-contact-widget .thanks:not([hidden])")
     assert "Спасибо. Клиника вам ответит." in page.inner_text("#clinic-contact-widget .thanks")
     assert page.inner_text("#clinic-contact-widget .echo") == "Можно ли прийти с собакой?"
     # Nothing of ours is left in the website's own globals.
-    assert page.evaluate("typeof setup === 'undefined' && typeof T === 'undefined'")
+    assert page.evaluate("typeof setup === 'undefined' && typeof T === 'undefined' && window.Dom === undefined")
     axe_check(page)
 
     row = next(r for r in inbox_rows(website) if r["preview"] == "Можно ли прийти с собакой?")
@@ -104,10 +112,8 @@ def test_please_call_me_back_with_a_preferred_time(website, visitor):
     page = visitor()
     page.click("#clinic-contact-widget .open")
     assert page.is_hidden("#preferred-time")
-    page.check("#kind-callback")
-    page.fill("#phone", "010-3456-7890")
-    page.fill("#preferred-time", "after 6 pm")
-    page.click("#clinic-contact-widget .send")
+    page.click("#clinic-contact-widget .close")
+    write(page, "010-3456-7890", when="after 6 pm")
     page.wait_for_selector("#clinic-contact-widget .thanks:not([hidden])")
     assert "The clinic will call you back." in page.inner_text("#clinic-contact-widget .thanks")
     row = next(r for r in inbox_rows(website) if r["contact"] == "•••• 7890")
@@ -117,10 +123,7 @@ def test_please_call_me_back_with_a_preferred_time(website, visitor):
 def test_a_wrong_number_is_said_at_the_field_and_nothing_is_filed(website, visitor):
     before = len(inbox_rows(website))
     page = visitor()
-    page.click("#clinic-contact-widget .open")
-    page.fill("#phone", "12")
-    page.fill("#message", "Hello?")
-    page.click("#clinic-contact-widget .send")
+    write(page, "12", "Hello?")
     page.wait_for_selector("#clinic-contact-widget .error:has-text('not a mobile number')")
     assert page.get_attribute("#phone", "aria-invalid") == "true"
     assert len(inbox_rows(website)) == before
@@ -132,10 +135,7 @@ def test_a_website_the_clinic_did_not_allow_cannot_post_the_form(website, visito
     page = context.new_page()
     # The same page under another name is another origin, not in [inbox] widget_origins.
     page.goto(f"http://localhost:{website.port}/")
-    page.click("#clinic-contact-widget .open")
-    page.fill("#phone", "010-4567-8901")
-    page.fill("#message", "From a copy of the site")
-    page.click("#clinic-contact-widget .send")
+    write(page, "010-4567-8901", "From a copy of the site")
     page.wait_for_selector("#clinic-contact-widget .error:has-text('was not sent')")
     assert len(inbox_rows(website)) == before
 
@@ -144,12 +144,7 @@ def test_markup_typed_into_the_widget_is_literal_text_there_and_in_the_staff_con
     body, when = PAYLOADS[0], PAYLOADS[2]
     page = visitor()
     opened = watch_dialogs(page)
-    page.click("#clinic-contact-widget .open")
-    page.check("#kind-callback")
-    page.fill("#phone", "010-5678-9012")
-    page.fill("#message", body)
-    page.fill("#preferred-time", when)
-    page.click("#clinic-contact-widget .send")
+    write(page, "010-5678-9012", body, when=when)
     page.wait_for_selector("#clinic-contact-widget .thanks:not([hidden])")
     assert page.inner_text("#clinic-contact-widget .echo") == body
     assert_nothing_ran(page, opened, "#clinic-contact-widget")

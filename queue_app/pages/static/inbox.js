@@ -302,32 +302,12 @@
 
   // -- a new message: the sound, the notification ------------------------------------------------
 
-  var audio = null;
-  function unlockAudio() {
-    // Browsers let a page make sound only after the user touched it; the first touch unlocks.
-    try {
-      if (!audio) audio = new (window.AudioContext || window.webkitAudioContext)();
-      if (audio.state === "suspended") audio.resume();
-    } catch (e) { audio = null; }
-  }
-  document.addEventListener("pointerdown", unlockAudio, { once: true });
-  document.addEventListener("keydown", unlockAudio, { once: true });
-
   function chime() {
-    if (!audio || audio.state !== "running") return;
-    var now = audio.currentTime;
-    [0, 0.18].forEach(function (offset, i) {
-      var osc = audio.createOscillator();
-      var gain = audio.createGain();
-      osc.frequency.value = i ? 988 : 784;
-      gain.gain.setValueAtTime(0.0001, now + offset);
-      gain.gain.exponentialRampToValueAtTime(0.3, now + offset + 0.02);
-      gain.gain.exponentialRampToValueAtTime(0.0001, now + offset + 0.25);
-      osc.connect(gain).connect(audio.destination);
-      osc.start(now + offset);
-      osc.stop(now + offset + 0.27);
-    });
-    window.__inboxChimes = (window.__inboxChimes || 0) + 1;
+    var rang = window.Sound.play([
+      { at: 0, frequency: 784, length: 0.25, volume: 0.3 },
+      { at: 0.18, frequency: 988, length: 0.25, volume: 0.3 },
+    ]);
+    if (rang) window.__inboxChimes = (window.__inboxChimes || 0) + 1;
   }
 
   function notifyInBackground(row) {
@@ -352,7 +332,7 @@
   }
 
   $("inbox-alerts").addEventListener("click", function () {
-    unlockAudio();
+    window.Sound.unlock();
     // Asked on a click: browsers ignore (or penalise) a page that asks unprompted.
     var answer = Notification.requestPermission(function () { showAlertsButton(); });
     if (answer && answer.then) answer.then(showAlertsButton);

@@ -1,7 +1,8 @@
 /* The contact widget for the clinic's own website: one <script src="https://clinic/widget.js"> tag.
  *
- * This file is the body of a function of `setup` (clinic name, languages, texts in each): the
- * server wraps it (pages/conversations.py), so nothing is left in the host page's globals.
+ * This file is the body of a function of `setup` (clinic name, languages, texts in each) and
+ * `window`, an object of its own: the server wraps it, with dom.js (our one `el`) before it
+ * (pages/conversations.py), so that nothing is left in the host page's globals.
  * It runs on a page of another origin: it adds one element at the end of the page, draws in
  * its own shadow root (the host page's styles and ours never meet; ours come from /widget.css
  * of the clinic's server), and posts to POST /api/v1/contact on the server it came from,
@@ -10,7 +11,6 @@
  * Everything shown is set with textContent: the patient's words stay words on the host page.
  * Language: the tag's data-lang, else the host page's <html lang>, else the browser's.
  */
-"use strict";
 
 var script = document.currentScript;
 var base = new URL(script.src).origin;
@@ -29,16 +29,7 @@ var language = pickLanguage();
 var T = setup.texts[language];
 var seq = 0;
 
-function el(tag, attrs, children) {
-  var node = document.createElement(tag);
-  Object.keys(attrs || {}).forEach(function (key) {
-    if (key === "text") node.textContent = attrs[key];
-    else if (key === "className") node.className = attrs[key];
-    else node.setAttribute(key, attrs[key]);
-  });
-  (children || []).forEach(function (child) { if (child) node.appendChild(child); });
-  return node;
-}
+var el = window.Dom.el;   // dom.js, given to this function with a window of its own
 
 function field(id, label, control) {
   control.id = id;
