@@ -66,6 +66,15 @@ def inbox_texts() -> dict[str, str]:
         "alerts_blocked": _("This browser blocks notifications for this page."),
         "new_message": _("New message: {contact}"),
         "new_message_said": _("New message from {contact}: {preview}"),
+        "template_title": _("Edit quick replies"),
+        "template_id": _("Name (lower-case letters, digits, - or _)"),
+        "template_text": _("Text in {language}"),
+        "template_save": _("Save quick reply"),
+        "template_saved": _("Quick reply {id} saved."),
+        "template_deleted": _("Quick reply {id} deleted."),
+        "template_edit": _("Edit"),
+        "template_delete": _("Delete"),
+        "template_from_file": _("from the configuration file"),
     }
 
 

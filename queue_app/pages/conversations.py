@@ -22,7 +22,7 @@ from ..extensions import db
 from ..models import StaffUser
 from ..runtime import runtime
 from .conversation_texts import inbox_texts, thread_texts, widget_texts
-from .i18n import texts_in
+from .i18n import language_name, texts_in
 
 STATIC = Path(__file__).parent / "static"
 widget = Blueprint("widget", __name__, static_folder=STATIC)
@@ -32,13 +32,18 @@ WIDGET_MAX_AGE = 300
 
 
 def inbox_setup(user: StaffUser) -> dict:
-    """What ``inbox.js`` starts with: texts, the clinic's time zone, who may be assigned."""
+    """What ``inbox.js`` starts with: texts, the clinic's time zone, who may be assigned.
+
+    ``admin`` adds the quick-reply editor (``quick-replies.js``), a text per clinic language.
+    """
     settings = runtime().settings
     staff = db.session.scalars(
         select(StaffUser.username).where(StaffUser.active, StaffUser.role.in_(STAFF_ROLES)).order_by(StaffUser.username)
     ).all()
     return {
         "user": user.username,
+        "admin": user.role == "admin",
+        "languages": [{"code": code, "name": language_name(code)} for code in settings.languages],
         "staff": list(staff),
         "language": str(get_locale() or settings.default_language),
         "timezone": settings.timezone.key,

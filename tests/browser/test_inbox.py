@@ -134,3 +134,48 @@ def test_a_console_in_the_background_shows_a_notification_and_rings_after_a_touc
     patient_writes(server, staff_api.check_in(language="en"), "And my cat?")
     console.wait_for_function("window.__inboxChimes === 2")
     assert console.evaluate("window.__notes.length") == 1
+
+
+def sign_in_as_admin(server, contexts):
+    """The clinic's admin at the console (made once per test server)."""
+    try:
+        server.command("create-user", "--username", "head", "--role", "admin", "--password", "head-pass-123")
+    except AssertionError:
+        pass  # an earlier test on this server made her already
+    page = contexts(viewport={"width": 1366, "height": 900}, locale="en-US").new_page()
+    page.goto(f"{server.url}/staff")
+    page.fill("#username", "head")
+    page.fill("#password", "head-pass-123")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server.url}/staff")
+    return page
+
+
+def test_an_admin_adds_a_quick_reply_and_it_fills_the_box_in_the_patients_language(server, contexts, staff_api):
+    close_every_conversation(server)
+    admin = sign_in_as_admin(server, contexts)
+    admin.click(".quick-reply-editor summary")
+    admin.wait_for_selector("#template-list [data-template=parking]")
+    # The configuration file's quick replies can be overridden here, not deleted.
+    assert admin.locator("#template-list [data-template=parking] .danger-outline").count() == 0
+    admin.fill("#template-id", "xray")
+    admin.fill("#template-text-ko", "엑스레이실은 2층입니다.")
+    admin.fill("#template-text-en", "The X-ray room is on the 2nd floor.")
+    admin.fill("#template-text-ru", "Рентген-кабинет на втором этаже.")
+    admin.click("#template-save")
+    admin.wait_for_selector("#template-status:text('Quick reply xray saved.')")
+    axe_check(admin)
+
+    patient_writes(server, staff_api.check_in(language="ru"), "Где рентген?")
+    admin.click("#inbox-list .conversation:has-text('Где рентген?')")
+    admin.click("#quick-replies [data-template=xray]")
+    assert admin.input_value("#reply-body") == "Рентген-кабинет на втором этаже."
+
+    admin.click("#template-list [data-template=xray] .danger-outline")
+    admin.wait_for_selector("#quick-replies [data-template=xray]", state="detached")
+    assert admin.inner_text("#template-status") == "Quick reply xray deleted."
+
+
+def test_staff_who_are_not_admins_have_no_quick_reply_editor(staff):
+    staff.wait_for_selector("#inbox-list li")
+    assert staff.locator(".quick-reply-editor").count() == 0

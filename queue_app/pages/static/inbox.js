@@ -383,7 +383,17 @@
   renderThread();
   showAlertsButton();
   loadList();
-  api("GET", "/inbox/templates").then(function (result) {
-    if (result.ok) { state.templates = result.body.templates; if (state.current) renderQuickReplies(); }
-  });
+  // Quick replies: loaded once; an admin's edits (quick-replies.js) hand over the new list.
+  var templateListeners = [];
+  function setTemplates(templates) {
+    state.templates = templates;
+    if (state.current) renderQuickReplies();
+    templateListeners.forEach(function (listener) { listener(templates); });
+  }
+  window.Inbox = {
+    setup: setup,
+    setTemplates: setTemplates,
+    onTemplates: function (listener) { templateListeners.push(listener); listener(state.templates); },
+  };
+  api("GET", "/inbox/templates").then(function (result) { if (result.ok) setTemplates(result.body.templates); });
 })();
