@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import requests
 
-from .conftest import axe_check
-from .test_inbox import token_of
+from .conftest import axe_check, staff_console
+from .test_inbox import close_every_conversation, token_of
 
 
 def conversation_of(staff_api, ticket: dict) -> int:
@@ -58,3 +58,23 @@ def test_an_empty_message_is_not_sent_and_a_closed_ticket_cannot_write(server, s
     staff_api.post(f"/tickets/{ticket['id']}/cancel")
     page.wait_for_selector("#thread-closed")
     assert page.is_hidden("#thread-form")
+
+
+def test_a_late_keyword_is_answered_on_the_phone_and_shown_as_such_in_the_console(server, contexts, staff_api, phone):
+    close_every_conversation(server)
+    console = staff_console(contexts, server.url)
+    ticket = staff_api.check_in(language="ko")
+    page = phone(ticket["url"])
+    page.wait_for_selector("#thread-form")
+    page.fill("#thread-body", "늦어요")
+    page.click("#thread-send")
+    # The automatic answer comes back live, in Korean, as reception's.
+    page.wait_for_selector("#thread-messages .from-clinic", timeout=2000)
+    assert page.inner_text("#thread-announcer").startswith("접수처 답장: ")
+
+    # The row's preview is the newest message (the answer); the ticket's number finds it.
+    console.click(f"#inbox-list .conversation:has-text('{ticket['number']} ')")
+    patient = console.locator("#thread-messages .from-patient")
+    patient.wait_for()
+    assert patient.locator(".keyword").inner_text() == "Keyword: running late"
+    assert "Automatic answer" in console.inner_text("#thread-messages .from-clinic .meta")
