@@ -327,6 +327,11 @@
             $("sending-error").textContent = T("already_checked_in");
             $("sending-error").hidden = false;
             $("sending-cancel").hidden = false;
+          } else if (error && error.code === "closed") {
+            // The server's hours win (a holiday, a tablet clock that is off): say when to come.
+            $("sending-error").textContent = T("check_in_opens", { time: error.opens || "" });
+            $("sending-error").hidden = false;
+            $("sending-cancel").hidden = false;
           } else if (error && error.field === "phone") {
             phoneState = "invalid";
             show("details");

@@ -520,6 +520,7 @@ class ClinicQueue:
         ticket.service_id = target.id
         ticket.transfer_count += 1
         ticket.queued_at = now
+        ticket.held_until = None  # a new line: any hold of the old one is over
         ticket.room_id = None
         ticket.called_at = None
         ticket.started_at = None

@@ -1,7 +1,7 @@
-"""Texts of the conversation screens: the staff inbox, the phone page's thread, the website widget.
+"""Texts of the conversation screens: the staff inbox and the phone page's thread.
 
-Kept apart from ``i18n.py`` (the queue's own screens) because these three scripts are loaded
-on their own: each gets its texts as JSON made here from the same catalogs, so one
+Kept apart from ``i18n.py`` (the queue's own screens) because these scripts are loaded on
+their own: each gets its texts as JSON made here from the same catalogs, so one
 ``pybabel extract`` finds them, and ``{name}`` placeholders are filled by the scripts' ``fill``.
 """
 
@@ -94,28 +94,4 @@ def thread_texts() -> dict[str, str]:
         "thread_too_many": _("You have sent many messages. Please ask at the reception desk."),
         "thread_closed": _("This ticket is closed. Please phone the clinic."),
         "thread_new_reply": _("Reception answered: {body}"),
-    }
-
-
-def widget_texts() -> dict[str, str]:
-    """The website contact widget, in each of the clinic's languages."""
-    return {
-        "open": _("Contact us"),
-        "title": _("Write to {clinic}"),
-        "close": _("Close"),
-        "kind_legend": _("What would you like?"),
-        "kind_question": _("Ask a question"),
-        "kind_callback": _("Please call me back"),
-        "phone": _("Your mobile phone number"),
-        "message": _("Your message"),
-        "preferred_time": _("When may we call? (optional)"),
-        "send": _("Send"),
-        "sending": _("Sending…"),
-        "thanks": _("Thank you. The clinic will answer you."),
-        "thanks_callback": _("Thank you. The clinic will call you back."),
-        "you_wrote": _("Your message:"),
-        "bad_phone": _("This is not a mobile number we can use. Please check it."),
-        "bad_message": _("Please write your message."),
-        "too_many": _("Too many messages. Please try again later or phone the clinic."),
-        "failed": _("The message was not sent. Please try again or phone the clinic."),
     }

@@ -321,6 +321,26 @@ def staff_texts() -> dict[str, str]:
     }
 
 
+def widget_texts() -> dict[str, str]:
+    """What the website contact widget shows, in the current locale."""
+    return {
+        "open": _("Message the clinic"),
+        "close": _("Close"),
+        "phone": _("Your phone number"),
+        "message": _("Your question"),
+        "callback": _("Please call me back"),
+        "preferred_time": _("When can we call you? (optional)"),
+        "send": _("Send"),
+        "sending": _("Sending…"),
+        "sent": _("Thank you. Reception will answer you by text message."),
+        "sent_closed": _("Thank you. The clinic is closed now; we will answer from {time}."),
+        "error_phone": _("Please check the phone number."),
+        "error_message": _("Please write your question, or ask us to call you back."),
+        "error_busy": _("Too many messages just now. Please try again later."),
+        "error": _("The message could not be sent. Please try again or call the clinic."),
+    }
+
+
 def texts_in(languages, build) -> dict[str, dict[str, str]]:
     """``build()`` once per language, for pages that speak several at once (kiosk, display)."""
     result = {}

@@ -1,13 +1,18 @@
 """Message bodies are plain text on every screen that shows them: markup a patient (or anyone) writes
-appears as the characters they typed in the staff console and on the phone page, and runs nothing."""
+appears as the characters they typed in the staff console, on the phone page and through the
+website widget, and runs nothing."""
 
 from __future__ import annotations
 
 from tests.support.xss import PAYLOADS, assert_nothing_ran, watch_dialogs
 
+from . import test_contact_widget
 from .conftest import staff_console
 from .test_inbox import close_every_conversation, patient_writes
 from .test_phone_thread import conversation_of
+
+#: The clinic's website (another origin) embedding the widget, and its queue server.
+website = test_contact_widget.website
 
 
 def test_markup_from_a_patient_is_literal_text_in_the_staff_console(server, contexts, staff_api):
@@ -45,3 +50,30 @@ def test_markup_in_staff_answers_is_literal_text_on_the_phone_page(server, staff
     # The live region reads the last answer out as it was written.
     assert page.inner_text("#thread-announcer") == "접수처 답장: " + PAYLOADS[-1]
     assert_nothing_ran(page, opened, "#thread")
+
+
+def test_markup_sent_through_the_website_widget_is_literal_text_in_the_staff_console(website, contexts):
+    server, site = website
+    body, when = PAYLOADS[0], PAYLOADS[2]
+    page = contexts(viewport={"width": 1280, "height": 800}, locale="en-US").new_page()
+    opened = watch_dialogs(page)
+    page.goto(site + "/")
+    page.click("[data-clinic-widget] button[aria-expanded]")
+    page.fill("#clinic-widget-phone", "010-5678-9012")
+    page.fill("#clinic-widget-message", body)
+    page.check("[data-clinic-widget] input[type=checkbox]")
+    page.fill("#clinic-widget-preferred_time", when)
+    page.click("[data-clinic-widget] button[type=submit]")
+    page.wait_for_function("document.getElementById('clinic-widget-status').textContent.startsWith('Спасибо')")
+    assert_nothing_ran(page, opened, "[data-clinic-widget]")
+
+    console = staff_console(contexts, server.url)
+    seen = watch_dialogs(console)
+    row = console.locator("#inbox-list .conversation:has-text('9012')")
+    assert row.locator(".preview").inner_text() == body
+    assert row.locator(".callback").inner_text().endswith(when)
+    row.click()
+    console.wait_for_selector("#thread-messages .from-patient")
+    assert console.inner_text("#thread-messages .from-patient .body") == body
+    assert console.inner_text("#thread-facts").endswith(when)
+    assert_nothing_ran(console, seen, "#inbox")
