@@ -45,6 +45,7 @@ def test_a_patients_message_shows_its_badge_on_a_second_console_within_two_secon
     nurse.wait_for_selector("#inbox-badge[data-count='1']", state="visible", timeout=2000)
     assert time.monotonic() - sent < 2.0
     reception.wait_for_selector("#inbox-badge[data-count='1']", state="visible", timeout=2000)
+    assert reception.title().startswith("(1) ")
     row = nurse.locator("#inbox-list .conversation").first
     assert "주차는 어디에 하나요?" in row.inner_text()
     assert ticket["number"] in row.inner_text()

@@ -52,8 +52,11 @@
     return parts;
   }
 
+  var pageTitle = document.title;
   function showBadge(total) {
     state.unreadTotal = total;
+    // The tab says it too, for a console behind other windows: "(2) Staff console · ...".
+    document.title = (total ? "(" + total + ") " : "") + pageTitle;
     var badge = $("inbox-badge");
     badge.hidden = !total;
     badge.setAttribute("data-count", String(total));
