@@ -39,16 +39,7 @@
   holder.hidden = false;
 
   function threadApi(method, payload) {
-    return fetch("/api/v1/tickets/" + encodeURIComponent(setup.token) + "/messages", {
-      method: method,
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-Requested-With": "fetch" },
-      body: payload === undefined ? undefined : JSON.stringify(payload),
-      cache: "no-store",
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (answer) {
-        return { status: response.status, ok: response.ok, body: answer };
-      });
-    });
+    return window.Api(method, "/tickets/" + encodeURIComponent(setup.token) + "/messages", payload);
   }
 
   function item(m) {

@@ -23,19 +23,7 @@
     hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: setup.timezone,
   });
 
-  function api(method, path, body) {
-    return fetch("/api/v1" + path, {
-      method: method,
-      credentials: "same-origin",
-      headers: { "X-Requested-With": "fetch", "Content-Type": "application/json", Accept: "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      cache: "no-store",
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (json) {
-        return { status: response.status, ok: response.ok, body: json };
-      });
-    });
-  }
+  var api = window.Api;
 
   function problem(result) {
     var error = result.body && result.body.error;

@@ -17,16 +17,7 @@
   var parts = { texts: {} };
 
   function api(method, id, body) {
-    return fetch("/api/v1/inbox/templates/" + encodeURIComponent(id), {
-      method: method,
-      credentials: "same-origin",
-      headers: { "X-Requested-With": "fetch", "Content-Type": "application/json", Accept: "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (json) {
-        return { ok: response.ok, status: response.status, body: json };
-      });
-    });
+    return window.Api(method, "/inbox/templates/" + encodeURIComponent(id), body);
   }
 
   function say(text, bad) {
