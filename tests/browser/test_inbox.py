@@ -122,6 +122,9 @@ def test_a_console_in_the_background_shows_a_notification_and_rings_after_a_touc
     context.add_init_script(NOTIFICATION_RECORDER)
     console = staff_console(lambda **_: context, server.url)
     console.click("#inbox-title")  # a touch: the browser now lets the page make sound
+    untouched = context.new_page()  # the same nurse's second tab, never touched: silent
+    untouched.goto(f"{server.url}/staff")
+    untouched.wait_for_selector("#inbox-list li")
     console.evaluate("window.__background = true")
     ticket = staff_api.check_in(language="en")
     patient_writes(server, ticket, "Can I bring my dog?")
@@ -129,6 +132,8 @@ def test_a_console_in_the_background_shows_a_notification_and_rings_after_a_touc
     note = console.evaluate("window.__notes[0]")
     assert note == {"title": f"New message: {ticket['number']} · phone page", "body": "Can I bring my dog?"}
     assert console.evaluate("window.__inboxChimes") == 1
+    untouched.wait_for_selector("#inbox-badge[data-count='1']")
+    assert untouched.evaluate("window.__inboxChimes") is None
 
     # In front, the badge and the sound say it; no notification on top.
     console.evaluate("window.__background = false")
