@@ -202,7 +202,9 @@
     if (!c) return;
     parts.title.textContent = titleText(c);
     parts.facts.textContent = factsText(c) + (c.callback ? " · " + callbackText(c) : "");
-    if (c.assigned_to && setup.staff.indexOf(c.assigned_to) < 0) {
+    // Someone no longer on the staff list (deactivated since) still shows as assigned, once.
+    var known = Array.prototype.some.call(parts.assign.options, function (o) { return o.value === c.assigned_to; });
+    if (c.assigned_to && !known) {
       parts.assign.appendChild(el("option", { value: c.assigned_to, text: fill(T.assigned, { user: c.assigned_to }) }));
     }
     parts.assign.value = c.assigned_to || "";
@@ -211,6 +213,7 @@
     var list = parts.messages;
     list.textContent = "";
     c.messages.forEach(function (m) { list.appendChild(messageItem(m)); });
+    list.scrollTop = list.scrollHeight;   // the newest message, just above the reply box
     renderQuickReplies();
   }
 
