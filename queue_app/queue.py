@@ -477,6 +477,14 @@ class ClinicQueue:
         self._log(ticket, "arrived", actor, self.clock.now())
         return ticket
 
+    def late(self, ticket_id: int, actor: Actor) -> Ticket:
+        """Reception marks a patient late (they phoned, or told the desk)."""
+        return self.mark_late(self.ticket(ticket_id), actor)
+
+    def arrived(self, ticket_id: int, actor: Actor) -> Ticket:
+        """Reception saw the late patient come in without them writing "here"."""
+        return self.mark_here(self.ticket(ticket_id), actor)
+
     def recall(self, ticket_id: int, actor: Actor) -> Ticket:
         """Call the same patient again to the same room."""
         ticket = self.ticket(ticket_id)

@@ -337,7 +337,7 @@ SPEC = {
                     "required": True,
                     "schema": {
                         "type": "string",
-                        "enum": ["recall", "start", "finish", "no-show", "transfer", "cancel"],
+                        "enum": ["recall", "start", "finish", "no-show", "transfer", "cancel", "late", "arrived"],
                     },
                 },
             ],
