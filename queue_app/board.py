@@ -58,6 +58,8 @@ class QueueState:
     waits: dict[int, Wait] = field(default_factory=dict)
     next_walk_in: dict[str, Wait] = field(default_factory=dict)
     positions: dict[int, int] = field(default_factory=dict)
+    #: ticket id -> rank in its line now (``queue.calling_rank``): what the estimator orders by.
+    ranks: dict[int, int] = field(default_factory=dict)
     #: ticket id -> the patient's messages, oldest first (for the staff console).
     messages: dict[int, list] = field(default_factory=dict)
     #: ticket id -> channels that can reach the patient, in the clinic's order.
@@ -116,7 +118,8 @@ class QueueBoard:
     def read(self, queue: ClinicQueue) -> QueueState:
         """Read the queue and estimate everyone's wait."""
         now = queue.clock.now()
-        waiting = queue.waiting()
+        ranked = queue.waiting_ranked()
+        waiting = [ticket for ticket, _ in ranked]
         lines: dict[str, list[Ticket]] = defaultdict(list)
         for ticket in waiting:
             lines[ticket.service_id].append(ticket)
@@ -127,6 +130,7 @@ class QueueBoard:
             lines=dict(lines),
             in_rooms=queue.in_rooms(),
             recent_calls=queue.recent_calls(),
+            ranks={ticket.id: rank for ticket, rank in ranked},
         )
         for line in lines.values():
             for place, ticket in enumerate(line, start=1):
@@ -154,7 +158,9 @@ class QueueBoard:
             for room in state.rooms
         ]
         waiting = [
-            WaitingTicket(str(ticket.id), ticket.service_id, ticket.checked_in_at, ticket.priority)
+            WaitingTicket(
+                str(ticket.id), ticket.service_id, ticket.checked_in_at, state.ranks.get(ticket.id, ticket.priority)
+            )
             for service in state.services
             for ticket in state.lines.get(service.id, [])
         ]
@@ -193,7 +199,13 @@ class QueueBoard:
         forecast = earlier.forecast
         now = queue.clock.now()
         line = earlier.lines.get(ticket.service_id)
-        if forecast is None or not line or queue.clinic_day(now) != queue.clinic_day(earlier.now):
+        if (
+            forecast is None
+            or not line
+            or queue.clinic_day(now) != queue.clinic_day(earlier.now)
+            # An appointment's rank changes at its time: read the whole queue.
+            or ticket.appointment_at is not None
+        ):
             return None
         with self._lock:
             if self.learn_new_visits(queue.session, now):

@@ -312,6 +312,35 @@ def expire_day(ctx: Context, today: bool) -> None:
     click.echo(f"erased the phone numbers of {erased} visit(s) older than {settings.retention_days} days")
 
 
+@cli.command("import-appointments")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
+@pass_context
+def import_appointments_command(ctx: Context, csv_file: str) -> None:
+    """Import appointments from a CSV (service,starts_at,phone,language,preparation,reference).
+
+    All or nothing: any bad row lists every bad row with its line and imports none (exit 1).
+    A row already imported (same reference and time) is not added again.
+    """
+    from .appointment_import import import_appointments
+    from .clock import SystemClock
+
+    ctx.require_current_schema()
+    settings = ctx.settings
+    try:
+        text = Path(csv_file).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{csv_file} is not UTF-8 text") from None
+    with ctx.session() as session:
+        result = import_appointments(session, SystemClock(), settings, text, settings.public_url)
+        if not result.bad:
+            session.commit()
+    if result.bad:
+        for line in result.bad:
+            click.echo(str(line), err=True)
+        raise click.ClickException(f"nothing imported: {len(result.bad)} bad line(s)")
+    click.echo(f"imported {result.added} appointment(s); {result.already} already there")
+
+
 # -- production --------------------------------------------------------------------------------
 
 

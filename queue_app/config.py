@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
+from .appointment_settings import AppointmentSettings, parse_appointments
 from .bundled import bundled_path
 from .estimate import EstimatorSettings, OpeningHours
 from .links import parse_host
@@ -120,6 +121,8 @@ class Settings:
     limits: AbuseLimits = field(default_factory=AbuseLimits)
     #: Seconds the kiosk shows a ticket before going back to the start (``[kiosk] ticket_seconds``).
     kiosk_ticket_seconds: int = 20
+    #: Reminders, arrival and no-show times, preparation instructions (``[appointments]``).
+    appointments: AppointmentSettings = field(default_factory=AppointmentSettings)
     source: str = ""
     #: The whole parsed file (after overrides), for sections later parts read themselves.
     raw: Mapping[str, Any] = field(default_factory=dict)
@@ -178,7 +181,7 @@ def _apply_environment(data: dict, environ: Mapping[str, str]) -> None:
     ``QUEUE_APP_CHANNELS_SMS_AUTH_TOKEN`` sets ``auth_token`` of ``[channels.sms]``.
     """
     sections = {name.upper(): name for name, value in data.items() if isinstance(value, dict)}
-    for name in ("clinic", "hours", "database", "realtime", "server", "privacy", "notify", "channels"):
+    for name in ("clinic", "hours", "database", "realtime", "server", "privacy", "notify", "channels", "appointments"):
         sections.setdefault(name.upper(), name)
     for var, value in environ.items():
         if not var.startswith(ENV_PREFIX):
@@ -467,6 +470,7 @@ def _validate(data: dict) -> Settings:
         trusted_proxies=trusted_proxies,
         limits=_abuse_limits(data),
         kiosk_ticket_seconds=kiosk_ticket_seconds,
+        appointments=parse_appointments(data),
         demo=demo,
         notify=with_demo_channel(notify) if demo else notify,
         raw=data,

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from .estimate import PRIORITY_APPOINTMENT, PRIORITY_URGENT, PRIORITY_WALK_IN
@@ -151,6 +151,19 @@ SYSTEM = Actor("system", "queue-app")
 PATIENT = Actor("patient", "self")
 
 
+def calling_rank(now: datetime):
+    """SQL: a waiting ticket's rank in its line at ``now`` (lower is called first).
+
+    The ticket's priority, except that an appointment ranks ahead of walk-ins only from its
+    time (``Ticket.appointment_at``): a patient who arrives early for a 10:30 appointment
+    waits like a walk-in who came in at that moment until 10:30, then goes to the front.
+    Used by ``call_next`` and by ``waiting`` (the board, the estimator), so what patients
+    are told is the order they are called in.
+    """
+    not_yet = and_(Ticket.priority == PRIORITY_APPOINTMENT, Ticket.appointment_at > now)
+    return case((not_yet, PRIORITY_WALK_IN), else_=Ticket.priority)
+
+
 def request_fingerprint(body: Mapping) -> str:
     """SHA-256 of a request body, the same whatever the order of its keys or its spacing."""
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -221,13 +234,19 @@ class ClinicQueue:
 
     def waiting(self) -> list[Ticket]:
         """Everyone waiting, in the order they will be called within each service."""
-        return list(
-            self.session.scalars(
-                select(Ticket)
+        return [ticket for ticket, _ in self.waiting_ranked()]
+
+    def waiting_ranked(self) -> list[tuple[Ticket, int]]:
+        """Everyone waiting with their rank now (``calling_rank``), in call order per service."""
+        rank = calling_rank(self.clock.now())
+        return [
+            (ticket, rank_now)
+            for ticket, rank_now in self.session.execute(
+                select(Ticket, rank)
                 .where(Ticket.status == WAITING)
-                .order_by(Ticket.service_id, Ticket.priority, Ticket.queued_at, Ticket.id)
+                .order_by(Ticket.service_id, rank, Ticket.queued_at, Ticket.id)
             )
-        )
+        ]
 
     def in_rooms(self) -> list[Ticket]:
         """Patients called to a room or in consultation."""
@@ -273,6 +292,7 @@ class ClinicQueue:
         fingerprint: str | None = None,
         consent: bool = False,
         one_ticket_per_phone: bool = False,
+        appointment_at: datetime | None = None,
     ) -> tuple[Ticket, bool]:
         """Give the patient the next number of ``service_id``; ``(ticket, created)``.
 
@@ -283,7 +303,8 @@ class ClinicQueue:
         yesterday's, is none of this caller's business and makes a new ticket.
 
         ``one_ticket_per_phone`` refuses (``AlreadyCheckedIn``) a phone number that already
-        holds an open ticket for the service today.
+        holds an open ticket for the service today.  ``appointment_at``: the ticket comes
+        from an appointment at that time (see ``calling_rank``).
         """
         if idempotency_key is not None:
             earlier = self._ticket_for_key(idempotency_key, idempotency_scope)
@@ -323,6 +344,7 @@ class ClinicQueue:
             language=language,
             phone=phone,
             consent=consent,
+            appointment_at=appointment_at,
             idempotency_key=idempotency_key,
             idempotency_scope=idempotency_scope if idempotency_key is not None else None,
             idempotency_fingerprint=fingerprint if idempotency_key is not None else None,
@@ -396,7 +418,7 @@ class ClinicQueue:
             candidate = self.session.scalar(
                 select(Ticket)
                 .where(Ticket.status == WAITING, Ticket.service_id.in_(service_ids))
-                .order_by(Ticket.priority, Ticket.queued_at, Ticket.id)
+                .order_by(calling_rank(now), Ticket.queued_at, Ticket.id)
                 .limit(1)
                 .with_for_update(skip_locked=True)
             )

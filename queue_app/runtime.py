@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from flask import current_app, has_request_context, request
 
+from .appointments import Appointments, look_at_appointments
 from .board import QueueBoard
 from .clinic import Change, Clinic, Snapshot
 from .config import Settings
@@ -66,12 +67,27 @@ def snapshot() -> Snapshot:
 
 
 def look_again(app) -> None:
-    """The dispatcher's minute: with nothing changed but the clock, tell whoever is near now."""
+    """The dispatcher's minute: with nothing changed but the clock, tell whoever is near now,
+    remind whoever has an appointment coming, and mark the absent as no-shows."""
     with app.app_context():
         try:
-            runtime().clinic.time_passed(patient_link_base().url)
+            rt = runtime()
+            base_url = patient_link_base().url
+            rt.clinic.time_passed(base_url)
+            clinic = rt.clinic
+            if look_at_appointments(clinic.session_factory, rt.clock, rt.settings, base_url, rt.outbox.channels):
+                if clinic.wake is not None:
+                    clinic.wake()
         finally:
             db.session.remove()
+
+
+def appointments(base_url: str | None = None, session=None) -> Appointments:
+    """The clinic's appointments over ``session`` (an act's, through the door), else this request's."""
+    rt = runtime()
+    return Appointments(
+        session or db.session(), rt.clock, rt.settings, base_url or patient_link_base().url, rt.outbox.channels
+    )
 
 
 def patient_link_base() -> LinkBase:
