@@ -110,3 +110,15 @@ def patient_link_base() -> LinkBase:
         port=port,
         machine_address=machine_address,
     )
+
+
+def arrive(appointment_id: int, actor) -> Change:
+    """The patient of the appointment is here: its ticket made through the clinic's one door
+    (numbered, announced, its check-in message planned), on the door's own session."""
+    base = patient_link_base().url
+
+    def act(queue: ClinicQueue):
+        desk = appointments(base, queue.session)
+        return desk.arrive(desk.get(appointment_id), queue, actor)
+
+    return change(act)

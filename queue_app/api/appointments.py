@@ -17,7 +17,7 @@ from ..auth import STAFF_ROLES
 from ..extensions import db
 from ..models import Appointment, Ticket
 from ..phones import InvalidPhone, normalize_phone
-from ..runtime import appointments, change, runtime, snapshot
+from ..runtime import appointments, arrive, runtime, snapshot
 from . import api
 from .errors import ApiError
 from .routes import CHECK_IN_ROLES, json_body, public_base, require, string_field
@@ -105,17 +105,6 @@ def patient_appointment_action(token: str, action: str):
     else:
         raise ApiError(404, "not_found", f"unknown action {action!r}; confirm, cancel or arrive")
     return jsonify(patient_view(desk.by_token(token)))
-
-
-def arrive(appointment_id: int, actor):
-    """Arrival through the clinic's one door: the ticket is made, numbered and announced."""
-    base = public_base()
-
-    def act(queue):
-        desk = appointments(base, queue.session)
-        return desk.arrive(desk.get(appointment_id), queue, actor)
-
-    return change(act)
 
 
 # -- the kiosk: "I have an appointment" ------------------------------------------------------------

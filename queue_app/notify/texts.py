@@ -33,6 +33,12 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         ),
         "appointment_preparation": "{clinic}: before your {service} appointment at {time}: {instructions} {link}",
         "appointment_subject": "{clinic}: appointment at {time}",
+        # Events for the clinic's webhook only (its body is the event, not a text): every
+        # message still has a text, and these are never sent to a patient.
+        "appointment_confirmed": "{clinic}: the appointment at {time} is confirmed.",
+        "appointment_cancelled": "{clinic}: the appointment at {time} is cancelled.",
+        "appointment_arrived": "{clinic}: the patient of the appointment at {time} has arrived.",
+        "appointment_no_show": "{clinic}: the patient of the appointment at {time} did not come.",
     },
     "ru": {
         "checked_in": "{clinic}: ваш номер {number}. Следите за очередью: {link}",

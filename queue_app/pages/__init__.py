@@ -470,3 +470,6 @@ def staff_console():
     links = _links_view()
     link_warning = fill(links_loopback_text(), address=links["base"]) if links["loopback"] else None
     return render_template("staff.html", user=user, setup=setup, csrf=_csrf_token(), link_warning=link_warning)
+
+
+from . import appointment as _appointment_page  # noqa: E402,F401  (registers /a/<token> on the blueprint)

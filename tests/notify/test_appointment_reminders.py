@@ -145,3 +145,18 @@ def test_reminders_go_once_each_across_a_restart(clinic):
     kinds = [(m.kind, seoul(m), m.status) for m in appointment_messages(restarted)]
     assert kinds == [("appointment_reminder", "Mon 10:31", "sent"), ("appointment_reminder", "Tue 08:31", "sent")]
     assert len(clinic.providers.sent(SOLAPI_PATH)) == 2
+
+
+def test_the_webhook_hears_of_confirmation_arrival_and_no_show(clinic):
+    confirmed = book(clinic, starts_at="2026-11-23T10:20:00+09:00")
+    missed = book(clinic, starts_at="2026-11-23T10:20:00+09:00", phone="010-9999-8888", reference="EMR-2")
+    assert clinic.client.post(f"/a/{confirmed['token']}/confirm").status_code == 303
+    assert clinic.client.post(f"/a/{confirmed['token']}/arrive").status_code == 303
+    minutes_pass(clinic.app, clinic.clock, 40)  # 10:40: the grace is over
+    clinic.dispatch()
+    bodies = [r.json() for r in clinic.providers.sent("/hook")]
+    events = [(body["event"], body["appointment"]["id"]) for body in bodies if "appointment" in body]
+    assert ("appointment_confirmed", confirmed["id"]) in events
+    assert ("appointment_arrived", confirmed["id"]) in events
+    assert ("appointment_no_show", missed["id"]) in events
+    assert ("appointment_no_show", confirmed["id"]) not in events
