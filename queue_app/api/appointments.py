@@ -83,13 +83,13 @@ def patient_view(appointment: Appointment) -> dict:
     )
 
 
-@api.get("/appointments/<token>")
+@api.get("/appointment-links/<token>")
 def patient_appointment(token: str):
     """The patient's appointment, found by their secret token."""
     return jsonify(patient_view(appointments().by_token(token)))
 
 
-@api.post("/appointments/<token>/<action>")
+@api.post("/appointment-links/<token>/<action>")
 def patient_appointment_action(token: str, action: str):
     """The patient confirms, cancels, or says they have arrived (a ticket; its page's link)."""
     desk = appointments()

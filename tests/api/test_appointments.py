@@ -73,3 +73,18 @@ def test_appointments_are_for_staff(client, tokens):
     bad_day = client.get("/api/v1/appointments?day=24.11.2026", headers=tokens.headers("staff"))
     assert bad_day.status_code == 400 and bad_day.get_json()["error"]["field"] == "day"
     assert client.get("/api/v1/appointments/999", headers=tokens.headers("staff")).status_code == 404
+
+
+def test_the_patients_link_answers_over_the_api_too(client, tokens):
+    appointment = book(client, tokens, preparation="vaccination", language="en").get_json()
+    view = client.get(f"/api/v1/appointment-links/{appointment['token']}").get_json()
+    assert view["instructions"] == "Please bring the vaccination record."
+    assert view["actions"] == ["confirm", "cancel"] and "reference" not in view and "phone" not in view
+    confirmed = client.post(f"/api/v1/appointment-links/{appointment['token']}/confirm").get_json()
+    assert confirmed["status"] == "confirmed" and confirmed["actions"] == ["cancel"]
+    assert client.post(f"/api/v1/appointment-links/{appointment['token']}/dance").status_code == 404
+
+
+def test_the_openapi_document_lists_the_appointment_endpoints(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert {"/appointments", "/appointments/{id}", "/appointment-links/{token}", "/kiosk/appointments"} <= set(paths)
