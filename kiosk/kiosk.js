@@ -53,8 +53,8 @@
   function show(name) {
     screen = name;
     idle = 0;
-    ["loading", "start", "details", "sending", "result"].forEach(function (id) { $(id).hidden = id !== name; });
-    $("languages").hidden = !(name === "start" || name === "details");
+    ["loading", "start", "details", "sending", "result", "appointment"].forEach(function (id) { $(id).hidden = id !== name; });
+    $("languages").hidden = !(name === "start" || name === "details" || name === "appointment");
     var heading = $(name).querySelector("h1");
     if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus({ preventScroll: true }); }
     tick();
@@ -99,6 +99,7 @@
     renderPhoneFeedback();
     renderHours();
     renderServices();
+    document.dispatchEvent(new CustomEvent("kiosk:texts"));
   }
 
   function buildLanguages() {
@@ -391,6 +392,7 @@
     phoneState = "empty";
     lang = setup.default_language;
     if ($("still-there").open) $("still-there").close();
+    document.dispatchEvent(new CustomEvent("kiosk:reset"));
     applyTexts();
     show("start");
   }
@@ -410,7 +412,7 @@
       var left = Math.max(0, RESULT_IDLE_S - idle);
       $("countdown").textContent = T("returning_in", { s: left });
       if (left === 0) reset();
-    } else if (screen === "details") {
+    } else if (screen === "details" || screen === "appointment") {
       var dialog = $("still-there");
       if (idle >= FORM_IDLE_S) {
         var remaining = Math.max(0, FORM_IDLE_S + FORM_WARNING_S - idle);
@@ -471,5 +473,12 @@
       setTimeout(start, 3000);
     });
   }
+  // What "I have an appointment" (appointment.js) shares of the kiosk: its screens, texts and ticket.
+  window.Kiosk = {
+    show: show,
+    showResult: showResult,
+    T: T,
+    lang: function () { return lang; },
+  };
   start();
 })();

@@ -1,0 +1,53 @@
+"""The kiosk's "I have an appointment" in a real browser: a phone number, today's appointment
+shown as service and time (no name, no reference), a tap, and the ticket screen of a check-in."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import requests
+
+from .conftest import axe_check
+
+
+def test_a_patient_arrives_for_their_appointment_at_the_kiosk(server, staff_api, contexts):
+    starts_at = (datetime.now(UTC) + timedelta(minutes=10)).replace(microsecond=0).isoformat()
+    booked = staff_api.post(
+        "/appointments",
+        json={"service": "general", "starts_at": starts_at, "phone": "010-4321-8765", "reference": "EMR-KIOSK"},
+    )
+    assert booked.status_code == 201, booked.text
+    page = contexts(viewport={"width": 1280, "height": 800}, locale="en-US").new_page()
+    page.goto(f"{server.url}/kiosk?pair={server.tokens['kiosk']}")
+    page.wait_for_selector("#start:not([hidden]) .service-button")
+    page.click("button[data-lang=en]")
+    page.click("#appointment-start")
+    page.wait_for_selector("#appointment:not([hidden])")
+    page.fill("#appointment-phone", "010 4321 8765")
+    page.click("#appointment-find")
+    choice = page.wait_for_selector(".appointment-choice")
+    shown = choice.inner_text()
+    assert "General consultation" in shown and "EMR-KIOSK" not in shown
+    axe_check(page)
+    choice.click()
+    page.wait_for_selector("#result:not([hidden])")
+    number = page.inner_text("#result-number")
+    [waiting] = [t for t in staff_api.queue()["waiting"] if t["number"] == number]
+    assert waiting["priority"] == "appointment"
+    answer = requests.get(
+        f"{server.url}/api/v1/appointments/{booked.json()['id']}", headers=staff_api.headers, timeout=10
+    )
+    assert answer.json()["status"] == "arrived"
+
+
+def test_a_number_without_an_appointment_today_is_told_to_ask_at_the_desk(server, contexts):
+    page = contexts(viewport={"width": 1280, "height": 800}, locale="ko-KR").new_page()
+    page.goto(f"{server.url}/kiosk?pair={server.tokens['kiosk']}")
+    page.wait_for_selector("#start:not([hidden]) .service-button")
+    page.click("#appointment-start")
+    page.fill("#appointment-phone", "010-1111-2222")
+    page.click("#appointment-find")
+    page.wait_for_function("document.getElementById('appointment-feedback').textContent.includes('접수처')")
+    assert page.locator(".appointment-choice").count() == 0
+    page.click("#appointment-back")
+    page.wait_for_selector("#start:not([hidden])")
