@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import requests
 
-from .conftest import axe_check
+from .conftest import axe_check, staff_console
 
 
 def test_a_patient_arrives_for_their_appointment_at_the_kiosk(server, staff_api, contexts):
@@ -51,3 +51,20 @@ def test_a_number_without_an_appointment_today_is_told_to_ask_at_the_desk(server
     assert page.locator(".appointment-choice").count() == 0
     page.click("#appointment-back")
     page.wait_for_selector("#start:not([hidden])")
+
+
+def test_staff_see_todays_appointments_and_a_cancellation_within_the_refresh(server, staff_api, contexts):
+    soon = (datetime.now(UTC) + timedelta(minutes=40)).replace(microsecond=0).isoformat()
+    kept = staff_api.post("/appointments", json={"service": "general", "starts_at": soon, "reference": "EMR-A"}).json()
+    gone = staff_api.post("/appointments", json={"service": "vaccination", "starts_at": soon, "reference": "EMR-B"})
+    laptop = staff_console(contexts, server.url)
+    laptop.wait_for_selector(f"#appointments tr[data-appointment='{kept['id']}']")
+    row = laptop.inner_text(f"#appointments tr[data-appointment='{kept['id']}']")
+    assert "EMR-A" in row and "Booked" in row and "General consultation" in row
+    requests.delete(f"{server.url}/api/v1/appointments/{gone.json()['id']}", headers=staff_api.headers, timeout=10)
+    laptop.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    laptop.wait_for_function(
+        f"document.querySelector(\"#appointments tr[data-appointment='{gone.json()['id']}'] .status\")"
+        ".textContent === 'Cancelled'"
+    )
+    axe_check(laptop)
