@@ -1,5 +1,6 @@
-"""The kiosk's "I have an appointment" in a real browser: a phone number, today's appointment
-shown as service and time (no name, no reference), a tap, and the ticket screen of a check-in."""
+"""Appointments in a real browser: the kiosk's "I have an appointment" (a phone number, today's
+appointment as service and time, no name, a tap, the ticket screen), the staff console's list of
+today's appointments, and the patient's appointment page on a phone (confirm, then arrive)."""
 
 from __future__ import annotations
 
@@ -68,3 +69,20 @@ def test_staff_see_todays_appointments_and_a_cancellation_within_the_refresh(ser
         ".textContent === 'Cancelled'"
     )
     axe_check(laptop)
+
+
+def test_the_appointment_page_on_a_phone_confirms_and_arrives(server, staff_api, contexts):
+    soon = (datetime.now(UTC) + timedelta(minutes=20)).replace(microsecond=0).isoformat()
+    booked = staff_api.post(
+        "/appointments", json={"service": "general", "starts_at": soon, "language": "ko", "preparation": "endoscopy"}
+    ).json()
+    phone = contexts(viewport={"width": 360, "height": 740}, locale="ko-KR").new_page()
+    phone.goto(booked["url"].replace(booked["url"].split("/a/")[0], server.url))
+    assert "검사 전날 21시 이후 금식하세요" in phone.inner_text("#instructions")
+    axe_check(phone)
+    phone.click("#confirm")
+    phone.wait_for_selector("#arrive")
+    assert phone.inner_text("#status-text") == "방문 예정으로 확인되었습니다"
+    phone.click("#arrive")
+    phone.wait_for_url(f"{server.url}/t/*")
+    assert phone.inner_text("#number").startswith("A-")
