@@ -34,7 +34,16 @@ from .models import (
 )
 from .notify.appointment_outbox import AppointmentOutbox
 from .phones import InvalidPhone, normalize_phone
-from .queue import SYSTEM, Actor, ClinicQueue, IllegalTransition, InvalidInput, NotFound, new_patient_token
+from .queue import (
+    SYSTEM,
+    Actor,
+    ClinicQueue,
+    IllegalTransition,
+    InvalidInput,
+    NotFound,
+    is_link_token,
+    new_patient_token,
+)
 
 REFERENCE_LENGTH = 64
 PATIENT_PAGE = Actor("patient", "page")
@@ -148,7 +157,7 @@ class Appointments:
     def by_token(self, token: str) -> Appointment:
         """An appointment by the patient's token, or ``NotFound`` (never another patient's)."""
         found = None
-        if isinstance(token, str) and 16 <= len(token) <= 64 and token.isascii() and token.isprintable():
+        if is_link_token(token):
             found = self.session.scalar(select(Appointment).where(Appointment.token == token))
         if found is None:
             raise NotFound("no appointment for this link", field="token")

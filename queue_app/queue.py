@@ -170,6 +170,12 @@ def request_fingerprint(body: Mapping) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def is_link_token(token) -> bool:
+    """Could this be a patient's link token?  Tokens are printable ASCII of 16-64 characters;
+    anything else (a NUL, half a surrogate pair) no database can even compare."""
+    return isinstance(token, str) and 16 <= len(token) <= 64 and token.isascii() and token.isprintable()
+
+
 def new_patient_token() -> str:
     """An unguessable link token: 192 random bits, URL-safe."""
     return secrets.token_urlsafe(24)
@@ -225,8 +231,7 @@ class ClinicQueue:
     def ticket_by_token(self, token: str) -> Ticket:
         """A ticket by the patient's token, or ``NotFound`` (never another patient's)."""
         ticket = None
-        # Tokens are printable ASCII; anything else (a NUL, half a surrogate pair) no database can even compare.
-        if isinstance(token, str) and 16 <= len(token) <= 64 and token.isascii() and token.isprintable():
+        if is_link_token(token):
             ticket = self.session.scalar(select(Ticket).where(Ticket.token == token))
         if ticket is None:
             raise NotFound("no ticket for this link", field="token")

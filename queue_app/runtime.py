@@ -21,7 +21,7 @@ from .extensions import db
 from .links import LinkBase, choose_link_base, machine_address
 from .notify.dispatcher import Dispatcher
 from .notify.outbox import Outbox
-from .queue import ClinicQueue
+from .queue import ClinicQueue, NotFound
 
 
 @dataclass
@@ -122,3 +122,22 @@ def arrive(appointment_id: int, actor) -> Change:
         return desk.arrive(desk.get(appointment_id), queue, actor)
 
     return change(act)
+
+
+#: What a patient can do from their appointment's link.
+PATIENT_ACTIONS = ("confirm", "cancel", "arrive")
+
+
+def answer_appointment(appointment, action: str, actor):
+    """The patient's confirm or cancel (committed here), or arrival (through the door).
+
+    Returns the ticket on arrival, else None; an unknown action is ``NotFound``.
+    """
+    if action not in PATIENT_ACTIONS:
+        raise NotFound(f"unknown action {action!r}; one of {', '.join(PATIENT_ACTIONS)}", field="action")
+    if action == "arrive":
+        return arrive(appointment.id, actor).result
+    desk = appointments()
+    (desk.confirm if action == "confirm" else desk.cancel)(appointment, actor)
+    db.session.commit()
+    return None

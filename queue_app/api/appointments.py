@@ -17,7 +17,7 @@ from ..auth import STAFF_ROLES
 from ..extensions import db
 from ..models import Appointment, Ticket
 from ..phones import InvalidPhone, normalize_phone
-from ..runtime import appointments, arrive, runtime, snapshot
+from ..runtime import answer_appointment, appointments, arrive, runtime, snapshot
 from . import api
 from .errors import ApiError
 from .routes import CHECK_IN_ROLES, json_body, public_base, require, string_field
@@ -93,17 +93,7 @@ def patient_appointment(token: str):
 def patient_appointment_action(token: str, action: str):
     """The patient confirms, cancels, or says they have arrived (a ticket; its page's link)."""
     desk = appointments()
-    appointment = desk.by_token(token)
-    if action == "confirm":
-        desk.confirm(appointment, PATIENT_PAGE)
-        db.session.commit()
-    elif action == "cancel":
-        desk.cancel(appointment, PATIENT_PAGE)
-        db.session.commit()
-    elif action == "arrive":
-        arrive(appointment.id, PATIENT_PAGE)
-    else:
-        raise ApiError(404, "not_found", f"unknown action {action!r}; confirm, cancel or arrive")
+    answer_appointment(desk.by_token(token), action, PATIENT_PAGE)
     return jsonify(patient_view(desk.by_token(token)))
 
 

@@ -12,8 +12,6 @@ sent after a later one.
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -23,7 +21,7 @@ from sqlalchemy.orm import Session
 from ..config import Settings
 from ..models import EXPECTED_STATUSES, MESSAGE_QUEUED, MESSAGE_SKIPPED, Appointment, Message
 from .channels.base import APPOINTMENT_PATIENT_KINDS
-from .outbox import reachable_channels
+from .outbox import new_message, reachable_channels
 from .settings import WEBHOOK
 
 REMINDER = "appointment_reminder"
@@ -91,22 +89,17 @@ class AppointmentOutbox:
                 status = MESSAGE_QUEUED if usable else MESSAGE_SKIPPED
                 error = None if usable or appointment.has_contact else NO_CONTACT
             made.append(
-                Message(
-                    id=str(uuid.uuid4()),
-                    ticket_id=None,
+                new_message(
+                    kind,
+                    key,
+                    route,
+                    channel,
+                    status,
+                    appointment.language,
+                    facts,
+                    now,
+                    error,
                     appointment_id=appointment.id,
-                    kind=kind,
-                    dedupe_key=key,
-                    route=route,
-                    channel=channel,
-                    status=status,
-                    attempts=0,
-                    next_attempt_at=now,
-                    language=appointment.language,
-                    variables=json.dumps(facts, ensure_ascii=False),
-                    cost=0.0,
-                    created_at=now,
-                    last_error=error,
                 )
             )
         session.add_all(made)

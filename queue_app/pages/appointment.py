@@ -18,7 +18,7 @@ from ..appointments import PATIENT_PAGE
 from ..extensions import db
 from ..models import Appointment, Ticket
 from ..queue import NotFound, QueueError
-from ..runtime import appointments, arrive, runtime
+from ..runtime import PATIENT_ACTIONS, answer_appointment, appointments, runtime
 from . import pages
 
 
@@ -83,20 +83,13 @@ def appointment_page(token: str):
 def appointment_action(token: str, action: str):
     """Confirm, cancel or "I have arrived" from the page; back to it (or on to the ticket's page)."""
     appointment = _appointment_or_404(token)
-    desk = appointments()
     lang = request.args.get("lang")
+    if action not in PATIENT_ACTIONS:
+        abort(404)
     try:
-        if action == "confirm":
-            desk.confirm(appointment, PATIENT_PAGE)
-            db.session.commit()
-        elif action == "cancel":
-            desk.cancel(appointment, PATIENT_PAGE)
-            db.session.commit()
-        elif action == "arrive":
-            ticket = arrive(appointment.id, PATIENT_PAGE).result
+        ticket = answer_appointment(appointment, action, PATIENT_PAGE)
+        if ticket is not None:
             return redirect(url_for("pages.patient_page", token=ticket.token, lang=lang), code=303)
-        else:
-            abort(404)
     except QueueError:
         # Too early, or already cancelled: the page says what is possible now.
         db.session.rollback()
