@@ -29,6 +29,7 @@ from .models import (
     BOOKED,
     CONFIRMED,
     EXPECTED_STATUSES,
+    WAITING,
     Appointment,
     Ticket,
 )
@@ -310,6 +311,31 @@ class Appointments:
         self.session.flush()
         self.outbox.plan_event(self.session, appointment, event, now)
         return appointment
+
+
+#: How far back the minute's look finds tickets whose appointment time came: a little over its
+#: minute, so none is missed between two looks (one found twice is published twice, harmlessly).
+TIME_CAME_WINDOW = timedelta(seconds=90)
+
+
+def time_came(queue: ClinicQueue) -> list[Ticket]:
+    """An act for the door: waiting tickets whose appointment time has just come.
+
+    They move ahead of walk-ins now (``queue.calling_rank``) though nothing was done to them:
+    marked touched, the door publishes the new order to the TV, the staff and the phones.
+    """
+    now = queue.clock.now()
+    came = list(
+        queue.session.scalars(
+            select(Ticket).where(
+                Ticket.status == WAITING,
+                Ticket.appointment_at > now - TIME_CAME_WINDOW,
+                Ticket.appointment_at <= now,
+            )
+        )
+    )
+    queue.touched.extend(ticket for ticket in came if ticket not in queue.touched)
+    return came
 
 
 def look_at_appointments(

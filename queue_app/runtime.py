@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from flask import current_app, has_request_context, request
 
-from .appointments import Appointments, look_at_appointments
+from .appointments import Appointments, look_at_appointments, time_came
 from .board import QueueBoard
 from .clinic import Change, Clinic, Snapshot
 from .config import Settings
@@ -68,13 +68,16 @@ def snapshot() -> Snapshot:
 
 def look_again(app) -> None:
     """The dispatcher's minute: with nothing changed but the clock, tell whoever is near now,
-    remind whoever has an appointment coming, and mark the absent as no-shows."""
+    publish the order where an appointment's time came, remind whoever has an appointment
+    coming, and mark the absent as no-shows."""
     with app.app_context():
         try:
             rt = runtime()
             base_url = patient_link_base().url
-            rt.clinic.time_passed(base_url)
             clinic = rt.clinic
+            clinic.time_passed(base_url)
+            with clinic.session_factory() as session:
+                clinic.change(session, base_url, time_came)
             if look_at_appointments(clinic.session_factory, rt.clock, rt.settings, base_url, rt.outbox.channels):
                 if clinic.wake is not None:
                     clinic.wake()

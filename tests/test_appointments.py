@@ -137,3 +137,22 @@ def test_only_the_latest_reminder_reached_is_due(clock):
     assert due_offsets(start, (1440, 120), clock.now()) == 1440
     assert due_offsets(start, (1440, 120), start - timedelta(minutes=5)) == 120
     assert due_offsets(start, (1440, 120), start) is None
+
+
+def test_when_an_appointments_time_comes_the_minutes_look_publishes_the_new_order(app, desk, queue, clock):
+    from queue_app.runtime import look_again
+    from tests.support.publisher import RecordingPublisher
+
+    door = app.extensions["queue_app"].clinic
+    door.publisher = RecordingPublisher(door.settings)
+    first = walk_in(queue)
+    ticket = desk.arrive(booked(desk, clock.now() + timedelta(minutes=2)), queue, DESK)
+    desk.session.commit()
+    look_again(app)  # 10:00: its time has not come (the patients near are told)
+    door.publisher.changes.clear()
+    clock.advance(minutes=2)
+    look_again(app)  # 10:02: its time
+    [change] = door.publisher.changes
+    assert change.tickets == [ticket.number]
+    waiting = [t["number"] for t in change.staff["waiting"]]
+    assert waiting == [ticket.number, first.number]
