@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .config import Settings
@@ -348,7 +349,13 @@ def look_at_appointments(
     """
     with session_factory() as session:
         appointments = Appointments(session, clock, settings, base_url, channels)
-        planned = appointments.plan_due_messages()
-        missed = appointments.mark_no_shows()
-        session.commit()
+        try:
+            planned = appointments.plan_due_messages()
+            missed = appointments.mark_no_shows()
+            session.commit()
+        except IntegrityError:
+            # Another server process planned the same reminder this minute (its dedupe key):
+            # nothing of ours is lost; whatever else was due is planned at the next look.
+            session.rollback()
+            return 0
     return planned + len(missed)

@@ -156,3 +156,25 @@ def test_when_an_appointments_time_comes_the_minutes_look_publishes_the_new_orde
     assert change.tickets == [ticket.number]
     waiting = [t["number"] for t in change.staff["waiting"]]
     assert waiting == [ticket.number, first.number]
+
+
+def test_two_server_processes_looking_at_the_same_minute_plan_one_reminder(app, desk, clock, settings):
+    """Each process looks once a minute: both find the same reminder due, one keeps it."""
+    from sqlalchemy.orm import Session
+
+    engine = app.extensions["queue_app"].clinic.session_factory().get_bind()
+    booked(desk, clock.now() + timedelta(days=1))
+    other = Session(engine)
+    Appointments(other, clock, settings, "https://clinic.example").plan_due_messages()
+
+    class Raced(Session):
+        def add_all(self, instances):
+            # The other process commits between our look for planned keys and our insert.
+            if other.in_transaction():
+                other.commit()
+            super().add_all(instances)
+
+    assert look_at_appointments(lambda: Raced(engine), clock, settings, "https://clinic.example") == 0
+    with Session(engine) as check:
+        kinds = check.scalars(select(Message.kind).where(Message.appointment_id.is_not(None))).all()
+    assert kinds == ["appointment_reminder"]
