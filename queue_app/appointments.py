@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -300,6 +300,19 @@ class Appointments:
             return False
         (self.confirm if confirm else self.cancel)(upcoming, PATIENT_REPLY)
         return True
+
+    def erase_personal_data(self, retention_days: int) -> int:
+        """Blank the phone numbers and emails of appointments older than the retention limit."""
+        cutoff = self.clinic_day() - timedelta(days=retention_days)
+        result = self.session.execute(
+            update(Appointment)
+            .where(
+                Appointment.clinic_day < cutoff,
+                or_(Appointment.phone.is_not(None), Appointment.email.is_not(None)),
+            )
+            .values(phone=None, email=None)
+        )
+        return result.rowcount or 0
 
     def _move(self, appointment: Appointment, allowed, status: str, event: str, actor: Actor) -> Appointment:
         if appointment.status not in allowed:

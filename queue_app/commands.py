@@ -294,6 +294,7 @@ def expire_day(ctx: Context, today: bool) -> None:
     """Expire tickets left open at the end of the day; erase personal data past retention."""
     from datetime import timedelta
 
+    from .appointments import Appointments
     from .clinic import next_queue_version
     from .clock import SystemClock
     from .queue import ClinicQueue
@@ -305,11 +306,15 @@ def expire_day(ctx: Context, today: bool) -> None:
         through = queue.clinic_day() if today else queue.clinic_day() - timedelta(days=1)
         expired = queue.expire_open_tickets(through)
         erased = queue.erase_personal_data(settings.retention_days)
+        erased_appointments = Appointments(session, queue.clock, settings, "").erase_personal_data(
+            settings.retention_days
+        )
         if expired:
             # A change like any other for the servers' kept snapshots: read again, not shown.
             next_queue_version(session)
     click.echo(f"expired {len(expired)} open ticket(s) through {through}")
     click.echo(f"erased the phone numbers of {erased} visit(s) older than {settings.retention_days} days")
+    click.echo(f"and of {erased_appointments} appointment(s)")
 
 
 @cli.command("import-appointments")

@@ -178,3 +178,15 @@ def test_two_server_processes_looking_at_the_same_minute_plan_one_reminder(app, 
     with Session(engine) as check:
         kinds = check.scalars(select(Message.kind).where(Message.appointment_id.is_not(None))).all()
     assert kinds == ["appointment_reminder"]
+
+
+def test_phone_numbers_of_old_appointments_are_erased_after_the_retention_limit(desk, clock, settings):
+    old = booked(desk, clock.now() + timedelta(hours=1))
+    clock.advance(days=settings.retention_days)
+    recent = booked(desk, clock.now() + timedelta(hours=1), phone="+821099990000")
+    assert desk.erase_personal_data(settings.retention_days) == 0  # the limit is not passed yet
+    clock.advance(days=1)
+    assert desk.erase_personal_data(settings.retention_days) == 1
+    desk.session.commit()
+    desk.session.expire_all()
+    assert (old.phone, recent.phone) == (None, "+821099990000")
