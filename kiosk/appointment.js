@@ -60,7 +60,7 @@
       service.textContent = appointment.service_name;
       button.appendChild(time);
       button.appendChild(service);
-      button.addEventListener("click", function () { arrive(appointment.id); });
+      button.addEventListener("click", function () { arrive(appointment); });
       list.appendChild(button);
     });
   }
@@ -78,12 +78,13 @@
     }, function () { say(T("retrying"), true); }).then(function () { busy = false; });
   }
 
-  function arrive(id) {
+  function arrive(appointment) {
     if (busy) return;
     busy = true;
     say(T("checking_in"), false);
-    post("/api/v1/kiosk/appointments/" + id + "/arrive", { phone: $("appointment-phone").value }).then(function (answer) {
+    post("/api/v1/kiosk/appointments/" + appointment.id + "/arrive", { phone: $("appointment-phone").value }).then(function (answer) {
       if (answer.status === 201) { kiosk.showResult(answer.body); clear(); }
+      else if (answer.status === 409) say(T("check_in_opens", { time: appointment.arrival_opens }), true);
       else say(T("closed_service"), true);
     }, function () { say(T("retrying"), true); }).then(function () { busy = false; });
   }

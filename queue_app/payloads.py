@@ -288,12 +288,16 @@ def appointment_patient(settings: Settings, appointment, *, can_arrive: bool, ti
     }
 
 
-def appointment_at_kiosk(settings: Settings, appointment, language: str) -> dict:
-    """One of today's appointments for a phone number, as the kiosk lists it: no name, no number."""
+def appointment_at_kiosk(settings: Settings, appointment, language: str, opens_at: datetime) -> dict:
+    """One of today's appointments for a phone number, as the kiosk lists it: no name, no number.
+
+    ``arrival_opens``: from when a tap can arrive (earlier, the kiosk says so).
+    """
     service = settings.services.get(appointment.service_id)
     return {
         "id": appointment.id,
         "service": appointment.service_id,
         "service_name": service.name(language) if service else appointment.service_id,
         "local_time": appointment.starts_at.astimezone(settings.timezone).strftime("%H:%M"),
+        "arrival_opens": opens_at.astimezone(settings.timezone).strftime("%H:%M"),
     }

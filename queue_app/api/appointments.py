@@ -117,8 +117,11 @@ def kiosk_find_appointments():
     language = string_field(data, "language") or settings.default_language
     if language not in settings.languages:
         raise ApiError(400, "invalid", f"language {language!r} is not offered", "language")
-    found = appointments().today_for_phone(_kiosk_phone(data))
-    return jsonify({"appointments": [payloads.appointment_at_kiosk(settings, a, language) for a in found]})
+    desk = appointments()
+    found = desk.today_for_phone(_kiosk_phone(data))
+    return jsonify(
+        {"appointments": [payloads.appointment_at_kiosk(settings, a, language, desk.opens_at(a)) for a in found]}
+    )
 
 
 @api.post("/kiosk/appointments/<int:appointment_id>/arrive")

@@ -24,7 +24,13 @@ def test_a_phone_number_finds_todays_appointments_without_names(client, tokens):
     assert answer.status_code == 200
     assert answer.get_json() == {
         "appointments": [
-            {"id": today["id"], "service": "general", "service_name": "General consultation", "local_time": "10:20"}
+            {
+                "id": today["id"],
+                "service": "general",
+                "service_name": "General consultation",
+                "local_time": "10:20",
+                "arrival_opens": "09:50",
+            }
         ]
     }
     assert find(client, tokens, "010-5555-5555").get_json() == {"appointments": []}
@@ -67,3 +73,16 @@ def test_the_kiosk_refuses_bad_numbers_and_strangers(client, tokens):
         "/api/v1/kiosk/appointments", json={"phone": "010-1234-5678"}, headers=tokens.headers("display")
     )
     assert display.status_code == 403
+
+
+def test_a_tap_too_early_is_refused_and_changes_nothing(client, tokens):
+    later = book(client, tokens, "2026-11-23T15:00:00+09:00")
+    [listed] = find(client, tokens, "010-1234-5678").get_json()["appointments"]
+    assert listed["arrival_opens"] == "14:30"
+    answer = client.post(
+        f"/api/v1/kiosk/appointments/{later['id']}/arrive",
+        json={"phone": "010-1234-5678"},
+        headers=tokens.headers("kiosk"),
+    )
+    assert answer.status_code == 409
+    assert client.get("/api/v1/queue", headers=tokens.headers("staff")).get_json()["waiting"] == []
