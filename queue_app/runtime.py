@@ -15,8 +15,9 @@ from flask import current_app, has_request_context, request
 
 from .appointments import Appointments, look_at_appointments, time_came
 from .board import QueueBoard
-from .clinic import Change, Clinic, Snapshot
+from .clinic import Change, Clinic, Snapshot, late_hold
 from .config import Settings
+from .conversations import Inbox
 from .extensions import db
 from .links import LinkBase, choose_link_base, machine_address
 from .notify.dispatcher import Dispatcher
@@ -50,7 +51,7 @@ def runtime() -> Runtime:
 def clinic_queue() -> ClinicQueue:
     """The clinic's queue over this request's database session (for reading)."""
     rt = runtime()
-    return ClinicQueue(db.session(), rt.clock, rt.settings.timezone)
+    return ClinicQueue(db.session(), rt.clock, rt.settings.timezone, late_hold(rt.settings))
 
 
 T = TypeVar("T")
@@ -144,3 +145,14 @@ def answer_appointment(appointment, action: str, actor):
     (desk.confirm if action == "confirm" else desk.cancel)(appointment, actor)
     db.session.commit()
     return None
+
+
+def converse(act: Callable[[Inbox], T]) -> T:
+    """Change the inbox through the clinic's door, on this request's session."""
+    return runtime().clinic.converse(db.session(), patient_link_base().url, act)
+
+
+def inbox() -> Inbox:
+    """The conversations over this request's session (for reading)."""
+    rt = runtime()
+    return Inbox(clinic_queue(), rt.settings, rt.outbox.channels)

@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from queue_app import create_app
 from queue_app.auth import issue_api_token
 from queue_app.clinic_setup import sync_clinic
 from queue_app.clock import ManualClock
@@ -25,6 +24,8 @@ from queue_app.config import EXAMPLE_CONFIG, load_settings
 from queue_app.extensions import db, make_engine
 from queue_app.migrate import upgrade
 from queue_app.queue import ClinicQueue
+
+from .support.apps import clinic_app
 
 SEOUL = ZoneInfo("Asia/Seoul")
 PG_URL = os.environ.get("QUEUE_APP_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -95,11 +96,16 @@ def settings(database_url: str):
 
 @pytest.fixture
 def app(settings, clock):
-    app = create_app(settings, clock=clock)
-    app.config["TESTING"] = True
-    yield app
-    db.session.remove()
-    db.engine.dispose()
+    with clinic_app(settings, clock) as app:
+        yield app
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_database_url(request, tmp_path) -> str:
+    """A fresh database on SQLite and, as a second run, on the real PostgreSQL."""
+    if request.param == "postgres":
+        return request.getfixturevalue("postgres_url")
+    return f"sqlite:///{tmp_path / 'queue.db'}"
 
 
 @pytest.fixture

@@ -10,28 +10,21 @@ import re
 
 import pytest
 
-from queue_app import create_app
 from queue_app.extensions import db, socketio
 from queue_app.request_checks import loggable_path
 
 from ..conftest import Tokens, make_settings, prepare_database
+from ..support.apps import clinic_app
 from .test_api import assert_error, count
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def clinic(request, tmp_path, clock):
+@pytest.fixture
+def clinic(any_database_url, clock):
     """An app, its test client and tokens, on SQLite and on the real PostgreSQL."""
-    if request.param == "postgres":
-        url = request.getfixturevalue("postgres_url")
-    else:
-        url = f"sqlite:///{tmp_path / 'queue.db'}"
-    settings = make_settings(url)
+    settings = make_settings(any_database_url)
     prepare_database(settings)
-    app = create_app(settings, clock=clock)
-    app.config["TESTING"] = True
-    yield app, app.test_client(), Tokens(app, clock)
-    db.session.remove()
-    db.engine.dispose()
+    with clinic_app(settings, clock) as app:
+        yield app, app.test_client(), Tokens(app, clock)
 
 
 def tickets(app) -> int:

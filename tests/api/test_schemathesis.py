@@ -14,32 +14,25 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.generation import GenerationMode
 
-from queue_app import create_app
-from queue_app.extensions import db
-
 from ..conftest import Tokens, make_settings, prepare_database
+from ..support.apps import clinic_app
 
 #: Examples per operation and mode: enough to find the classes of input that broke it.
 EXAMPLES = 20
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def clinic_app(request, tmp_path, clock):
-    if request.param == "postgres":
-        url = request.getfixturevalue("postgres_url")
-    else:
-        url = f"sqlite:///{tmp_path / 'queue.db'}"
-    clinic_settings = make_settings(url)
+@pytest.fixture
+def any_clinic(any_database_url, clock):
+    """The example clinic on SQLite and on the real PostgreSQL."""
+    clinic_settings = make_settings(any_database_url)
     prepare_database(clinic_settings)
-    app = create_app(clinic_settings, clock=clock)
-    yield app
-    db.session.remove()
-    db.engine.dispose()
+    with clinic_app(clinic_settings, clock) as app:
+        yield app
 
 
 @pytest.fixture
-def staff_headers(clinic_app, clock):
-    return Tokens(clinic_app, clock).headers("staff")
+def staff_headers(any_clinic, clock):
+    return Tokens(any_clinic, clock).headers("staff")
 
 
 fuzzing = settings(
@@ -84,5 +77,5 @@ def fuzz_every_operation(app, callers: list[dict[str, str]]) -> int:
     return len(operations)
 
 
-def test_no_operation_answers_5xx_with_or_without_a_token(clinic_app, staff_headers):
-    assert fuzz_every_operation(clinic_app, [{}, staff_headers]) >= 15
+def test_no_operation_answers_5xx_with_or_without_a_token(any_clinic, staff_headers):
+    assert fuzz_every_operation(any_clinic, [{}, staff_headers]) >= 15

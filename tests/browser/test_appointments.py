@@ -86,3 +86,20 @@ def test_the_appointment_page_on_a_phone_confirms_and_arrives(server, staff_api,
     phone.click("#arrive")
     phone.wait_for_url(f"{server.url}/t/*")
     assert phone.inner_text("#number").startswith("A-")
+
+
+def test_a_tap_before_arrival_opens_says_from_when(server, staff_api, contexts):
+    later = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0).isoformat()
+    staff_api.post("/appointments", json={"service": "general", "starts_at": later, "phone": "010-7777-1212"})
+    page = contexts(viewport={"width": 1280, "height": 800}, locale="en-US").new_page()
+    page.goto(f"{server.url}/kiosk?pair={server.tokens['kiosk']}")
+    page.wait_for_selector("#start:not([hidden]) .service-button")
+    page.click("button[data-lang=en]")
+    page.click("#appointment-start")
+    page.fill("#appointment-phone", "010-7777-1212")
+    page.click("#appointment-find")
+    page.click(".appointment-choice")
+    page.wait_for_function(
+        "document.getElementById('appointment-feedback').textContent.startsWith('Check-in opens at')"
+    )
+    assert page.is_visible("#appointment") and page.is_hidden("#result")

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from queue_app import create_app
 from queue_app.extensions import db
 from queue_app.models import Message
 
 from ..conftest import make_settings, prepare_database
+from ..support.apps import clinic_app
 from .conftest import PASSWORD, csrf_of
 
 PHONE = "010-1234-5678"
@@ -21,11 +21,8 @@ def demo_app(tmp_path, clock):
     """The demo clinic: ``[server] demo`` on, no channel configured, so the demo phone is its channel."""
     settings = make_settings(f"sqlite:///{tmp_path / 'demo.db'}", server={"demo": True})
     prepare_database(settings)
-    app = create_app(settings, clock=clock)
-    app.config["TESTING"] = True
-    yield app
-    db.session.remove()
-    db.engine.dispose()
+    with clinic_app(settings, clock) as app:
+        yield app
 
 
 @pytest.fixture

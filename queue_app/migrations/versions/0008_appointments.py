@@ -1,7 +1,7 @@
 """appointments: booked visits, their reminders in the outbox, and the ticket they arrive as
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-02
 """
 from alembic import op
@@ -10,7 +10,7 @@ import queue_app.models
 
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
