@@ -335,7 +335,7 @@ TIME_CAME_WINDOW = timedelta(seconds=90)
 def time_came(queue: ClinicQueue) -> list[Ticket]:
     """An act for the door: waiting tickets whose appointment time has just come.
 
-    They move ahead of walk-ins now (``queue.calling_rank``) though nothing was done to them:
+    They move ahead of walk-ins now (``appointment_rank.calling_rank``) though nothing was done to them:
     marked touched, the door publishes the new order to the TV, the staff and the phones.
     """
     now = queue.clock.now()

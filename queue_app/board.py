@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select
 
+from .appointment_rank import rank
 from .config import Settings
 from .estimate import Estimate, Forecast, PastVisit, RoomNow, WaitEstimator, WaitingTicket
 from .models import FINISHED, LEFT, NO_SHOW, ROOM_OPEN, Message, Room, Ticket
@@ -58,8 +59,6 @@ class QueueState:
     waits: dict[int, Wait] = field(default_factory=dict)
     next_walk_in: dict[str, Wait] = field(default_factory=dict)
     positions: dict[int, int] = field(default_factory=dict)
-    #: ticket id -> rank in its line now (``queue.calling_rank``): what the estimator orders by.
-    ranks: dict[int, int] = field(default_factory=dict)
     #: ticket id -> the patient's messages, oldest first (for the staff console).
     messages: dict[int, list] = field(default_factory=dict)
     #: ticket id -> channels that can reach the patient, in the clinic's order.
@@ -118,8 +117,7 @@ class QueueBoard:
     def read(self, queue: ClinicQueue) -> QueueState:
         """Read the queue and estimate everyone's wait."""
         now = queue.clock.now()
-        ranked = queue.waiting_ranked()
-        waiting = [ticket for ticket, _ in ranked]
+        waiting = queue.waiting()
         lines: dict[str, list[Ticket]] = defaultdict(list)
         for ticket in waiting:
             lines[ticket.service_id].append(ticket)
@@ -130,7 +128,6 @@ class QueueBoard:
             lines=dict(lines),
             in_rooms=queue.in_rooms(),
             recent_calls=queue.recent_calls(),
-            ranks={ticket.id: rank for ticket, rank in ranked},
         )
         for line in lines.values():
             for place, ticket in enumerate(line, start=1):
@@ -158,9 +155,8 @@ class QueueBoard:
             for room in state.rooms
         ]
         waiting = [
-            WaitingTicket(
-                str(ticket.id), ticket.service_id, ticket.checked_in_at, state.ranks.get(ticket.id, ticket.priority)
-            )
+            # The rank the line is called by now: an appointment before its time waits as a walk-in.
+            WaitingTicket(str(ticket.id), ticket.service_id, ticket.checked_in_at, rank(ticket, state.now))
             for service in state.services
             for ticket in state.lines.get(service.id, [])
         ]

@@ -172,7 +172,7 @@ class Ticket(Base):
     #: No channel could reach the patient for a message that mattered: reception calls them.
     needs_call: Mapped[bool] = mapped_column(Boolean, default=False)
     #: The time of the appointment this ticket came from: from then on it is called ahead
-    #: of walk-ins (``queue.calling_rank``).  None for walk-ins.
+    #: of walk-ins (``appointment_rank.calling_rank``).  None for walk-ins.
     appointment_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     #: The patient wrote "running late": rooms pass over them while it holds (``queue.late_hold``).
     late: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")

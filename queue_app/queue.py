@@ -27,7 +27,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
-from .appointment_rank import calling_rank
 from .estimate import PRIORITY_APPOINTMENT, PRIORITY_URGENT, PRIORITY_WALK_IN
 from .late_hold import call_order, line_key
 from .models import (
@@ -232,19 +231,13 @@ class ClinicQueue:
 
     def waiting(self) -> list[Ticket]:
         """Everyone waiting, in the order they will be called within each service."""
-        return [ticket for ticket, _ in self.waiting_ranked()]
-
-    def waiting_ranked(self) -> list[tuple[Ticket, int]]:
-        """Everyone waiting with their rank now (``calling_rank``), in call order per service."""
-        now = self.clock.now()
-        return [
-            (ticket, rank_now)
-            for ticket, rank_now in self.session.execute(
-                select(Ticket, calling_rank(now))
+        return list(
+            self.session.scalars(
+                select(Ticket)
                 .where(Ticket.status == WAITING)
-                .order_by(Ticket.service_id, *call_order(now))
+                .order_by(Ticket.service_id, *call_order(self.clock.now()))
             )
-        ]
+        )
 
     def in_rooms(self) -> list[Ticket]:
         """Patients called to a room or in consultation."""
@@ -302,7 +295,7 @@ class ClinicQueue:
 
         ``one_ticket_per_phone`` refuses (``AlreadyCheckedIn``) a phone number that already
         holds an open ticket for the service today.  ``appointment_at``: the ticket comes
-        from an appointment at that time (see ``calling_rank``).
+        from an appointment at that time (see ``appointment_rank``).
         """
         if idempotency_key is not None:
             earlier = self._earlier_check_in(idempotency_key, idempotency_scope, fingerprint)
