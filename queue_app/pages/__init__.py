@@ -494,3 +494,6 @@ def staff_console():
     return render_template(
         "staff.html", user=user, setup=setup, csrf=_csrf_token(), link_warning=link_warning, inbox=inbox_setup(user)
     )
+
+
+from . import appointment as _appointment_page  # noqa: E402,F401  (registers /a/<token> on the blueprint)
