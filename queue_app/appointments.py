@@ -276,16 +276,16 @@ class Appointments:
         """Plan the reminders and preparation messages due now; return how many were planned."""
         return len(self.outbox.plan_due(self.session, self.clock.now()))
 
-    def answer_by_reply(self, phone: str, text: str) -> bool:
+    def answer_by_reply(self, phone: str, text: str) -> Appointment | None:
         """A reply from ``phone`` to a reminder: confirm (확인, 네, yes, да) or cancel (취소, cancel, отмена).
 
-        It answers the number's next expected appointment, today or later; True when the
-        reply was such a word and there was one to answer (the caller commits).  Anything
-        else is not ours (False): the inbox keeps it for staff.
+        It answers the number's next expected appointment, today or later, and returns it
+        (its status says which; the caller commits).  Anything else is not ours (None): the
+        inbox keeps it for staff.
         """
         confirm, cancel = is_reply_word(text, CONFIRM_WORDS), is_reply_word(text, CANCEL_WORDS)
         if not (confirm or cancel) or not phone:
-            return False
+            return None
         upcoming = self.session.scalar(
             select(Appointment)
             .where(
@@ -297,9 +297,8 @@ class Appointments:
             .limit(1)
         )
         if upcoming is None:
-            return False
-        (self.confirm if confirm else self.cancel)(upcoming, PATIENT_REPLY)
-        return True
+            return None
+        return (self.confirm if confirm else self.cancel)(upcoming, PATIENT_REPLY)
 
     def erase_personal_data(self, retention_days: int) -> int:
         """Blank the phone numbers and emails of appointments older than the retention limit."""

@@ -119,15 +119,15 @@ def test_not_arrived_fifteen_minutes_after_its_time_is_a_no_show(app, session, d
 def test_a_reply_confirms_or_cancels_the_next_appointment_of_the_number(desk, clock, reply, status):
     later = booked(desk, clock.now() + timedelta(days=2))
     sooner = booked(desk, clock.now() + timedelta(days=1))
-    assert desk.answer_by_reply("+821012345678", reply) is True
+    assert desk.answer_by_reply("+821012345678", reply) is sooner
     desk.session.commit()
     assert (sooner.status, later.status) == (status, "booked")
 
 
 def test_a_reply_that_is_not_an_answer_or_from_another_number_is_left_alone(desk, clock):
     appointment = booked(desk, clock.now() + timedelta(days=1))
-    assert desk.answer_by_reply("+821012345678", "what time is it?") is False
-    assert desk.answer_by_reply("+821000000000", "확인") is False
+    assert desk.answer_by_reply("+821012345678", "what time is it?") is None
+    assert desk.answer_by_reply("+821000000000", "확인") is None
     assert appointment.status == "booked"
 
 

@@ -162,12 +162,34 @@ KEYWORD_REPLIES: dict[str, dict[str, str]] = {
         "воспользуйтесь киоском или обратитесь в регистратуру.",
     },
 }
+#: Automatic answers to "yes" or "cancel" sent in reply to an appointment reminder.
+#: ``{when}``: the appointment's local date and time as the patient's language says it.
+APPOINTMENT_REPLIES: dict[str, dict[str, str]] = {
+    "ko": {
+        "confirmed": "[{clinic}] {when} 예약이 확인되었습니다. 감사합니다.",
+        "cancelled": "[{clinic}] {when} 예약이 취소되었습니다. 다시 예약하시려면 병원으로 연락해 주세요.",
+    },
+    "en": {
+        "confirmed": "{clinic}: thank you, your appointment at {when} is confirmed.",
+        "cancelled": "{clinic}: your appointment at {when} is cancelled. To book again, please contact the clinic.",
+    },
+    "ru": {
+        "confirmed": "{clinic}: спасибо, ваша запись на {when} подтверждена.",
+        "cancelled": "{clinic}: ваша запись на {when} отменена. Чтобы записаться снова, свяжитесь с клиникой.",
+    },
+}
 #: The line added to the after-hours answer when ``[inbox] booking_url`` is set.
 BOOKING_LINE = {
     "ko": " 온라인 예약: {url}",
     "en": " Book online: {url}",
     "ru": " Записаться онлайн: {url}",
 }
+
+
+def appointment_reply(status: str, language: str, variables: Mapping[str, str]) -> str:
+    """The automatic answer to a confirm or cancel reply (``status``: confirmed, cancelled)."""
+    texts = APPOINTMENT_REPLIES.get(language, APPOINTMENT_REPLIES["en"])
+    return texts[status].format_map(_Blank(variables))
 
 
 def keyword_reply(keyword: str, language: str, variables: Mapping[str, str]) -> str:

@@ -52,6 +52,8 @@ def inbox_texts() -> dict[str, str]:
         "keyword_cancel": _("Keyword: cancel"),
         "keyword_stop": _("Keyword: STOP"),
         "keyword_start": _("Keyword: START"),
+        "keyword_confirm": _("Appointment confirmed by reply"),
+        "keyword_unbook": _("Appointment cancelled by reply"),
         "status_received": _("received"),
         "status_queued": _("waiting to send"),
         "status_sending": _("sending"),
