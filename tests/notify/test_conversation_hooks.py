@@ -300,9 +300,7 @@ def book(client, tokens, clock, days=1, language="ko"):
 
 
 def appointment_status(client, tokens, appointment):
-    return client.get(f"/api/v1/appointments/{appointment['id']}", headers=tokens.headers("staff")).get_json()[
-        "status"
-    ]
+    return client.get(f"/api/v1/appointments/{appointment['id']}", headers=tokens.headers("staff")).get_json()["status"]
 
 
 @pytest.mark.parametrize(
