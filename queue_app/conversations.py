@@ -44,6 +44,7 @@ from .models import (
     ReplyTemplate,
     Ticket,
 )
+from .name_locks import hold
 from .notify import texts
 from .notify.outbox import in_force
 from .opening import is_open, next_opening
@@ -272,11 +273,14 @@ class Inbox:
 
     def receive(self, inbound: Inbound) -> ConversationMessage | None:
         """File the patient's message, act on a keyword, answer after hours; None if already filed."""
+        ticket = inbound.ticket or self._open_ticket_of(inbound)
+        # Two messages from a new number at the same instant: the second waits for the
+        # first's conversation instead of opening another (see ``name_locks``).
+        hold(self.session, self._names_of(inbound, ticket))
         if inbound.provider_id is not None and self.already_received(inbound.provider_id):
             return None
         now = self.clock.now()
         body = plain_body(inbound.body)
-        ticket = inbound.ticket or self._open_ticket_of(inbound)
         conversation = self._conversation_for(inbound, ticket, body, now)
         keyword = keyword_of(body) if inbound.channel != "web" else None
         if inbound.opt is not None and keyword != "cancel":
@@ -302,6 +306,16 @@ class Inbox:
             select(ConversationMessage.id).where(ConversationMessage.provider_id == provider_id)
         )
         return found is not None
+
+    @staticmethod
+    def _names_of(inbound: Inbound, ticket: Ticket | None) -> list[str]:
+        """What a conversation is found by: the ticket, the number, the chat."""
+        names = [f"ticket:{ticket.id}"] if ticket is not None else []
+        if inbound.phone:
+            names.append(f"phone:{inbound.phone}")
+        if inbound.chat_id:
+            names.append(f"telegram:{inbound.chat_id}")
+        return names
 
     def _open_ticket_of(self, inbound: Inbound) -> Ticket | None:
         """Today's open ticket of the number or chat that wrote, the newest if several."""
