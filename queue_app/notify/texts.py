@@ -17,6 +17,7 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "turn_near": "[{clinic}] {number}번 곧 차례입니다. 대기실로 와 주세요. {link}",
         "called": "[{clinic}] {number}번 {room}(으)로 들어오세요.",
         "recalled": "[{clinic}] {number}번 다시 호출합니다. {room}(으)로 들어오세요.",
+        "answer": "[{clinic}] {number}번, 접수처에서 답장을 보냈습니다. 확인하기: {link}",
         "subject": "[{clinic}] 번호 {number}",
     },
     "en": {
@@ -24,6 +25,7 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "turn_near": "{clinic}: number {number}, your turn is near. Please come back to the waiting room. {link}",
         "called": "{clinic}: number {number}, please go to {room}.",
         "recalled": "{clinic}: number {number}, we are calling you again. Please go to {room}.",
+        "answer": "{clinic}: number {number}, reception has answered your message. Read it: {link}",
         "subject": "{clinic}: number {number}",
     },
     "ru": {
@@ -31,6 +33,7 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "turn_near": "{clinic}: номер {number}, скоро ваша очередь. Вернитесь, пожалуйста, в зал ожидания. {link}",
         "called": "{clinic}: номер {number}, пройдите в {room}.",
         "recalled": "{clinic}: номер {number}, повторный вызов. Пройдите в {room}.",
+        "answer": "{clinic}: номер {number}, регистратура ответила на ваше сообщение. Прочитать: {link}",
         "subject": "{clinic}: номер {number}",
     },
 }
@@ -71,8 +74,9 @@ def render(kind: str, language: str, variables: Mapping[str, str], custom=None, 
 
 
 #: Messages whose SMS always carries the link: the check-in text is the patient's way back
-#: to their page (a ticket in the pocket, the page closed), whatever it costs.
-ALWAYS_LINKED = ("checked_in",)
+#: to their page (a ticket in the pocket, the page closed), whatever it costs; an answer
+#: from reception is read on that page, so its text is nothing without the link.
+ALWAYS_LINKED = ("checked_in", "answer")
 
 
 def render_sms(kind: str, language: str, variables: Mapping[str, str], custom=None, *, include_link: bool) -> str:
