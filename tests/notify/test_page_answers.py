@@ -185,5 +185,23 @@ def test_an_automatic_answer_is_not_relayed(clinic, clock, providers):
     assert answers_texted(providers) == []
 
 
+def test_every_console_sees_an_answer_shown_on_the_page_and_one_relayed(clinic, clock, providers):
+    from ..support.publisher import RecordingPublisher
+
+    desk = Desk(clinic, clock, phone="010-1234-5678", consent=True)
+    consoles = RecordingPublisher(clinic.extensions["queue_app"].settings)
+    clinic.extensions["queue_app"].clinic.publisher = consoles
+    shown = desk.answer("확인해 볼게요.")
+    desk.page_shows(shown["id"])
+    event = consoles.inbox_events[-1]["message"]
+    assert (event["id"], event["channel"], event["status"]) == (shown["id"], "page", "delivered")
+    unseen = desk.answer("네, 나왔습니다.")
+    desk.seconds_pass(61)
+    relayed = [e["message"] for e in consoles.inbox_events if e["message"] and e["message"]["id"] == unseen["id"]]
+    assert [(m["channel"], m["status"]) for m in relayed][-1] == ("sms", "sent")
+    # The ticket's row in the staff console lists the relay among its messages too.
+    assert [d.message["kind"] for d in consoles.deliveries][-1] == "answer"
+
+
 def teardown_module():
     db.session.remove()
