@@ -19,7 +19,7 @@ from queue_app.extensions import db
 
 from ..conftest import Tokens
 from .channels.test_webpush import subscription as browser_subscription
-from .test_conversation_hooks import sent_texts
+from .test_conversation_hooks import answer_as_providers, sent_texts
 from .test_patient_channels import PUBLIC_URL, app_and_browser, check_in  # noqa: F401
 from .test_patient_channels import clinic as clinic  # noqa: F401  (web push, Telegram, SMS on the stand-in)
 
@@ -31,13 +31,9 @@ def providers(http_server):
     """Twilio, Telegram and a push service in one local server, each answering as the real one."""
 
     def answer(request):
-        if request.path.endswith("/Messages.json"):
-            return 201, {}, {"sid": f"SM{len(http_server.requests):032d}", "status": "queued"}
-        if request.path.endswith("/sendMessage"):
-            return 200, {}, {"ok": True, "result": {"message_id": len(http_server.requests)}}
         if request.path.startswith("/push/"):
             return 410, {}, b""  # the browser dropped the subscription: try the next channel
-        return 404, {}, {}
+        return answer_as_providers(http_server, request)
 
     http_server.handler = answer
     return http_server
