@@ -199,5 +199,17 @@ def test_every_console_sees_an_answer_shown_on_the_page_and_one_relayed(clinic, 
     assert [d.message["kind"] for d in consoles.deliveries][-1] == "answer"
 
 
+def test_a_clinic_that_keeps_answers_on_the_page_sends_them_nowhere_else(clinic, clock, providers):
+    from dataclasses import replace
+
+    settings = clinic.extensions["queue_app"].settings
+    page_only = create_app(replace(settings, inbox=replace(settings.inbox, page_unseen_seconds=0)), clock=clock)
+    desk = Desk(page_only, clock, phone="010-1234-5678", consent=True)
+    desk.answer("네, 나왔습니다.")
+    desk.seconds_pass(3600)
+    assert answers_texted(providers) == []
+    assert (desk.in_the_inbox()[-1]["channel"], desk.in_the_inbox()[-1]["status"]) == ("page", "sent")
+
+
 def teardown_module():
     db.session.remove()
