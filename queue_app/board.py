@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select
 
+from .appointment_rank import rank
 from .config import Settings
 from .estimate import Estimate, Forecast, PastVisit, RoomNow, WaitEstimator, WaitingTicket
 from .models import FINISHED, LEFT, NO_SHOW, ROOM_OPEN, Message, Room, Ticket
@@ -154,7 +155,8 @@ class QueueBoard:
             for room in state.rooms
         ]
         waiting = [
-            WaitingTicket(str(ticket.id), ticket.service_id, ticket.checked_in_at, ticket.priority)
+            # The rank the line is called by now: an appointment before its time waits as a walk-in.
+            WaitingTicket(str(ticket.id), ticket.service_id, ticket.checked_in_at, rank(ticket, state.now))
             for service in state.services
             for ticket in state.lines.get(service.id, [])
         ]
@@ -193,7 +195,13 @@ class QueueBoard:
         forecast = earlier.forecast
         now = queue.clock.now()
         line = earlier.lines.get(ticket.service_id)
-        if forecast is None or not line or queue.clinic_day(now) != queue.clinic_day(earlier.now):
+        if (
+            forecast is None
+            or not line
+            or queue.clinic_day(now) != queue.clinic_day(earlier.now)
+            # An appointment's rank changes at its time: read the whole queue.
+            or ticket.appointment_at is not None
+        ):
             return None
         with self._lock:
             if self.learn_new_visits(queue.session, now):

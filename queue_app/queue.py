@@ -158,6 +158,12 @@ def request_fingerprint(body: Mapping) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def is_link_token(token) -> bool:
+    """Could this be a patient's link token?  Tokens are printable ASCII of 16-64 characters;
+    anything else (a NUL, half a surrogate pair) no database can even compare."""
+    return isinstance(token, str) and 16 <= len(token) <= 64 and token.isascii() and token.isprintable()
+
+
 def new_patient_token() -> str:
     """An unguessable link token: 192 random bits, URL-safe."""
     return secrets.token_urlsafe(24)
@@ -217,8 +223,7 @@ class ClinicQueue:
     def ticket_by_token(self, token: str) -> Ticket:
         """A ticket by the patient's token, or ``NotFound`` (never another patient's)."""
         ticket = None
-        # Tokens are printable ASCII; anything else (a NUL, half a surrogate pair) no database can even compare.
-        if isinstance(token, str) and 16 <= len(token) <= 64 and token.isascii() and token.isprintable():
+        if is_link_token(token):
             ticket = self.session.scalar(select(Ticket).where(Ticket.token == token))
         if ticket is None:
             raise NotFound("no ticket for this link", field="token")
@@ -278,6 +283,7 @@ class ClinicQueue:
         fingerprint: str | None = None,
         consent: bool = False,
         one_ticket_per_phone: bool = False,
+        appointment_at: datetime | None = None,
     ) -> tuple[Ticket, bool]:
         """Give the patient the next number of ``service_id``; ``(ticket, created)``.
 
@@ -288,7 +294,8 @@ class ClinicQueue:
         yesterday's, is none of this caller's business and makes a new ticket.
 
         ``one_ticket_per_phone`` refuses (``AlreadyCheckedIn``) a phone number that already
-        holds an open ticket for the service today.
+        holds an open ticket for the service today.  ``appointment_at``: the ticket comes
+        from an appointment at that time (see ``appointment_rank``).
         """
         if idempotency_key is not None:
             earlier = self._earlier_check_in(idempotency_key, idempotency_scope, fingerprint)
@@ -336,6 +343,7 @@ class ClinicQueue:
             language=language,
             phone=phone,
             consent=consent,
+            appointment_at=appointment_at,
             idempotency_key=idempotency_key,
             idempotency_scope=idempotency_scope if idempotency_key is not None else None,
             idempotency_fingerprint=fingerprint if idempotency_key is not None else None,
@@ -534,18 +542,24 @@ class ClinicQueue:
         """The patient leaves the queue from their phone."""
         return self._close(ticket, "leave", actor)
 
-    def transfer(self, ticket_id: int, service_id: str, actor: Actor) -> Ticket:
-        """Send the patient to another service's queue, at its end, keeping their number."""
+    def transfer(self, ticket_id: int, service_id: str, actor: Actor, keep_place: bool = False) -> Ticket:
+        """Send the patient to another service's queue, keeping their number.
+
+        By default they join the end of that line.  With ``keep_place`` they keep their
+        check-in time as their place: a patient sent on from a consultation ("now the
+        vaccination") has already waited once and should not wait a whole line again.
+        """
         ticket = self.ticket(ticket_id)
         target = self.service(service_id)
         if target.id == ticket.service_id and ticket.status == WAITING:
             raise IllegalTransition(f"{ticket.number} already waits for {target.id}", "service")
         now = self.clock.now()
-        self._transition(ticket, "transfer", actor, now, detail={"from": ticket.service_id, "to": target.id})
+        detail = {"from": ticket.service_id, "to": target.id, "keep_place": keep_place}
+        self._transition(ticket, "transfer", actor, now, detail=detail)
         self._release_room(ticket)
         ticket.service_id = target.id
         ticket.transfer_count += 1
-        ticket.queued_at = now
+        ticket.queued_at = ticket.checked_in_at if keep_place else now
         ticket.held_until = None  # a new line: any hold of the old one is over
         ticket.room_id = None
         ticket.called_at = None

@@ -278,7 +278,10 @@ def ticket_action(ticket_id: int, action: str):
     actor = g.principal.actor
     if method == "transfer":
         service = string_field(data, "service", required=True)
-        done = change(lambda queue: queue.transfer(ticket_id, service, actor))
+        keep_place = data.get("keep_place", False)
+        if not isinstance(keep_place, bool):
+            raise ApiError(400, "invalid", "keep_place must be true or false", "keep_place")
+        done = change(lambda queue: queue.transfer(ticket_id, service, actor, keep_place=keep_place))
     else:
         done = change(lambda queue: getattr(queue, method)(ticket_id, actor), announce=method == "recall")
     return jsonify({"ticket": payloads.staff_ticket(runtime().settings, done.snapshot.state, done.result)})

@@ -1,7 +1,7 @@
 """page answers: seen on the phone page, or relayed on the patient's channels
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-02
 """
 from alembic import op
@@ -10,7 +10,7 @@ import queue_app.models
 
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

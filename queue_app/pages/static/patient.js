@@ -23,13 +23,16 @@
   var POLL_MS = 15000;
   var pollTimer = null;
   var offlineTimer = null;
-  var audio = null;
   var reach = data.reach || {};
   var ordinals = window.Intl && Intl.PluralRules ? new Intl.PluralRules(data.language, { type: "ordinal" }) : null;
 
   function $(id) { return document.getElementById(id); }
 
   var fill = window.Dom.fill;
+  // The clinic's time in the one format the server renders too (14:05), whatever the phone's zone.
+  var clinicTime = new Intl.DateTimeFormat(data.language, {
+    hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: data.timezone,
+  });
 
   function waitText(v) {
     if (v.status !== "waiting") return "–";
@@ -65,21 +68,22 @@
     var recall = recallText(v);
     if ($("recall").textContent !== recall) $("recall").textContent = recall;
     $("recall").hidden = !recall;
-    var showRoom = (v.status === "called" || v.status === "in_consultation") && roomName(v);
+    // "Please go to room 3" only while called: inside the room it would read as a mistake.
+    var showRoom = v.status === "called" && roomName(v);
     var roomText = showRoom ? fill(T.go_to_room, { room: roomName(v) }) : "";
     if ($("room").textContent !== roomText) $("room").textContent = roomText;
     $("room").hidden = !showRoom;
     $("facts").hidden = v.status !== "waiting";
-    $("ahead").textContent = v.ahead == null ? "–" : v.ahead === 0 ? T.you_are_next : fill(T.ahead, { n: v.ahead });
+    // The value only ("8"): its label already says "Ahead of you".
+    $("ahead").textContent = v.ahead == null ? "–" : v.ahead === 0 ? T.you_are_next : fill(T.ahead_count, { n: v.ahead });
     $("wait").textContent = waitText(v);
     var leave = $("leave");
     if (leave) leave.hidden = !(v.status === "waiting" || v.status === "called");
     var hint = $("hint");
-    if (hint) hint.hidden = CLOSED.indexOf(v.status) >= 0;
+    // "It rings when it is your turn" only while waiting: once called, it is the turn.
+    if (hint) hint.hidden = v.status !== "waiting";
     showReach(v);
-    $("updated").textContent = fill(T.updated, {
-      time: new Date().toLocaleTimeString(data.language, { hour: "2-digit", minute: "2-digit" }),
-    });
+    $("updated").textContent = fill(T.updated, { time: clinicTime.format(new Date()) });
     document.title = v.number + " · " + statusText;
 
     var newlyCalled = v.status === "called" && previous &&
@@ -99,29 +103,13 @@
 
   // -- being called: vibrate and ring -------------------------------------------------------
 
-  function unlockAudio() {
-    // Phones only let a page make sound after a touch; the first touch anywhere unlocks it.
-    try {
-      if (!audio) audio = new (window.AudioContext || window.webkitAudioContext)();
-      if (audio.state === "suspended") audio.resume();
-    } catch (e) { audio = null; }
-  }
-  document.addEventListener("pointerdown", unlockAudio, { once: true });
+  // The first touch anywhere unlocks sound (sound.js); "Notify me" and Telegram unlock it too.
+  var unlockAudio = window.Sound.unlock;
 
   function ring() {
-    if (!audio || audio.state !== "running") return;
-    var now = audio.currentTime;
-    [0, 0.45, 0.9].forEach(function (offset, i) {
-      var osc = audio.createOscillator();
-      var gain = audio.createGain();
-      osc.frequency.value = i === 2 ? 1046 : 880;
-      gain.gain.setValueAtTime(0.0001, now + offset);
-      gain.gain.exponentialRampToValueAtTime(0.5, now + offset + 0.02);
-      gain.gain.exponentialRampToValueAtTime(0.0001, now + offset + 0.4);
-      osc.connect(gain).connect(audio.destination);
-      osc.start(now + offset);
-      osc.stop(now + offset + 0.42);
-    });
+    window.Sound.play([0, 0.45, 0.9].map(function (at, i) {
+      return { at: at, frequency: i === 2 ? 1046 : 880, length: 0.4, volume: 0.5 };
+    }));
   }
 
   function alertPatient() {
@@ -410,6 +398,7 @@
     socket.on("place", personal(fromPlace));
     // The servers could not pass everything on for a while (their message queue was away).
     socket.on("missed", function () { socket.emit("resync"); });
+    window.patientSocket = socket;   // "Message reception" (conversation.js) listens on it too
   } else if (CLOSED.indexOf(view.status) < 0) {
     startPolling();
   }
