@@ -34,8 +34,8 @@ from . import payloads
 from .board import QueueBoard, QueueState, read_messages
 from .config import Settings
 from .conversations import Inbox
-from .models import MessageAttempt, QueueVersion, Ticket
-from .notify.outbox import Outbox
+from .models import Conversation, ConversationMessage, MessageAttempt, QueueVersion, Ticket
+from .notify.outbox import ANSWER, Outbox
 from .queue import ClinicQueue
 
 
@@ -250,6 +250,8 @@ class Clinic:
         queue = self.queue(session)
         inbox = Inbox(queue, self.settings, self.outbox.channels)
         result = act(inbox)
+        for ticket, answer in inbox.page_answers:
+            answer.relay_id = self.outbox.relay_answer(session, ticket, answer.id, self.clock.now(), base_url)
         if queue.touched or queue.happened:
             self._commit(queue, base_url, result, called=None)
         else:
@@ -261,11 +263,13 @@ class Clinic:
 
     def publish_inbox(self, inbox: Inbox) -> None:
         """Tell staff of each conversation the inbox changed, and phone pages of their messages."""
+        unread = inbox.unread_total() if inbox.touched or inbox.moved else 0
         if inbox.touched:
-            unread = inbox.unread_total()
             for conversation in inbox.touched:
                 newest = inbox.newest.get(conversation.id)
                 self.publisher.inbox(payloads.inbox_event(conversation, newest, unread))
+        for conversation, message in inbox.moved:
+            self.publisher.inbox(payloads.inbox_event(conversation, message, unread))
         for ticket_id, message in inbox.to_tickets:
             self.publisher.ticket_message(ticket_id, payloads.thread_message(message))
 
@@ -277,6 +281,8 @@ class Clinic:
     def delivered(self, delivery) -> None:
         """The dispatcher's report: tell staff; a patient now on the call list changes the queue."""
         self.publisher.delivered(delivery)
+        if delivery.message.get("kind") == ANSWER:
+            self._relay_moved(delivery.message["id"])
         if delivery.needs_call:
             with self.session_factory() as session:
                 queue = self.queue(session)
@@ -284,6 +290,15 @@ class Clinic:
                 if ticket is not None:
                     queue.touched.append(ticket)
                     self._commit(queue, "", None, called=None, plan=False)
+
+    def _relay_moved(self, relay_id: str) -> None:
+        """A page answer's relay moved on (sent, failed, next channel): the inbox shows it."""
+        with self.session_factory() as session:
+            inbox = Inbox(self.queue(session), self.settings)
+            answers = session.scalars(select(ConversationMessage).where(ConversationMessage.relay_id == relay_id))
+            for answer in answers:
+                conversation = session.get(Conversation, answer.conversation_id)
+                self.publisher.inbox(payloads.inbox_event(conversation, answer, inbox.unread_total()))
 
     def _commit(self, queue: ClinicQueue, base_url: str, result, *, called: Ticket | None, plan: bool = True):
         version = self._next_version(queue.session)

@@ -37,17 +37,20 @@ from .models import (
     MESSAGE_QUEUED,
     MESSAGE_RECEIVED,
     MESSAGE_SENT,
+    MESSAGE_SKIPPED,
     OPEN_STATUSES,
     OUTBOUND,
     WAITING,
     Conversation,
     ConversationMessage,
+    Message,
     OptOut,
     ReplyTemplate,
     Ticket,
 )
+from .name_locks import hold
 from .notify import texts
-from .notify.outbox import in_force
+from .notify.outbox import SEEN_ON_PAGE, in_force
 from .opening import is_open, next_opening
 from .queue import Actor, ClinicQueue, IllegalTransition, InvalidInput, NotFound
 
@@ -201,6 +204,11 @@ class Inbox:
         self.outgoing = 0
         #: conversation id -> the newest message added here (the ``inbox`` event carries it).
         self.newest: dict[int, ConversationMessage] = {}
+        #: (ticket, answer) for staff answers to the phone page: the clinic's door plans, in
+        #: the same transaction, telling the patient elsewhere if the page does not show them.
+        self.page_answers: list[tuple[Ticket, ConversationMessage]] = []
+        #: Messages whose state moved without being new (seen on the page): staff see each.
+        self.moved: list[tuple[Conversation, ConversationMessage]] = []
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -274,11 +282,14 @@ class Inbox:
 
     def receive(self, inbound: Inbound) -> ConversationMessage | None:
         """File the patient's message, act on a keyword, answer after hours; None if already filed."""
+        ticket = inbound.ticket or self._open_ticket_of(inbound)
+        # Two messages from a new number at the same instant: the second waits for the
+        # first's conversation instead of opening another (see ``name_locks``).
+        hold(self.session, self._names_of(inbound, ticket))
         if inbound.provider_id is not None and self.already_received(inbound.provider_id):
             return None
         now = self.clock.now()
         body = plain_body(inbound.body)
-        ticket = inbound.ticket or self._open_ticket_of(inbound)
         conversation = self._conversation_for(inbound, ticket, body, now)
         keyword = keyword_of(body) if inbound.channel != "web" else None
         if inbound.opt is not None and keyword != "cancel":
@@ -307,6 +318,16 @@ class Inbox:
             select(ConversationMessage.id).where(ConversationMessage.provider_id == provider_id)
         )
         return found is not None
+
+    @staticmethod
+    def _names_of(inbound: Inbound, ticket: Ticket | None) -> list[str]:
+        """What a conversation is found by: the ticket, the number, the chat."""
+        names = [f"ticket:{ticket.id}"] if ticket is not None else []
+        if inbound.phone:
+            names.append(f"phone:{inbound.phone}")
+        if inbound.chat_id:
+            names.append(f"telegram:{inbound.chat_id}")
+        return names
 
     def _open_ticket_of(self, inbound: Inbound) -> Ticket | None:
         """Today's open ticket of the number or chat that wrote, the newest if several."""
@@ -482,6 +503,53 @@ class Inbox:
         conversation.status = status
         return self._touch(conversation)
 
+    # -- the phone page ------------------------------------------------------------------------
+
+    def seen_on_page(self, ticket: Ticket, up_to: int) -> int:
+        """The ticket's page showed the clinic's answers up to message ``up_to``; how many were new.
+
+        Several server processes, each with its own sockets, cannot know whether some page is
+        open: the page says what it showed, and a relay (``Outbox.relay_answer``) whose
+        answers have all been shown is not sent.  Only a relay still waiting is cancelled
+        (compare-and-set): one the dispatcher has begun to send goes out.
+        """
+        now = self.clock.now()
+        answers = list(
+            self.session.scalars(
+                select(ConversationMessage)
+                .join(Conversation, ConversationMessage.conversation_id == Conversation.id)
+                .where(
+                    Conversation.ticket_id == ticket.id,
+                    ConversationMessage.direction == OUTBOUND,
+                    ConversationMessage.channel == "page",
+                    ConversationMessage.seen_at.is_(None),
+                    ConversationMessage.id <= up_to,
+                )
+                .order_by(ConversationMessage.id)
+            )
+        )
+        for answer in answers:
+            answer.seen_at = now
+        self.session.flush()
+        for relay_id in {a.relay_id for a in answers if a.relay_id is not None}:
+            unseen = self.session.scalar(
+                select(func.count())
+                .select_from(ConversationMessage)
+                .where(ConversationMessage.relay_id == relay_id, ConversationMessage.seen_at.is_(None))
+            )
+            if not unseen:
+                self.session.execute(
+                    update(Message)
+                    .where(Message.id == relay_id, Message.status == MESSAGE_QUEUED)
+                    .values(status=MESSAGE_SKIPPED, last_error=SEEN_ON_PAGE)
+                    .execution_options(synchronize_session=False)
+                )
+        for answer in answers:
+            self.session.refresh(answer)  # its relay as it is now, for the consoles
+            conversation = self.session.get(Conversation, answer.conversation_id)
+            self.moved.append((conversation, answer))
+        return len(answers)
+
     # -- retention -------------------------------------------------------------------------------
 
     def erase_older_than(self, retention_days: int) -> int:
@@ -523,6 +591,10 @@ class Inbox:
             message.status = MESSAGE_SENT
             if conversation.ticket_id is not None:
                 self.to_tickets.append((conversation.ticket_id, message))
+                if author != AUTO and conversation.ticket is not None:
+                    # Staff wrote it and the page may be closed (see ``seen_on_page``);
+                    # an automatic answer replies to what the page has just sent.
+                    self.page_answers.append((conversation.ticket, message))
         elif problem is not None:
             message.status = MESSAGE_FAILED
             message.last_error = problem

@@ -51,6 +51,9 @@ class InboxSettings:
     holidays: frozenset[date] = frozenset()
     #: Minutes a passed-over late patient keeps the front of the line (``[queue] late_hold_minutes``).
     late_hold_minutes: int = 15
+    #: A staff answer the phone page has not shown after this many seconds goes out on the
+    #: patient's channels (the page is closed); 0: answers to the page stay on the page.
+    page_unseen_seconds: int = 60
 
 
 def _texts(key: str, value: Any, languages: tuple[str, ...]) -> dict[str, str]:
@@ -134,4 +137,5 @@ def parse_inbox(data: Mapping, languages: tuple[str, ...]) -> InboxSettings:
         contact_per_number_per_day=_count(inbox, "contact_per_number_per_day", 5, "[inbox] contact_per_number_per_day"),
         holidays=_holidays(data.get("hours", {}).get("holidays", [])),
         late_hold_minutes=_count(queue, "late_hold_minutes", 15, "[queue] late_hold_minutes", low=0),
+        page_unseen_seconds=_count(inbox, "page_unseen_seconds", 60, "[inbox] page_unseen_seconds", low=0),
     )

@@ -523,6 +523,15 @@ class ConversationMessage(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    #: An answer to the phone page: when the page said it had shown it (None: not yet).
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: An answer to the phone page not seen in time goes out on the patient's channels as
+    #: this message (``kind`` "answer": the link, not the body), sent by the dispatcher.
+    relay_id: Mapped[str | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+
+    relay: Mapped[Message | None] = relationship(lazy="joined")
 
 
 class ReplyTemplate(Base):

@@ -335,18 +335,35 @@ def conversation_summary(conversation: Conversation) -> dict:
     }
 
 
+def answer_progress(message: ConversationMessage) -> tuple[str, str, str | None]:
+    """(channel, status, error) of a message as the inbox shows it.
+
+    An answer to the phone page is ``page``/``sent`` until the page shows it (``delivered``:
+    the patient has it on screen); once its relay to the patient's channels has begun, it
+    follows the relay (``sms``/``sent``, ``webpush``/``failed`` ...) like any other answer.
+    """
+    relay = message.relay
+    if message.seen_at is not None:
+        return message.channel, "delivered", None
+    if relay is not None and (relay.status != "queued" or relay.attempts or relay.last_error):
+        return relay.channel or message.channel, relay.status, relay.last_error
+    return message.channel, message.status, message.last_error
+
+
 def conversation_message(message: ConversationMessage) -> dict:
     """One message as staff see it: plain text, who wrote it, how far it got."""
+    channel, status, error = answer_progress(message)
     return {
         "id": message.id,
         "direction": message.direction,
-        "channel": message.channel,
+        "channel": channel,
         "body": message.body,
         "created_at": iso(message.created_at),
-        "status": message.status,
+        "status": status,
         "author": message.author,
         "keyword": message.keyword,
-        "error": message.last_error,
+        "error": error,
+        "seen_at": iso(message.seen_at),
     }
 
 

@@ -320,6 +320,8 @@ def test_during_opening_hours_nobody_is_answered_automatically(reception):
         ("inbox", {"templates": {"Bad Id": {"en": "x"}}}, "[inbox.templates.Bad Id]"),
         ("inbox", {"templates": {"ok": {"en": ""}}}, "[inbox.templates.ok].en"),
         ("inbox", {"contact_per_address_per_hour": 0}, "[inbox] contact_per_address_per_hour"),
+        ("inbox", {"page_unseen_seconds": -1}, "[inbox] page_unseen_seconds"),
+        ("inbox", {"page_unseen_seconds": "60"}, "[inbox] page_unseen_seconds"),
     ],
 )
 def test_bad_inbox_configuration_stops_the_start_naming_the_key(tmp_path, section, values, key):

@@ -16,7 +16,7 @@ from .. import payloads
 from ..conversations import Inbound
 from ..extensions import db, limiter
 from ..inbox_settings import TEMPLATE_ID
-from ..models import CONVERSATION_CLOSED, CONVERSATION_OPEN, StaffUser
+from ..models import CONVERSATION_CLOSED, CONVERSATION_OPEN, StaffUser, Ticket
 from ..opening import is_open, next_opening
 from ..pages.widget import SETUP as WIDGET_SETUP
 from ..phones import InvalidPhone, normalize_phone
@@ -139,6 +139,21 @@ def write_to_reception(token: str):
         raise ApiError(409, "illegal_transition", "this ticket is closed; please phone the clinic", "token")
     message = converse(lambda inbox: inbox.receive(Inbound("page", body, ticket=ticket)))
     return jsonify({"message": payloads.thread_message(message)}), 201
+
+
+@api.post("/tickets/<token>/messages/read")
+def answers_seen(token: str):
+    """``{"up_to": <message id>}``: the page has shown the clinic's answers up to this one.
+
+    Sent by the page after it shows an answer (live or on opening): an answer it shows in
+    time is not sent again on the patient's channels (``[inbox] page_unseen_seconds``).
+    """
+    ticket = clinic_queue().ticket_by_token(token)
+    up_to = json_body().get("up_to")
+    if not isinstance(up_to, int) or isinstance(up_to, bool) or not 0 < up_to < 2**31:
+        raise ApiError(400, "invalid", "up_to must be the id of a message the page showed", "up_to")
+    seen = converse(lambda inbox: inbox.seen_on_page(inbox.session.get(Ticket, ticket.id), up_to))
+    return jsonify({"seen": seen})
 
 
 # -- quick replies ---------------------------------------------------------------------------

@@ -626,6 +626,20 @@ SPEC["paths"].update(
                 },
             },
         },
+        "/tickets/{token}/messages/read": {
+            "parameters": TOKEN,
+            "post": {
+                "summary": "The phone page showed the clinic's answers up to message up_to: "
+                "they are not sent again on the patient's channels",
+                "requestBody": _json_body(
+                    {"type": "object", "required": ["up_to"], "properties": {"up_to": {"type": "integer"}}}
+                ),
+                "responses": {
+                    "200": _json({"type": "object", "properties": {"seen": {"type": "integer"}}}, "how many were new"),
+                    **_errors(400, 404),
+                },
+            },
+        },
         "/contact": {
             "post": {
                 "summary": "The website widget: a question or a call-back request (no token; CORS for "

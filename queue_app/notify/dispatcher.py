@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from ..config import Settings
 from ..models import (
     CALLED,
+    CLOSED_STATUSES,
     EXPECTED_STATUSES,
     IN_CONSULTATION,
     MESSAGE_DELIVERED,
@@ -67,7 +68,7 @@ from .channels.base import (
     ProviderResult,
 )
 from .costs import sms_price
-from .outbox import MUST_REACH, PAGE_CHANNELS, opted_out_phones, reachable_channels, recipient
+from .outbox import ANSWER, MUST_REACH, NOBODY_CAN_REACH, PAGE_CHANNELS, opted_out_phones, reachable_channels, recipient
 from .settings import WEBHOOK
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,8 @@ STILL_RELEVANT = {
     "turn_near": (WAITING,),
     "called": (CALLED,),
     "recalled": (CALLED,),
+    # An answer from reception is worth having after the visit too.
+    ANSWER: OPEN_STATUSES + CLOSED_STATUSES,
     # An appointment's: reminders only while the patient may still come; the rest are
     # webhook events, sent whatever happens next.
     "appointment_reminder": EXPECTED_STATUSES,
@@ -337,7 +340,10 @@ class Dispatcher:
                 return
             channel = self.channels.get(message.channel or "")
             if channel is None:
-                self._next_channel(session, message, ticket, "channel no longer configured")
+                # No channel yet (a relay decided while none could reach the patient): the
+                # first that can now; else it fails with the reason.
+                why = "channel no longer configured" if message.channel else NOBODY_CAN_REACH
+                self._next_channel(session, message, ticket, why)
                 return
             outgoing = self._outgoing(session, message, ticket, channel)
             # The session holds no lock while the provider is called: only the lease.

@@ -40,6 +40,11 @@ MUST_REACH = ("turn_near", "called", "recalled")
 #: Channels a patient turns on from their own phone page (free to the clinic).
 PAGE_CHANNELS = ("webpush", "telegram")
 NOBODY_CAN_REACH = "no channel can reach this patient"
+#: Reception answered on the phone page and the page did not show it in time: the patient is
+#: told on their channels, with the page's link (see ``Outbox.relay_answer``).
+ANSWER = "answer"
+#: Why a relay was not sent: the page showed every answer it carried first.
+SEEN_ON_PAGE = "seen on the phone page"
 #: "Turn near" goes when the early end of the range is down to the lead time times this.
 #: The early end is the 10th percentile of the wait, but the first moment a moving estimate
 #: dips to a line is more often early than late: on the sample clinics, telling at exactly
@@ -286,6 +291,37 @@ class Outbox:
             made.append(message)
         session.add_all(made)
         return made
+
+    def relay_answer(
+        self, session: Session, ticket: Ticket, answer_id: int, now: datetime, base_url: str
+    ) -> str | None:
+        """Plan telling the patient on their channels of a staff answer their page may not show.
+
+        Due ``[inbox] page_unseen_seconds`` after the answer; the page cancels it by saying it
+        showed the answer (``Inbox.seen_on_page``).  It carries the clinic, the number and
+        the link, never the answer: an SMS or a lock screen is read by whoever holds the
+        phone, and staff write freely (a result, a prescription).  Answers written while one
+        is still waiting share it, so three quick answers are one text.  Returns its id
+        (None: the clinic keeps answers on the page).  The channel is the first that can
+        reach the patient now; one they turn on before it is due is used then.
+        """
+        wait = self.settings.inbox.page_unseen_seconds
+        if not wait:
+            return None
+        waiting = session.scalar(
+            select(Message.id).where(
+                Message.ticket_id == ticket.id, Message.kind == ANSWER, Message.status == MESSAGE_QUEUED
+            )
+        )
+        if waiting is not None:
+            return waiting
+        usable = reachable_channels(session, ticket, self.notify.order, self.channels, now)
+        facts = variables(self.settings, ticket, base_url)
+        relay = self._message(ticket, ANSWER, "patient", usable[0] if usable else None, MESSAGE_QUEUED, facts, now)
+        relay.dedupe_key = f"{ticket.id}:{ANSWER}:{answer_id}"
+        relay.next_attempt_at = now + timedelta(seconds=wait)
+        session.add(relay)
+        return relay.id
 
     @staticmethod
     def _checkin_sent_to_number(session: Session, ticket: Ticket) -> bool:

@@ -19,6 +19,7 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "turn_near": "[{clinic}] {number}번 곧 차례입니다. 대기실로 와 주세요. {link}",
         "called": "[{clinic}] {number}번 {room|로} 들어오세요.",
         "recalled": "[{clinic}] {number}번 다시 호출합니다. {room|로} 들어오세요.",
+        "answer": "[{clinic}] {number}번, 접수처에서 답장을 보냈습니다. 확인하기: {link}",
         "subject": "[{clinic}] 번호 {number}",
         "appointment_reminder": "[{clinic}] {time} {service} 예약 안내입니다. {instructions} 확인·취소: {link}",
         "appointment_preparation": "[{clinic}] {time} {service} 예약 준비 안내: {instructions} {link}",
@@ -29,6 +30,7 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "turn_near": "{clinic}: number {number}, your turn is near. Please come back to the waiting room. {link}",
         "called": "{clinic}: number {number}, please go to {room}.",
         "recalled": "{clinic}: number {number}, we are calling you again. Please go to {room}.",
+        "answer": "{clinic}: number {number}, reception has answered your message. Read it: {link}",
         "subject": "{clinic}: number {number}",
         "appointment_reminder": (
             "{clinic}: your {service} appointment is at {time}. {instructions} Confirm or cancel: {link}"
@@ -47,6 +49,7 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "turn_near": "{clinic}: номер {number}, скоро ваша очередь. Вернитесь, пожалуйста, в зал ожидания. {link}",
         "called": "{clinic}: номер {number}, пройдите в {room}.",
         "recalled": "{clinic}: номер {number}, повторный вызов. Пройдите в {room}.",
+        "answer": "{clinic}: номер {number}, регистратура ответила на ваше сообщение. Прочитать: {link}",
         "subject": "{clinic}: номер {number}",
         "appointment_reminder": (
             "{clinic}: вы записаны на {time}, услуга: {service}. {instructions} Подтвердить или отменить: {link}"
@@ -96,8 +99,9 @@ def render(kind: str, language: str, variables: Mapping[str, str], custom=None, 
 
 
 #: Messages whose SMS always carries the link: the check-in text is the patient's way back
-#: to their page (a ticket in the pocket, the page closed), whatever it costs.
-ALWAYS_LINKED = ("checked_in", "appointment_reminder", "appointment_preparation")
+#: to their page (a ticket in the pocket, the page closed), whatever it costs; an answer
+#: from reception is read on that page, so its text is nothing without the link.
+ALWAYS_LINKED = ("checked_in", "appointment_reminder", "appointment_preparation", "answer")
 #: Appointment messages whose SMS carries the link to the instructions instead of them: a
 #: fasting instruction in Korean would cost several texts.
 INSTRUCTIONS_BY_LINK = ("appointment_reminder", "appointment_preparation")

@@ -328,6 +328,7 @@ def staff_texts() -> dict[str, str]:
         "kind_turn_near": _("Turn near"),
         "kind_called": _("Called in"),
         "kind_recalled": _("Called again"),
+        "kind_answer": _("Reception's answer (page closed)"),
         "status_queued": _("waiting to send"),
         "status_sending": _("sending"),
         "status_sent": _("sent"),

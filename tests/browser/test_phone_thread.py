@@ -3,6 +3,8 @@ answers from the console, and the answer appears on the phone at once, read out 
 
 from __future__ import annotations
 
+import time
+
 import requests
 
 from .conftest import axe_check, staff_console
@@ -36,6 +38,12 @@ def test_a_patient_writes_to_reception_and_sees_the_answer_arrive_live_in_korean
     assert "접수처" in page.inner_text("#thread-messages .from-clinic .meta")
     # Screen readers hear the answer (a polite live region), not the whole thread again.
     assert page.inner_text("#thread-announcer") == "접수처 답장: 건물 뒤 주차장을 이용하세요."
+    # The page says it showed the answer: the inbox has it delivered, and no SMS or push follows.
+    shown = f"{staff_api.server.url}/api/v1/conversations/{conversation_of(staff_api, ticket)}"
+    deadline = time.monotonic() + 2
+    while not requests.get(shown, headers=staff_api.headers, timeout=10).json()["messages"][-1]["seen_at"]:
+        assert time.monotonic() < deadline, "the page did not say it showed the answer"
+        time.sleep(0.05)
     axe_check(page)
 
     # A reload shows the same thread, from the API.

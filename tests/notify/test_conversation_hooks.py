@@ -22,18 +22,19 @@ PHONE = "+821012345678"
 TG_HEADERS = {"X-Telegram-Bot-Api-Secret-Token": "tg-secret"}
 
 
+def answer_as_providers(server, request):
+    """Twilio's and Telegram's answer to a message sent (anything else: 404)."""
+    if request.path.endswith("/Messages.json"):
+        return 201, {}, {"sid": f"SM{len(server.requests):032d}", "status": "queued"}
+    if request.path.endswith("/sendMessage"):
+        return 200, {}, {"ok": True, "result": {"message_id": len(server.requests)}}
+    return 404, {}, {}
+
+
 @pytest.fixture
 def providers(http_server):
     """Twilio and Telegram in one local server: each answers as the real API does."""
-
-    def answer(request):
-        if request.path.endswith("/Messages.json"):
-            return 201, {}, {"sid": f"SM{len(http_server.requests):032d}", "status": "queued"}
-        if request.path.endswith("/sendMessage"):
-            return 200, {}, {"ok": True, "result": {"message_id": len(http_server.requests)}}
-        return 404, {}, {}
-
-    http_server.handler = answer
+    http_server.handler = lambda request: answer_as_providers(http_server, request)
     return http_server
 
 

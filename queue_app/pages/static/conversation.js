@@ -54,7 +54,22 @@
     list.textContent = "";
     messages.forEach(function (m) { list.appendChild(item(m)); });
     empty.hidden = messages.length > 0;
+    acknowledge();
   }
+
+  // Tell the server which of reception's answers this page has shown while on screen: an
+  // answer not shown in time is sent by SMS or push instead (any server process may hold this
+  // page's socket, so only the page can say).  A hidden tab waits until it is looked at.
+  var acknowledged = 0;
+  function acknowledge() {
+    if (document.visibilityState !== "visible") return;
+    var newest = 0;
+    messages.forEach(function (m) { if (m.from === "clinic" && m.id > newest) newest = m.id; });
+    if (newest <= acknowledged) return;
+    acknowledged = newest;
+    window.Api("POST", "/tickets/" + encodeURIComponent(setup.token) + "/messages/read", { up_to: newest });
+  }
+  document.addEventListener("visibilitychange", acknowledge);
 
   // One message as the server sent it; a second copy (the answer and its event) replaces the first.
   function keep(m) {
