@@ -19,6 +19,7 @@ from queue_app.models import Service, Ticket, TicketEvent
 from queue_app.queue import Actor, AlreadyCheckedIn, ClinicQueue, RoomBusy
 
 from .conftest import make_settings, prepare_database
+from .support.at_once import at_once
 
 ROOMS = [f"room{i}" for i in range(1, 9)]
 PATIENTS = 120
@@ -129,29 +130,21 @@ def test_concurrent_check_ins_on_postgresql(postgres_url):
 def _check_in_burst(url: str) -> None:
     settings = crowded_clinic(url)
     engine = make_engine(url)
-    start = threading.Barrier(8)
     numbers: list[str] = []
-    errors: list[BaseException] = []
 
-    def kiosk(i: int) -> None:
-        try:
-            with Session(engine) as session:
-                queue = ClinicQueue(session, SystemClock(), settings.timezone)
-                start.wait()
-                for _ in range(10):
-                    ticket, _ = queue.check_in("general", language="ko", actor=Actor("kiosk", str(i)))
-                    session.commit()
-                    numbers.append(ticket.number)
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
+    def kiosk(i: int, wait) -> None:
+        with Session(engine) as session:
+            queue = ClinicQueue(session, SystemClock(), settings.timezone)
+            wait()
+            for _ in range(10):
+                ticket, _ = queue.check_in("general", language="ko", actor=Actor("kiosk", str(i)))
+                session.commit()
+                numbers.append(ticket.number)
 
-    threads = [threading.Thread(target=kiosk, args=(i,)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    engine.dispose()
-    assert not errors, errors
+    try:
+        at_once(8, kiosk)
+    finally:
+        engine.dispose()
     assert sorted(numbers) == [f"A-{n:03d}" for n in range(1, 81)]
 
 
@@ -159,40 +152,32 @@ def _one_number_at_eight_kiosks(url: str) -> None:
     """Eight kiosks check in one phone number for one service at the same instant."""
     settings = crowded_clinic(url)
     engine = make_engine(url)
-    start = threading.Barrier(8, timeout=60)
     outcomes: list[str] = []
-    errors: list[BaseException] = []
 
-    def kiosk(i: int) -> None:
-        try:
-            with Session(engine) as session:
-                queue = ClinicQueue(session, SystemClock(), settings.timezone)
-                start.wait()
-                try:
-                    queue.check_in(
-                        "general",
-                        language="ko",
-                        actor=Actor("kiosk", str(i)),
-                        phone="+821023456789",
-                        one_ticket_per_phone=True,
-                    )
-                    session.commit()
-                    outcomes.append("created")
-                except AlreadyCheckedIn:
-                    session.rollback()
-                    outcomes.append("refused")
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
+    def kiosk(i: int, wait) -> None:
+        with Session(engine) as session:
+            queue = ClinicQueue(session, SystemClock(), settings.timezone)
+            wait()
+            try:
+                queue.check_in(
+                    "general",
+                    language="ko",
+                    actor=Actor("kiosk", str(i)),
+                    phone="+821023456789",
+                    one_ticket_per_phone=True,
+                )
+                session.commit()
+                outcomes.append("created")
+            except AlreadyCheckedIn:
+                session.rollback()
+                outcomes.append("refused")
 
-    threads = [threading.Thread(target=kiosk, args=(i,)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    with Session(engine) as session:
-        numbers = session.scalars(select(Ticket.number)).all()
-    engine.dispose()
-    assert not errors, errors
+    try:
+        at_once(8, kiosk)
+        with Session(engine) as session:
+            numbers = session.scalars(select(Ticket.number)).all()
+    finally:
+        engine.dispose()
     assert sorted(outcomes) == ["created"] + ["refused"] * 7
     # The refused check-ins gave their numbers back.
     assert numbers == ["A-001"]
@@ -211,38 +196,30 @@ def _one_key_sent_eight_times(url: str) -> None:
     """One kiosk's tap reaches the server eight times at the same instant (a flaky network's retries)."""
     settings = crowded_clinic(url)
     engine = make_engine(url)
-    start = threading.Barrier(8, timeout=60)
     tickets: list[tuple[int, bool]] = []
-    errors: list[BaseException] = []
 
-    def retry(i: int) -> None:
-        try:
-            with Session(engine) as session:
-                queue = ClinicQueue(session, SystemClock(), settings.timezone)
-                start.wait()
-                ticket, created = queue.check_in(
-                    "general",
-                    language="ko",
-                    actor=Actor("kiosk", "front-desk"),
-                    idempotency_key="tap-0001",
-                    idempotency_scope="kiosk:front-desk",
-                    fingerprint="same-request",
-                )
-                session.commit()
-                tickets.append((ticket.id, created))
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
+    def retry(i: int, wait) -> None:
+        with Session(engine) as session:
+            queue = ClinicQueue(session, SystemClock(), settings.timezone)
+            wait()
+            ticket, created = queue.check_in(
+                "general",
+                language="ko",
+                actor=Actor("kiosk", "front-desk"),
+                idempotency_key="tap-0001",
+                idempotency_scope="kiosk:front-desk",
+                fingerprint="same-request",
+            )
+            session.commit()
+            tickets.append((ticket.id, created))
 
-    threads = [threading.Thread(target=retry, args=(i,)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    with Session(engine) as session:
-        numbers = session.scalars(select(Ticket.number)).all()
-        last_number = session.scalar(select(Service.last_number).where(Service.id == "general"))
-    engine.dispose()
-    assert not errors, errors
+    try:
+        at_once(8, retry)
+        with Session(engine) as session:
+            numbers = session.scalars(select(Ticket.number)).all()
+            last_number = session.scalar(select(Service.last_number).where(Service.id == "general"))
+    finally:
+        engine.dispose()
     # Every retry got the one ticket; only the first made it.
     assert len({ticket_id for ticket_id, _ in tickets}) == 1
     assert sorted(created for _, created in tickets) == [False] * 7 + [True]

@@ -7,8 +7,6 @@ not one each.  Each round is a new number, four deliveries released together by 
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy import func, select
 
@@ -17,6 +15,7 @@ from queue_app.extensions import db
 from queue_app.models import Conversation, ConversationMessage
 
 from .conftest import make_settings, prepare_database
+from .support.at_once import at_once
 from .test_conversations import Reception
 
 DELIVERIES = 4
@@ -32,25 +31,12 @@ def inbound(channel: str, round_: int, delivery: int) -> Inbound:
 
 
 def write_at_once(reception: Reception, channel: str, round_: int) -> None:
-    together = threading.Barrier(DELIVERIES, timeout=30)
-    errors: list[BaseException] = []
+    def deliver(delivery: int, wait) -> None:
+        message = inbound(channel, round_, delivery)
+        wait()
+        reception.converse(lambda inbox: inbox.receive(message))
 
-    def deliver(delivery: int) -> None:
-        try:
-            message = inbound(channel, round_, delivery)
-            together.wait()
-            reception.converse(lambda inbox: inbox.receive(message))
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            together.abort()
-            errors.append(exc)
-
-    workers = [threading.Thread(target=deliver, args=(i,)) for i in range(DELIVERIES)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=60)
-    assert not errors, errors
-    assert not any(w.is_alive() for w in workers)
+    at_once(DELIVERIES, deliver, timeout=30)
 
 
 @pytest.mark.parametrize("channel", ["sms", "telegram"])
