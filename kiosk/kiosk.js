@@ -428,6 +428,9 @@
       year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: setup.timezone,
     }).format(time) });
     show("result");
+    // [kiosk] auto_print: the receipt comes out without a tap.  Chromium started with
+    // --kiosk-printing sends it to the default printer with no dialog; elsewhere the dialog.
+    if (setup.auto_print) window.print();
   }
 
   $("print").addEventListener("click", function () { window.print(); });

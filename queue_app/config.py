@@ -124,6 +124,9 @@ class Settings:
     inbox: InboxSettings = field(default_factory=InboxSettings)
     #: Seconds the kiosk shows a ticket before going back to the start (``[kiosk] ticket_seconds``).
     kiosk_ticket_seconds: int = 20
+    #: Print each new ticket without a tap (``[kiosk] auto_print``): with Chromium's
+    #: ``--kiosk-printing`` it goes straight to the receipt printer.
+    kiosk_auto_print: bool = False
     #: Reminders, arrival and no-show times, preparation instructions (``[appointments]``).
     appointments: AppointmentSettings = field(default_factory=AppointmentSettings)
     source: str = ""
@@ -490,6 +493,7 @@ def _validate(data: dict) -> Settings:
         limits=_abuse_limits(data),
         inbox=inbox,
         kiosk_ticket_seconds=kiosk_ticket_seconds,
+        kiosk_auto_print=_get(data, "kiosk", "auto_print", bool, False),
         appointments=parse_appointments(data),
         demo=demo,
         notify=with_demo_channel(notify) if demo else notify,

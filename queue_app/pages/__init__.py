@@ -192,6 +192,7 @@ def kiosk_setup():
             "texts": texts_in(settings.languages, kiosk_texts),
             "links": _links_view(),
             "ticket_seconds": settings.kiosk_ticket_seconds,
+            "auto_print": settings.kiosk_auto_print,
             "phone_prefix": MOBILE_PREFIX.get(settings.phone_region, ""),
             "retention_days": settings.retention_days,
             "timezone": settings.timezone.key,

@@ -5,7 +5,9 @@ long, and a printed ticket in the clinic's time."""
 
 from __future__ import annotations
 
-from .conftest import axe_check
+import signal
+
+from .conftest import axe_check, start_clinic
 
 
 def tap(kiosk, keys: str) -> None:
@@ -87,3 +89,34 @@ def test_010_alone_is_no_number_and_the_printed_time_is_the_clinics(server, kios
     page.emulate_media(media="print")
     assert page.is_visible("#result-time")
     assert page.evaluate("getComputedStyle(document.getElementById('result-time')).wordBreak") == "keep-all"
+
+
+#: Counts the kiosk's print requests instead of opening the browser's print dialog.
+COUNT_PRINTS = "window.__prints = 0; window.print = () => { window.__prints += 1; };"
+
+
+def test_with_auto_print_each_new_ticket_is_printed_without_a_tap(tmp_path, contexts):
+    server = start_clinic(tmp_path, {"QUEUE_APP_KIOSK_AUTO_PRINT": "true"})
+    try:
+        page = contexts(viewport={"width": 1280, "height": 800}, locale="ko-KR").new_page()
+        page.add_init_script(COUNT_PRINTS)
+        page.goto(f"{server.url}/kiosk?pair={server.tokens['kiosk']}")
+        for expected in (1, 2):
+            page.click(".service-button[data-service=general]")
+            page.click("#check-in")
+            page.wait_for_selector("#result:not([hidden])")
+            assert page.evaluate("window.__prints") == expected
+            page.click("#done")
+    finally:
+        server.stop(signal.SIGTERM)
+
+
+def test_without_auto_print_the_ticket_is_printed_only_when_asked(kiosk):
+    kiosk.add_init_script(COUNT_PRINTS)
+    kiosk.reload()
+    kiosk.click(".service-button[data-service=general]")
+    kiosk.click("#check-in")
+    kiosk.wait_for_selector("#result:not([hidden])")
+    assert kiosk.evaluate("window.__prints") == 0
+    kiosk.click("#print")
+    assert kiosk.evaluate("window.__prints") == 1
