@@ -39,6 +39,9 @@ from .queue import ClinicQueue
 T = TypeVar("T")
 #: A kept snapshot older than this is read again: estimates move with the clock.
 SNAPSHOT_SECONDS = 60
+#: Changes the kept state is carried on through (``QueueBoard.carry``): they move known
+#: tickets on and put nobody new into a line.
+CARRIED = frozenset({"called", "recalled", "consultation_started", "finished", "no_show", "cancelled", "left"})
 
 
 @dataclass
@@ -249,20 +252,21 @@ class Clinic:
             raise
 
     def _extended(self, queue: ClinicQueue, version: int) -> QueueState | None:
-        """The new state from the kept one, when the change was one check-in at the back."""
+        """The new state from the kept one, without reading the queue again, when it can be.
+
+        One check-in at the back: the estimate's runs carried on past the newcomer.  A change
+        that only moved known tickets on (a call, a start, a finish...): the lines and rooms
+        carried, everyone estimated again.  None: read everything.
+        """
         kept = self._latest
         happened = queue.happened
-        if (
-            kept is None
-            or kept.version != version - 1
-            or not self._fresh(kept)
-            or len(happened) != 1
-            or happened[0][1] != "checked_in"
-            or queue.touched != [happened[0][0]]
-            or queue.rooms_changed
-        ):
+        if kept is None or kept.version != version - 1 or not self._fresh(kept) or queue.rooms_changed:
             return None
-        return self.board.extend(kept.state, queue, happened[0][0])
+        if len(happened) == 1 and happened[0][1] == "checked_in" and queue.touched == [happened[0][0]]:
+            return self.board.extend(kept.state, queue, happened[0][0])
+        if happened and all(kind in CARRIED for _, kind in happened):
+            return self.board.carry(kept.state, queue)
+        return None
 
     @staticmethod
     def _next_version(session: Session) -> int:
