@@ -440,8 +440,35 @@ def patience(seed: int, run: int, ticket_id: str, rate: float) -> float:
     Drawn from the patient and the run alone, not from a room's random numbers: a room that
     looks at a newcomer it does not call yet must not shift the draws of those it calls.
     """
+    return _unit_patience(seed, run, ticket_id) / rate
+
+
+def _unit_patience(seed: int, run: int, ticket_id: str) -> float:
+    """``patience`` at a rate of one per minute (the draw itself, before the rate)."""
     u = (zlib.crc32(f"{seed}:{run}:{ticket_id}".encode()) + 0.5) / 4294967296.0
-    return -math.log(1.0 - u) / rate
+    return -math.log(1.0 - u)
+
+
+class _Patience:
+    """Each waiting patient's patience draws, kept: every estimate while they wait needs
+    them again (a thousand waiting, forty runs: forty thousand hashes and logarithms), and
+    they depend on nothing but the patient and the run."""
+
+    #: Draws kept at most; past it they are made again (a day's patients are far fewer).
+    LIMIT = 400_000
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self._draws: dict[tuple[str, int], float] = {}
+
+    def unit(self, run: int, ticket_id: str) -> float:
+        key = (ticket_id, run)
+        draw = self._draws.get(key)
+        if draw is None:
+            if len(self._draws) >= self.LIMIT:
+                self._draws.clear()
+            draw = self._draws[key] = _unit_patience(self.seed, run, ticket_id)
+        return draw
 
 
 def _room_seed(seed: int, run: int, room_id: str) -> int:
@@ -565,6 +592,7 @@ class WaitEstimator:
         self._calibration = [_Calibration(settings.coverage) for _ in range(len(CALIBRATION_BANDS) + 1)]
         self._pooled_calibration = _Calibration(settings.coverage)
         self._target = settings.coverage
+        self._patience = _Patience(settings.seed)
 
     # -- learning ---------------------------------------------------------------------------
 
@@ -773,6 +801,7 @@ class WaitEstimator:
         in_break = day.in_break
         breaks = day.breaks
         break_gaps = self._break_gaps.sorted()
+        unit_patience = self._patience.unit
         line_lengths = [len(line) for line in lines]
         gap_counts = [len(g) for g in gaps]
         shape_counts = [len(s) for s in shapes]
@@ -824,7 +853,7 @@ class WaitEstimator:
                     remaining -= 1
                     calls[j].append(t - t0)
                     rate = leave[best]
-                    if rate > 0 and t0 + patience(settings.seed, run, waiting[j].id, rate) < t:
+                    if rate > 0 and t0 + unit_patience(run, waiting[j].id) / rate < t:
                         continue  # left before the room got to them: nobody comes
                     break
                 if best < 0:
