@@ -41,17 +41,18 @@ def send_each(server, batch: Iterable[tuple[str, str, dict]], *, queued: bool) -
 def send_local(server, batch: Iterable[tuple[str, str, dict]]) -> int:
     """Send each item to the clients of its room connected to this process; how many sends."""
     rooms = server.manager.rooms.get(NAMESPACE, {})
+    # The text python-socketio's ``Packet.encode`` makes of an event in the default namespace
+    # (our views are JSON: never the binary kind, which it would first look for, part by part).
+    dumps, event_type = server.packet_class.json.dumps, str(sio_packet.EVENT)
     sent = 0
     for room, event, data in batch:
         members = rooms.get(room)
         if not members:
             continue
-        encoded = server.packet_class(sio_packet.EVENT, namespace=NAMESPACE, data=[event, data]).encode()
-        for part in encoded if isinstance(encoded, list) else [encoded]:
-            packet = eio_packet.Packet(eio_packet.MESSAGE, part)
-            for eio_sid in list(members.values()):
-                server._send_eio_packet(eio_sid, packet)
-                sent += 1
+        packet = eio_packet.Packet(eio_packet.MESSAGE, event_type + dumps([event, data], separators=(",", ":")))
+        for eio_sid in list(members.values()):
+            server._send_eio_packet(eio_sid, packet)
+            sent += 1
     return sent
 
 
