@@ -5,8 +5,10 @@ input and hands the change to ``Clinic.change`` as a function of the domain (``C
 The door then does the same five things for every kind of change, in this order:
 
 1. runs the change in the domain, on the caller's database session;
-2. reads the new state once (positions and estimates) and plans the messages it causes,
-   in the same transaction (the outbox);
+2. makes the new state once (positions and estimates) and plans the messages it causes,
+   in the same transaction (the outbox): carried on from the kept state when the change
+   only moved known tickets on or added one at the back (``QueueBoard.carry``/``extend``),
+   read from the database otherwise;
 3. moves the queue's version on (one shared row, so every server process numbers changes
    in one sequence) and commits: the change, its messages and its number together or not
    at all;
