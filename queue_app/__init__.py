@@ -30,6 +30,7 @@ def create_app(config=None, *, clock=None):
     from .hooks import hooks
     from .notify.dispatcher import Dispatcher
     from .notify.outbox import Outbox
+    from .notify.replies import ReplySender
     from .pages import init_babel, pages
     from .pages.demo import demo_pages
     from .proxies import TrustedProxies
@@ -73,6 +74,7 @@ def create_app(config=None, *, clock=None):
         on_tick=lambda: look_again(app),
     )
     clinic.wake = dispatcher.wake
+    dispatcher.replies = ReplySender(settings, new_session, channels, clock, on_change=clinic.answer_moved)
     app.extensions["queue_app"] = Runtime(settings, board, clock, outbox=outbox, clinic=clinic, dispatcher=dispatcher)
     socketio.init_app(
         app,

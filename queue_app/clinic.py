@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import func, select, update
@@ -34,9 +35,16 @@ from sqlalchemy.orm import Session
 from . import payloads
 from .board import QueueBoard, QueueState, read_messages
 from .config import Settings
+from .conversations import Inbox
 from .models import MessageAttempt, QueueVersion, Ticket
 from .notify.outbox import Outbox
 from .queue import ClinicQueue
+
+
+def late_hold(settings: Settings) -> timedelta:
+    """How long a passed-over late patient keeps the front of the line."""
+    return timedelta(minutes=settings.inbox.late_hold_minutes)
+
 
 T = TypeVar("T")
 #: A kept snapshot older than this is read again: estimates move with the clock.
@@ -150,6 +158,12 @@ class Publisher(Protocol):
     def delivered(self, delivery) -> None:
         """A message moved on (sent, delivered, failed): staff see it."""
 
+    def inbox(self, event: dict) -> None:
+        """A conversation changed (a message in or out, read, assigned, closed): every staff console."""
+
+    def ticket_message(self, ticket_id: int, message: dict) -> None:
+        """Reception wrote to a patient's phone page: their page shows it at once."""
+
 
 @dataclass
 class Change(Generic[T]):
@@ -185,7 +199,7 @@ class Clinic:
 
     def queue(self, session: Session) -> ClinicQueue:
         """The domain over ``session``."""
-        return ClinicQueue(session, self.clock, self.settings.timezone)
+        return ClinicQueue(session, self.clock, self.settings.timezone, late_hold(self.settings))
 
     # -- changes ---------------------------------------------------------------------------
 
@@ -230,6 +244,40 @@ class Clinic:
             changed = [session.get(Ticket, ticket_id) for ticket_id in {m.ticket_id for m in messages}]
             queue.touched.extend(t for t in changed if t is not None)
             return self._finish(queue, state, messages, len(messages), called=None, version=version)
+
+    def converse(self, session: Session, base_url: str, act: Callable[[Inbox], T]) -> T:
+        """Run ``act`` on the inbox: commit, publish to staff and phone pages, wake the sender.
+
+        A keyword that changes the queue (late, here, cancel) changes it through the domain on
+        the same session, so the queue's change and the conversation are committed together
+        and the queue's news goes out as for any other change.
+        """
+        queue = self.queue(session)
+        inbox = Inbox(queue, self.settings, self.outbox.channels)
+        result = act(inbox)
+        if queue.touched or queue.happened:
+            self._commit(queue, base_url, result, called=None)
+        else:
+            session.commit()
+        self.publish_inbox(inbox)
+        if inbox.outgoing and self.wake is not None:
+            self.wake()
+        return result
+
+    def publish_inbox(self, inbox: Inbox) -> None:
+        """Tell staff of each conversation the inbox changed, and phone pages of their messages."""
+        if inbox.touched:
+            unread = inbox.unread_total()
+            for conversation in inbox.touched:
+                newest = inbox.newest.get(conversation.id)
+                self.publisher.inbox(payloads.inbox_event(conversation, newest, unread))
+        for ticket_id, message in inbox.to_tickets:
+            self.publisher.ticket_message(ticket_id, payloads.thread_message(message))
+
+    def answer_moved(self, session: Session, conversation, message) -> None:
+        """The sender's report on an answer (sent, failed, retried): staff see it."""
+        unread = Inbox(self.queue(session), self.settings).unread_total()
+        self.publisher.inbox(payloads.inbox_event(conversation, message, unread))
 
     def delivered(self, delivery) -> None:
         """The dispatcher's report: tell staff; a patient now on the call list changes the queue."""

@@ -296,6 +296,7 @@ def expire_day(ctx: Context, today: bool) -> None:
 
     from .clinic import next_queue_version
     from .clock import SystemClock
+    from .conversations import Inbox
     from .queue import ClinicQueue
 
     ctx.require_current_schema()
@@ -305,11 +306,14 @@ def expire_day(ctx: Context, today: bool) -> None:
         through = queue.clinic_day() if today else queue.clinic_day() - timedelta(days=1)
         expired = queue.expire_open_tickets(through)
         erased = queue.erase_personal_data(settings.retention_days)
+        # Patients' messages follow the same limit: bodies and contacts, not that they wrote.
+        conversations = Inbox(queue, settings).erase_older_than(settings.retention_days)
         if expired:
             # A change like any other for the servers' kept snapshots: read again, not shown.
             next_queue_version(session)
     click.echo(f"expired {len(expired)} open ticket(s) through {through}")
     click.echo(f"erased the phone numbers of {erased} visit(s) older than {settings.retention_days} days")
+    click.echo(f"erased the messages and contacts of {conversations} conversation(s) silent for longer")
 
 
 # -- production --------------------------------------------------------------------------------
@@ -385,6 +389,7 @@ def serve(ctx: Context, host: str | None, port: int | None, without_dispatcher: 
     """Run the server (Socket.IO and HTTP) under the configured async mode."""
     from .extensions import socketio
     from .links import choose_link_base, machine_address
+    from .realtime import watch_sessions
     from .serving import server_options, settle_the_heap
 
     app = _serving_app(ctx)
@@ -397,6 +402,7 @@ def serve(ctx: Context, host: str | None, port: int | None, without_dispatcher: 
     if not without_dispatcher:
         # Messages go out from the background, never inside a request.
         _run_dispatcher(app, in_background=True)
+    socketio.start_background_task(watch_sessions, app)
     links = choose_link_base(
         public_url=settings.public_url,
         allowed_hosts=(),

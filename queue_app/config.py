@@ -25,6 +25,7 @@ import phonenumbers
 
 from .bundled import bundled_path
 from .estimate import EstimatorSettings, OpeningHours
+from .inbox_settings import InboxConfigError, InboxSettings, parse_inbox
 from .links import parse_host
 from .notify.settings import NotifySettings, parse_notify, refuse_demo_channel, with_demo_channel
 
@@ -118,6 +119,8 @@ class Settings:
     #: Proxies (addresses or networks) whose X-Forwarded-For and -Proto headers are believed.
     trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
     limits: AbuseLimits = field(default_factory=AbuseLimits)
+    #: Conversations: quick replies, the after-hours answer, holidays, the late hold.
+    inbox: InboxSettings = field(default_factory=InboxSettings)
     #: Seconds the kiosk shows a ticket before going back to the start (``[kiosk] ticket_seconds``).
     kiosk_ticket_seconds: int = 20
     source: str = ""
@@ -178,7 +181,18 @@ def _apply_environment(data: dict, environ: Mapping[str, str]) -> None:
     ``QUEUE_APP_CHANNELS_SMS_AUTH_TOKEN`` sets ``auth_token`` of ``[channels.sms]``.
     """
     sections = {name.upper(): name for name, value in data.items() if isinstance(value, dict)}
-    for name in ("clinic", "hours", "database", "realtime", "server", "privacy", "notify", "channels"):
+    for name in (
+        "clinic",
+        "hours",
+        "database",
+        "realtime",
+        "server",
+        "privacy",
+        "notify",
+        "channels",
+        "inbox",
+        "queue",
+    ):
         sections.setdefault(name.upper(), name)
     for var, value in environ.items():
         if not var.startswith(ENV_PREFIX):
@@ -440,6 +454,10 @@ def _validate(data: dict) -> Settings:
         refuse_demo_channel(data)
     notify = parse_notify(data, services, languages)
     kiosk_ticket_seconds = _get(data, "kiosk", "ticket_seconds", int, 20)
+    try:
+        inbox = parse_inbox(data, languages)
+    except InboxConfigError as exc:
+        raise ConfigError(exc.key, str(exc)) from None
     if not 2 <= kiosk_ticket_seconds <= 600:
         raise ConfigError("[kiosk] ticket_seconds", "must be between 2 and 600 seconds")
 
@@ -466,6 +484,7 @@ def _validate(data: dict) -> Settings:
         session_idle_minutes=session_idle_minutes,
         trusted_proxies=trusted_proxies,
         limits=_abuse_limits(data),
+        inbox=inbox,
         kiosk_ticket_seconds=kiosk_ticket_seconds,
         demo=demo,
         notify=with_demo_channel(notify) if demo else notify,

@@ -14,11 +14,14 @@ import hmac
 import logging
 
 from flask import Blueprint, abort, jsonify, request
+from sqlalchemy.exc import IntegrityError
 
+from .conversations import Inbound
+from .extensions import db
 from .notify.channels.alimtalk import AlimTalkChannel, parse_report
 from .notify.channels.sms import parse_inbound, parse_status_callback, verify_twilio_signature
-from .notify.channels.telegram import SECRET_TOKEN_HEADER, check_secret_token, parse_start
-from .runtime import change, runtime
+from .notify.channels.telegram import SECRET_TOKEN_HEADER, check_secret_token, parse_start, parse_text
+from .runtime import change, converse, runtime
 
 hooks = Blueprint("hooks", __name__, url_prefix="/hooks")
 log = logging.getLogger(__name__)
@@ -62,20 +65,34 @@ def twilio_status():
 
 @hooks.post("/twilio/inbound")
 def twilio_inbound():
-    """A patient's SMS reply.  STOP (and Twilio's other opt-out words) stops our SMS to them."""
+    """A patient's SMS reply: into the inbox (once per ``MessageSid``), keywords acted on.
+
+    STOP (and Twilio's other opt-out words) stops our SMS to them, START undoes it.
+    """
     reply = parse_inbound(_verified_twilio_form())
     if reply is None:
         return "", 204
-    if reply.opted_out or reply.opted_in:
-        # Through the one door: staff consoles see at once who can no longer be texted.
-        change(lambda queue: queue.opt_out(reply.phone, "sms", stop=reply.opted_out))
+    opt = "stop" if reply.opted_out else "start" if reply.opted_in else None
+    provider_id = f"twilio:{reply.message_sid}" if reply.message_sid else None
+
+    def receive(inbox):
+        if provider_id is not None and inbox.already_received(provider_id):
+            return None  # Twilio sent it again: filed already, STOP already applied
+        if opt is not None:
+            # Through the one door: staff consoles see at once who can no longer be texted.
+            inbox.queue.opt_out(reply.phone, "sms", stop=reply.opted_out)
+        # Everything else (and STOP/START, shown) lands in the inbox; keywords act there.
+        return inbox.receive(Inbound("sms", reply.body, phone=reply.phone, provider_id=provider_id, opt=opt))
+
+    _file_once(receive)
     # An empty TwiML answer: Twilio itself confirms STOP and START to the patient.
     return '<?xml version="1.0" encoding="UTF-8"?><Response></Response>', 200, {"Content-Type": "text/xml"}
 
 
 @hooks.post("/telegram")
 def telegram_update():
-    """The bot's webhook: ``/start <code>`` binds the patient's chat to their ticket."""
+    """The bot's webhook: ``/start <code>`` binds the patient's chat to their ticket; any other
+    text lands in the inbox (once per ``update_id``: Telegram retries until it gets a 200)."""
     channel = runtime().outbox.channels.get("telegram")
     if channel is None:
         abort(404)
@@ -83,11 +100,31 @@ def telegram_update():
         abort(403)
     update = request.get_json(silent=True)
     started = parse_start(update) if isinstance(update, dict) else None
-    if started is None:
+    if started is not None:
+        chat_id, code = started
+        change(lambda queue: queue.bind_telegram(code, chat_id))
         return "", 204
-    chat_id, code = started
-    change(lambda queue: queue.bind_telegram(code, chat_id))
+    text = parse_text(update)
+    if text is not None:
+        languages = runtime().settings.languages
+        inbound = Inbound(
+            "telegram",
+            text.text,
+            chat_id=text.chat_id,
+            provider_id=text.provider_id,
+            language=text.language if text.language in languages else None,
+        )
+        _file_once(lambda inbox: inbox.receive(inbound))
     return "", 204
+
+
+def _file_once(act) -> None:
+    """File an inbound message; a delivery racing its own retry files it once, not a 500."""
+    try:
+        converse(act)
+    except IntegrityError:
+        # The other delivery of the same provider id committed first: nothing to add.
+        db.session.rollback()
 
 
 @hooks.post("/solapi/<secret>")

@@ -171,6 +171,11 @@ class Ticket(Base):
     push_subscription: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: No channel could reach the patient for a message that mattered: reception calls them.
     needs_call: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The patient wrote "running late": rooms pass over them while it holds (``queue.late_hold``).
+    late: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    #: Set when a room first passed over the late patient: until then they keep the front of
+    #: the line; after it they take their place as if they had checked in at that moment.
+    held_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     #: Optimistic lock: every update checks the version it read, so two staff pressing
     #: "finish" at once make one change and one clear refusal, not two events.
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -363,3 +368,98 @@ class OptOut(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     reason: Mapped[str] = mapped_column(String(16), default=OPT_OUT_STOP)
     until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# Conversation statuses and message directions.
+CONVERSATION_OPEN = "open"
+CONVERSATION_CLOSED = "closed"
+INBOUND = "in"
+OUTBOUND = "out"
+#: An inbound message's status: it is in the inbox.
+MESSAGE_RECEIVED = "received"
+
+
+class Conversation(Base):
+    """One patient's thread with reception, whichever way they write (SMS, Telegram, page, website).
+
+    Tied to the patient's open ticket when the number, chat or page matches one.  ``channel``
+    is the way they last wrote: a staff reply goes out there.  ``unread`` counts inbound
+    messages no one has read, so the badge survives reloads and restarts.  Contacts and
+    bodies are erased with the tickets' when the retention limit passes.
+    """
+
+    __tablename__ = "conversations"
+    __table_args__ = (
+        Index("ix_conversations_status_last", "status", "last_message_at"),
+        Index("ix_conversations_phone", "phone"),
+        Index("ix_conversations_telegram_chat_id", "telegram_chat_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: ``sms`` | ``telegram`` | ``page`` (the phone page) | ``web`` (the website widget).
+    channel: Mapped[str] = mapped_column(String(16))
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    telegram_chat_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    language: Mapped[str] = mapped_column(String(8))
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    status: Mapped[str] = mapped_column(String(8), default=CONVERSATION_OPEN)
+    assigned_to: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    unread: Mapped[int] = mapped_column(Integer, default=0)
+    #: The newest message's first words, for the inbox list without reading every thread.
+    preview: Mapped[str] = mapped_column(String(120), default="")
+    last_message_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The clinic day an after-hours answer last went to this contact: one a day at most.
+    after_hours_replied_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    #: Website contact: the patient asked to be called back, and when suits them.
+    callback: Mapped[bool] = mapped_column(Boolean, default=False)
+    preferred_time: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    #: Set when the retention limit erased its contacts and bodies.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    ticket: Mapped[Ticket | None] = relationship(lazy="joined")
+
+
+class ConversationMessage(Base):
+    """One message in a conversation, in (from the patient) or out (from staff or automatic).
+
+    ``provider_id`` is the provider's own id (``twilio:SM...``, ``telegram:<update_id>``):
+    unique, so a repeated delivery of the same webhook adds nothing.  An outgoing message is
+    written ``queued`` in the change's transaction and sent by the dispatcher's loop.
+    """
+
+    __tablename__ = "conversation_messages"
+    __table_args__ = (Index("ix_conversation_messages_due", "direction", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    direction: Mapped[str] = mapped_column(String(3))
+    channel: Mapped[str] = mapped_column(String(16))
+    #: Plain text, never HTML; at most ``conversations.MAX_BODY`` characters (cut with a note).
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: in: ``received``; out: ``queued``, ``sending``, ``sent``, ``delivered``, ``failed``.
+    status: Mapped[str] = mapped_column(String(16))
+    #: ``patient``, ``staff:<name>`` or ``auto`` (a keyword or after-hours answer).
+    author: Mapped[str] = mapped_column(String(80))
+    provider_id: Mapped[str | None] = mapped_column(String(120), unique=True, nullable=True)
+    #: What a keyword did (``late``, ``here``, ``cancel``, ``stop``, ``start``), shown in the inbox.
+    keyword: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+
+
+class ReplyTemplate(Base):
+    """A quick reply an admin added or edited in the console (``[inbox.templates]`` are the rest)."""
+
+    __tablename__ = "reply_templates"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    #: JSON object: language -> text.
+    texts: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(80))

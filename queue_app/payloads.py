@@ -18,7 +18,7 @@ from datetime import datetime
 
 from .board import QueueState, Wait
 from .config import Settings
-from .models import CALLED, IN_CONSULTATION, Message, Room, Ticket
+from .models import CALLED, IN_CONSULTATION, Conversation, ConversationMessage, Message, Room, Ticket
 from .phones import display_phone, mask_phone
 from .queue import PRIORITY_NAMES
 
@@ -141,6 +141,8 @@ def staff_ticket(settings: Settings, state: QueueState, ticket: Ticket) -> dict:
         # Left no number and turned on no notifications: follows the TV; not a failure.
         "tv_only": not ticket.has_contact,
         "needs_call": ticket.needs_call,
+        # Wrote "running late": the rooms pass over them (queue_app.late_hold).
+        "late": bool(ticket.late),
         # Reception phones the patients nobody else could reach, so the call list carries
         # their whole number; everyone else's stays masked.
         "call_phone": ticket.phone if ticket.needs_call else None,
@@ -208,6 +210,7 @@ def patient_ticket(settings: Settings, state: QueueState, ticket: Ticket) -> dic
         "call_count": ticket.call_count,
         # Minutes the patient needs to come back (None: the clinic's default).
         "lead_minutes": ticket.lead_minutes,
+        "late": bool(ticket.late),
         **_wait_fields(state.waits.get(ticket.id)),
     }
     if ticket.status in (CALLED, IN_CONSULTATION) and ticket.room_id:
@@ -236,3 +239,69 @@ def room_list(settings: Settings, state: QueueState) -> list[dict]:
     """``GET /api/v1/rooms``."""
     serving = state.serving
     return [_room_view(settings, room, serving) for room in state.rooms]
+
+
+# -- conversations (the staff inbox and the phone page's thread) ------------------------------
+
+#: How each channel's contact is shown in the inbox list: never a whole number or chat id.
+CONTACT_LABELS = {"telegram": "Telegram", "page": "phone page"}
+
+
+def conversation_summary(conversation: Conversation) -> dict:
+    """One row of the inbox (``GET /api/v1/conversations`` and the ``inbox`` event)."""
+    ticket = conversation.ticket
+    contact = mask_phone(conversation.phone) if conversation.phone else CONTACT_LABELS.get(conversation.channel)
+    return {
+        "id": conversation.id,
+        "channel": conversation.channel,
+        "contact": contact,
+        "language": conversation.language,
+        "status": conversation.status,
+        "ticket": {"id": ticket.id, "number": ticket.number, "status": ticket.status} if ticket else None,
+        "unread": conversation.unread,
+        "assigned_to": conversation.assigned_to,
+        "last_message_at": iso(conversation.last_message_at),
+        "preview": conversation.preview,
+        "callback": conversation.callback,
+        "preferred_time": conversation.preferred_time,
+    }
+
+
+def conversation_message(message: ConversationMessage) -> dict:
+    """One message as staff see it: plain text, who wrote it, how far it got."""
+    return {
+        "id": message.id,
+        "direction": message.direction,
+        "channel": message.channel,
+        "body": message.body,
+        "created_at": iso(message.created_at),
+        "status": message.status,
+        "author": message.author,
+        "keyword": message.keyword,
+        "error": message.last_error,
+    }
+
+
+def conversation_detail(conversation: Conversation, messages: Iterable[ConversationMessage]) -> dict:
+    """``GET /api/v1/conversations/{id}``: the row and its messages, oldest first."""
+    return {**conversation_summary(conversation), "messages": [conversation_message(m) for m in messages]}
+
+
+def inbox_event(conversation: Conversation, message: ConversationMessage | None, unread_total: int) -> dict:
+    """The ``inbox`` event to staff: the conversation's row, its newest message, the badge."""
+    return {
+        "conversation": conversation_summary(conversation),
+        "message": conversation_message(message) if message is not None else None,
+        "unread_total": unread_total,
+    }
+
+
+def thread_message(message: ConversationMessage) -> dict:
+    """One message of the phone page's thread: no staff names, no provider details."""
+    return {
+        "id": message.id,
+        "from": "patient" if message.direction == "in" else "clinic",
+        "body": message.body,
+        "created_at": iso(message.created_at),
+        "status": message.status,
+    }

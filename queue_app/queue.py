@@ -28,6 +28,7 @@ from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
 from .estimate import PRIORITY_APPOINTMENT, PRIORITY_URGENT, PRIORITY_WALK_IN
+from .late_hold import call_order, line_key
 from .models import (
     CALLED,
     CANCELLED,
@@ -172,10 +173,14 @@ class ClinicQueue:
     clinic day that ticket numbers restart on.
     """
 
-    def __init__(self, session: Session, clock, timezone: ZoneInfo) -> None:
+    def __init__(
+        self, session: Session, clock, timezone: ZoneInfo, late_hold: timedelta = timedelta(minutes=15)
+    ) -> None:
         self.session = session
         self.clock = clock
         self.timezone = timezone
+        #: How long a passed-over late patient keeps the front of the line (``late_hold``).
+        self.late_hold = late_hold
         #: Tickets changed through this object, in order: whom to tell after the commit.
         self.touched: list[Ticket] = []
         #: (ticket, event kind) in the order they happened: what messages to decide.
@@ -228,7 +233,7 @@ class ClinicQueue:
             self.session.scalars(
                 select(Ticket)
                 .where(Ticket.status == WAITING)
-                .order_by(Ticket.service_id, Ticket.priority, Ticket.queued_at, Ticket.id)
+                .order_by(Ticket.service_id, *call_order(self.clock.now()))
             )
         )
 
@@ -289,13 +294,8 @@ class ClinicQueue:
         holds an open ticket for the service today.
         """
         if idempotency_key is not None:
-            earlier = self._ticket_for_key(idempotency_key, idempotency_scope)
+            earlier = self._earlier_check_in(idempotency_key, idempotency_scope, fingerprint)
             if earlier is not None:
-                if earlier.idempotency_fingerprint != fingerprint:
-                    raise IdempotencyMismatch(
-                        "this Idempotency-Key was used for a different check-in; use a new key",
-                        field="Idempotency-Key",
-                    )
                 return earlier, False
         service = self.service(service_id)
         if priority not in PRIORITY_NAMES:
@@ -311,6 +311,19 @@ class ClinicQueue:
             .execution_options(synchronize_session=False)
         )
         self.session.refresh(service, ["last_number"])
+        if idempotency_key is not None:
+            # Asked again with the service's row ours: the same tap arriving twice at the same
+            # instant found no ticket above, and the first of them has made it by now.
+            earlier = self._earlier_check_in(idempotency_key, idempotency_scope, fingerprint)
+            if earlier is not None:
+                # Today's number had moved past the earlier ticket's, so one step back is exact.
+                self.session.execute(
+                    update(Service)
+                    .where(Service.id == service.id)
+                    .values(last_number=Service.last_number - 1)
+                    .execution_options(synchronize_session=False)
+                )
+                return earlier, False
         if phone and one_ticket_per_phone:
             # Asked after taking the number: the service's row is ours now (locked on
             # PostgreSQL, the write lock on SQLite), so two check-ins with one number at
@@ -338,6 +351,16 @@ class ClinicQueue:
         self.session.flush()
         self._log(ticket, "checked_in", actor, now, detail={"priority": PRIORITY_NAMES[priority]})
         return ticket, True
+
+    def _earlier_check_in(self, key: str, scope: str, fingerprint: str | None) -> Ticket | None:
+        """The ticket this caller's key already made today, or ``IdempotencyMismatch``."""
+        earlier = self._ticket_for_key(key, scope)
+        if earlier is not None and earlier.idempotency_fingerprint != fingerprint:
+            raise IdempotencyMismatch(
+                "this Idempotency-Key was used for a different check-in; use a new key",
+                field="Idempotency-Key",
+            )
+        return earlier
 
     def _ticket_for_key(self, key: str, scope: str) -> Ticket | None:
         """The ticket this caller made today with ``key``, if any."""
@@ -396,15 +419,17 @@ class ClinicQueue:
         if not service_ids:
             return None
         for _ in range(CALL_ATTEMPTS):
+            # A late patient is passed over (``late_hold``): the next one who is here is called.
             candidate = self.session.scalar(
                 select(Ticket)
-                .where(Ticket.status == WAITING, Ticket.service_id.in_(service_ids))
-                .order_by(Ticket.priority, Ticket.queued_at, Ticket.id)
+                .where(Ticket.status == WAITING, Ticket.service_id.in_(service_ids), Ticket.late.is_(False))
+                .order_by(*call_order(now))
                 .limit(1)
                 .with_for_update(skip_locked=True)
             )
             if candidate is None:
                 return None
+            self._hold_passed_over(service_ids, candidate, now)
             # Claim the room: still holding what we read, or another call got there first.
             claimed_room = self.session.execute(
                 update(Room)
@@ -440,6 +465,38 @@ class ClinicQueue:
                 .execution_options(synchronize_session=False)
             )
         raise RoomBusy("too many rooms are calling at once; please press again", field="room")
+
+    def _hold_passed_over(self, service_ids: list[str], called: Ticket, now: datetime) -> None:
+        """Start the hold of each late patient this call passes over (once per patient)."""
+        late = self.session.scalars(
+            select(Ticket).where(
+                Ticket.status == WAITING,
+                Ticket.service_id.in_(service_ids),
+                Ticket.late.is_(True),
+                Ticket.held_until.is_(None),
+            )
+        )
+        for ticket in late:
+            if line_key(ticket, now) < line_key(called, now):
+                ticket.held_until = now + self.late_hold
+                self._log(ticket, "passed_over", SYSTEM, now)
+
+    # -- what the patient tells us -----------------------------------------------------------
+
+    def mark_late(self, ticket: Ticket, actor: Actor = PATIENT) -> Ticket:
+        """The patient is running late: rooms pass over them, holding their place (``late_hold``)."""
+        if ticket.status != WAITING:
+            raise IllegalTransition(f"{ticket.number} is not waiting", field="status")
+        ticket.late = True
+        self._log(ticket, "late", actor, self.clock.now())
+        return ticket
+
+    def mark_here(self, ticket: Ticket, actor: Actor = PATIENT) -> Ticket:
+        """The patient is here: no longer late (a held place at the front is theirs again)."""
+        self._refuse_closed(ticket)
+        ticket.late = False
+        self._log(ticket, "arrived", actor, self.clock.now())
+        return ticket
 
     def recall(self, ticket_id: int, actor: Actor) -> Ticket:
         """Call the same patient again to the same room."""

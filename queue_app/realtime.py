@@ -17,11 +17,15 @@ while nothing changed.  After a change, ``SocketIOPublisher`` sends each audienc
 
 from __future__ import annotations
 
+import logging
+
 from flask import request
 from flask_socketio import join_room
+from sqlalchemy import select
 
 from .auth import DEVICE_COOKIE, principal_for_device, principal_for_token, principal_for_user
 from .extensions import db, socketio
+from .models import StaffUser
 from .personal_events import listened, send_each
 from .queue import NotFound
 from .runtime import clinic_queue, runtime
@@ -30,6 +34,10 @@ from .staff_sessions import signed_in_user
 PUBLIC = "public"
 STAFF = "staff"
 PHONES = "phones"  # also realtime_redis.PHONES
+#: How often each server process looks for consoles whose session ended elsewhere.
+SESSION_SWEEP_SECONDS = 30
+
+log = logging.getLogger(__name__)
 
 
 def ticket_room(ticket_id: int) -> str:
@@ -86,6 +94,14 @@ class SocketIOPublisher:
             to=STAFF,
         )
 
+    def inbox(self, event: dict) -> None:
+        """A conversation changed: every staff console (badge, list, thread)."""
+        socketio.emit("inbox", event, to=STAFF)
+
+    def ticket_message(self, ticket_id: int, message: dict) -> None:
+        """Reception wrote to the patient's phone page."""
+        socketio.emit("message", message, to=ticket_room(ticket_id))
+
 
 #: sid -> who is listening there: ("patient", ticket token), ("staff",) or ("public",).
 _listeners: dict[str, tuple] = {}
@@ -109,6 +125,7 @@ def on_connect(auth=None):
             _send_snapshot(runtime().clinic.snapshot(db.session()))
             return True
         principal = None
+        user = None
         if isinstance(auth.get("token"), str):
             principal = principal_for_token(db.session(), auth["token"])
             if principal is None:
@@ -124,7 +141,11 @@ def on_connect(auth=None):
         if principal is None:
             raise ConnectionRefusedError("authentication required")
         join_room(STAFF if principal.is_staff else PUBLIC)
-        _listeners[_sid()] = ("staff",) if principal.is_staff else ("public",)
+        if user is not None:
+            # A console's session: remembered with its epoch, so that its end ends this too.
+            _listeners[_sid()] = ("staff", user.id, user.session_epoch)
+        else:
+            _listeners[_sid()] = ("staff",) if principal.is_staff else ("public",)
         _send_snapshot(runtime().clinic.snapshot(db.session()))
         return True
     finally:
@@ -161,6 +182,45 @@ def resync_here(app) -> None:
                 _send_snapshot(snapshot, sid)
         finally:
             db.session.remove()
+
+
+def end_ended_sessions(app) -> int:
+    """Disconnect this process's consoles whose staff session has ended; how many.
+
+    A console's socket was let in by its session cookie, and a socket outlives the cookie's
+    checks: without this, a signed-out (or deactivated, or re-passworded) user's open console,
+    or a stolen copy of its cookie, would keep hearing the staff view until it reconnected.
+    Sign-out calls this at once in its own process; every server process also calls it every
+    ``SESSION_SWEEP_SECONDS`` (``watch_sessions``), which covers the others and the command line.
+    """
+    consoles = {sid: who for sid, who in list(_listeners.items()) if who[0] == "staff" and len(who) == 3}
+    if not consoles:
+        return 0
+    user_ids = {who[1] for who in consoles.values()}
+    with app.app_context():
+        try:
+            users = {u.id: u for u in db.session().scalars(select(StaffUser).where(StaffUser.id.in_(user_ids)))}
+        finally:
+            db.session.remove()
+    ended = [
+        sid
+        for sid, (_, user_id, epoch) in consoles.items()
+        if (user := users.get(user_id)) is None or not user.active or user.session_epoch != epoch
+    ]
+    for sid in ended:
+        _listeners.pop(sid, None)
+        socketio.server.disconnect(sid, ignore_queue=True)
+    return len(ended)
+
+
+def watch_sessions(app) -> None:
+    """Every server process's loop: end the consoles of ended sessions (see above)."""
+    while True:
+        socketio.sleep(SESSION_SWEEP_SECONDS)
+        try:
+            end_ended_sessions(app)
+        except Exception:  # a database hiccup must not end the loop; the next sweep retries
+            log.exception("checking the consoles' sessions failed")
 
 
 def _send_snapshot(snapshot, sid: str | None = None) -> None:

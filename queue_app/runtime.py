@@ -14,8 +14,9 @@ from typing import TypeVar
 from flask import current_app, has_request_context, request
 
 from .board import QueueBoard
-from .clinic import Change, Clinic, Snapshot
+from .clinic import Change, Clinic, Snapshot, late_hold
 from .config import Settings
+from .conversations import Inbox
 from .extensions import db
 from .links import LinkBase, choose_link_base, machine_address
 from .notify.dispatcher import Dispatcher
@@ -49,7 +50,7 @@ def runtime() -> Runtime:
 def clinic_queue() -> ClinicQueue:
     """The clinic's queue over this request's database session (for reading)."""
     rt = runtime()
-    return ClinicQueue(db.session(), rt.clock, rt.settings.timezone)
+    return ClinicQueue(db.session(), rt.clock, rt.settings.timezone, late_hold(rt.settings))
 
 
 T = TypeVar("T")
@@ -94,3 +95,14 @@ def patient_link_base() -> LinkBase:
         port=port,
         machine_address=machine_address,
     )
+
+
+def converse(act: Callable[[Inbox], T]) -> T:
+    """Change the inbox through the clinic's door, on this request's session."""
+    return runtime().clinic.converse(db.session(), patient_link_base().url, act)
+
+
+def inbox() -> Inbox:
+    """The conversations over this request's session (for reading)."""
+    rt = runtime()
+    return Inbox(clinic_queue(), rt.settings, rt.outbox.channels)

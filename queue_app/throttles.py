@@ -3,6 +3,11 @@
 A password guesser is held back twice: per account (from any address, so a botnet cannot
 share the work on one account) and per address (for any account, so one machine cannot walk
 the staff list).  Only wrong passwords count, so a colleague who signs in right costs nothing.
+
+The per-account count must not let a stranger lock the nurse out of her own console by
+typing wrong passwords for her name.  A browser that has signed in as an account before
+carries a signed "known device" cookie naming it (OWASP's device cookies), and for that
+account it is held back only by its own address's count, not by the account's.
 Anonymous check-ins (``[clinic] public_check_in``) are counted per address; kiosks and staff
 are not counted, since a busy morning at a kiosk is not an attack.
 
@@ -17,10 +22,12 @@ import math
 import time
 from collections.abc import Callable
 
-from flask import request
+from flask import current_app, request
+from itsdangerous import BadSignature, URLSafeSerializer
 
 from .config import Settings
 from .extensions import limiter
+from .phones import InvalidPhone, normalize_phone
 from .runtime import runtime
 
 
@@ -41,17 +48,59 @@ def _address() -> str:
     return "address:" + (request.remote_addr or "unknown")
 
 
+#: The cookie naming the accounts that signed in on this browser before.
+KNOWN_DEVICE_COOKIE = "known_device"
+#: At most this many accounts are remembered per browser (a shared reception PC).
+KNOWN_ACCOUNTS = 8
+KNOWN_DEVICE_MAX_AGE = 400 * 24 * 3600
+
+
+def _device_serializer() -> URLSafeSerializer:
+    # The clinic's own session key (kept in its database), never a constant.
+    return URLSafeSerializer(current_app.session_interface.signing_key(), salt="known-device")
+
+
+def _known_accounts() -> list[str]:
+    try:
+        names = _device_serializer().loads(request.cookies.get(KNOWN_DEVICE_COOKIE, ""))
+    except BadSignature:
+        return []
+    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+
+
+def _known_device() -> bool:
+    return _account() in _known_accounts()
+
+
+def remember_device(response, username: str) -> None:
+    """After a right password: this browser is known for ``username`` from now on."""
+    account = "account:" + username.strip().casefold()[:80]
+    names = [account, *(n for n in _known_accounts() if n != account)][:KNOWN_ACCOUNTS]
+    response.set_cookie(
+        KNOWN_DEVICE_COOKIE,
+        _device_serializer().dumps(names),
+        max_age=KNOWN_DEVICE_MAX_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.session_interface.get_cookie_secure(current_app),
+    )
+
+
 def _wrong_password(response) -> bool:
     return response.status_code == 401
 
 
 def limit_sign_in(view: Callable) -> Callable:
-    """Refuse sign-in (429) after too many wrong passwords for the account or from the address."""
+    """Refuse sign-in (429) after too many wrong passwords for the account or from the address.
+
+    A browser known for the account (``remember_device``) is counted by its address only.
+    """
     per_account = limiter.limit(
         lambda: f"{runtime().settings.limits.login_per_account} per minute",
         key_func=_account,
         methods=["POST"],
         deduct_when=_wrong_password,
+        exempt_when=_known_device,
     )
     per_address = limiter.limit(
         lambda: f"{runtime().settings.limits.login_per_address} per minute",
@@ -72,6 +121,38 @@ def limit_anonymous_check_ins(is_authenticated: Callable[[], bool]) -> Callable[
         key_func=_address,
         exempt_when=is_authenticated,
     )
+
+
+def _contact_number() -> str:
+    # The number as the clinic will text it: "010-1234-5678" and "+821012345678" are one.
+    data = request.get_json(force=True, silent=True)
+    raw = data.get("phone") if isinstance(data, dict) else None
+    if not isinstance(raw, str):
+        return "number:none"
+    try:
+        return "number:" + normalize_phone(raw, runtime().settings.phone_region)
+    except InvalidPhone:
+        return "number:invalid"
+
+
+def limit_website_contact(view: Callable) -> Callable:
+    """Refuse (429) website contact messages past ``[inbox] contact_per_address_per_hour`` from
+    one address, or ``contact_per_number_per_day`` for one phone number (from any address).
+
+    Per number as well: the clinic answers by SMS, so a page posting a stranger's number again
+    and again would have the clinic text them.
+    """
+    per_address = limiter.limit(
+        lambda: f"{runtime().settings.inbox.contact_per_address_per_hour} per hour",
+        key_func=lambda: "contact-" + _address(),
+        methods=["POST"],
+    )
+    per_number = limiter.limit(
+        lambda: f"{runtime().settings.inbox.contact_per_number_per_day} per day",
+        key_func=lambda: "contact-" + _contact_number(),
+        methods=["POST"],
+    )
+    return per_address(per_number(view))
 
 
 def retry_after_seconds() -> int:

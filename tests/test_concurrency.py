@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from queue_app.clock import SystemClock
 from queue_app.extensions import make_engine
-from queue_app.models import Ticket, TicketEvent
+from queue_app.models import Service, Ticket, TicketEvent
 from queue_app.queue import Actor, AlreadyCheckedIn, ClinicQueue, RoomBusy
 
 from .conftest import make_settings, prepare_database
@@ -205,3 +205,56 @@ def test_one_phone_number_at_eight_kiosks_at_once_gets_one_ticket(tmp_path):
 @pytest.mark.postgres
 def test_one_phone_number_at_eight_kiosks_at_once_gets_one_ticket_on_postgresql(postgres_url):
     _one_number_at_eight_kiosks(postgres_url)
+
+
+def _one_key_sent_eight_times(url: str) -> None:
+    """One kiosk's tap reaches the server eight times at the same instant (a flaky network's retries)."""
+    settings = crowded_clinic(url)
+    engine = make_engine(url)
+    start = threading.Barrier(8, timeout=60)
+    tickets: list[tuple[int, bool]] = []
+    errors: list[BaseException] = []
+
+    def retry(i: int) -> None:
+        try:
+            with Session(engine) as session:
+                queue = ClinicQueue(session, SystemClock(), settings.timezone)
+                start.wait()
+                ticket, created = queue.check_in(
+                    "general",
+                    language="ko",
+                    actor=Actor("kiosk", "front-desk"),
+                    idempotency_key="tap-0001",
+                    idempotency_scope="kiosk:front-desk",
+                    fingerprint="same-request",
+                )
+                session.commit()
+                tickets.append((ticket.id, created))
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=retry, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    with Session(engine) as session:
+        numbers = session.scalars(select(Ticket.number)).all()
+        last_number = session.scalar(select(Service.last_number).where(Service.id == "general"))
+    engine.dispose()
+    assert not errors, errors
+    # Every retry got the one ticket; only the first made it.
+    assert len({ticket_id for ticket_id, _ in tickets}) == 1
+    assert sorted(created for _, created in tickets) == [False] * 7 + [True]
+    assert numbers == ["A-001"]
+    # The retries gave back the numbers they took: the next patient is A-002.
+    assert last_number == 1
+
+
+def test_one_tap_arriving_eight_times_at_once_makes_one_ticket(tmp_path):
+    _one_key_sent_eight_times(f"sqlite:///{tmp_path / 'retries.db'}")
+
+
+@pytest.mark.postgres
+def test_one_tap_arriving_eight_times_at_once_makes_one_ticket_on_postgresql(postgres_url):
+    _one_key_sent_eight_times(postgres_url)

@@ -9,7 +9,7 @@ from queue_app.extensions import db
 from queue_app.health import message_queue_check
 
 from .conftest import PG_URL, make_settings
-from .e2e.conftest import free_port
+from .support.loopback import free_port
 
 
 @pytest.fixture

@@ -38,16 +38,21 @@ DATABASE_AWAY = (
 class ApiError(Exception):
     """An error raised by a handler: status, stable code, message and the field at fault."""
 
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, field: str | None = None, extra: dict | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
+        #: More the caller can act on (``opens_at`` of a closed clinic), beside code and message.
+        self.extra = extra or {}
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None):
+def error_response(status: int, code: str, message: str, field: str | None = None, extra: dict | None = None):
     """The JSON body and status of an error."""
     body = {"code": code, "message": message}
     if field:
         body["field"] = field
+    body.update(extra or {})
     response = jsonify({"error": body})
     response.status_code = status
     if status == 401:
@@ -86,7 +91,7 @@ def _check_request_text():
 @api.errorhandler(ApiError)
 def _api_error(exc: ApiError):
     db.session.rollback()
-    return error_response(exc.status, exc.code, exc.message, exc.field)
+    return error_response(exc.status, exc.code, exc.message, exc.field, exc.extra)
 
 
 @api.errorhandler(QueueError)

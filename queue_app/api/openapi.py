@@ -403,6 +403,184 @@ SPEC = {
 }
 
 
+def _json_body(schema: dict) -> dict:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+CONVERSATION_ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+TOKEN = [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}]
+CONVERSATION_REF = {"$ref": "#/components/schemas/Conversation"}
+CONVERSATION_ANSWER = _json({"type": "object", "properties": {"conversation": CONVERSATION_REF}}, "the conversation")
+TEMPLATES_ANSWER = _json(
+    {"type": "object", "properties": {"templates": {"type": "array", "items": {"type": "object"}}}}, "quick replies"
+)
+TEXT_BODY = _json_body({"type": "object", "required": ["body"], "properties": {"body": {"type": "string"}}})
+
+
+def _conversation_action(summary: str, body: dict | None = None) -> dict:
+    operation = {
+        "summary": summary,
+        "security": STAFF,
+        "responses": {"200": CONVERSATION_ANSWER, **_errors(400, 401, 403, 404, 409)},
+    }
+    if body is not None:
+        operation["requestBody"] = _json_body(body)
+    return {"parameters": CONVERSATION_ID, "post": operation}
+
+
+SPEC["components"]["schemas"]["Conversation"] = {
+    "type": "object",
+    "description": "One row of the inbox; see docs/conversations.md",
+    "properties": {
+        "id": {"type": "integer"},
+        "channel": {"type": "string", "enum": ["sms", "telegram", "page", "web"]},
+        "contact": {"type": ["string", "null"]},
+        "status": {"type": "string", "enum": ["open", "closed"]},
+        "ticket": {"type": ["object", "null"]},
+        "unread": {"type": "integer"},
+        "assigned_to": {"type": ["string", "null"]},
+        "last_message_at": {"type": "string"},
+        "preview": {"type": "string"},
+    },
+}
+SPEC["paths"].update(
+    {
+        "/conversations": {
+            "get": {
+                "summary": "The inbox, newest message first",
+                "security": STAFF,
+                "parameters": [
+                    {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["open", "closed"]}}
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "conversations": {"type": "array", "items": CONVERSATION_REF},
+                                "unread_total": {"type": "integer"},
+                            },
+                        },
+                        "conversations",
+                    ),
+                    **_errors(400, 401, 403),
+                },
+            }
+        },
+        "/conversations/{id}": {
+            "parameters": CONVERSATION_ID,
+            "get": {
+                "summary": "One conversation with its messages, oldest first",
+                "security": STAFF,
+                "responses": {"200": _json(CONVERSATION_REF, "the conversation"), **_errors(401, 403, 404)},
+            },
+        },
+        "/conversations/{id}/reply": {
+            "parameters": CONVERSATION_ID,
+            "post": {
+                "summary": "Answer on the channel the patient last wrote on: {body} or {template}",
+                "security": STAFF,
+                "requestBody": _json_body(
+                    {
+                        "type": "object",
+                        "properties": {"body": {"type": "string"}, "template": {"type": "string"}},
+                    }
+                ),
+                "responses": {
+                    "201": _json({"type": "object", "properties": {"message": {"type": "object"}}}, "the answer"),
+                    **_errors(400, 401, 403, 404),
+                },
+            },
+        },
+        "/conversations/{id}/read": _conversation_action("Mark read: unread goes to 0 on every console"),
+        "/conversations/{id}/assign": _conversation_action(
+            "Give the conversation to a colleague (null: nobody)",
+            {"type": "object", "properties": {"user": {"type": ["string", "null"]}}},
+        ),
+        "/conversations/{id}/close": _conversation_action("Close (a new message from the patient opens it again)"),
+        "/conversations/{id}/reopen": _conversation_action("Open again"),
+        "/tickets/{token}/messages": {
+            "parameters": TOKEN,
+            "get": {
+                "summary": "The phone page's thread with reception",
+                "responses": {
+                    "200": _json({"type": "object", "properties": {"messages": {"type": "array"}}}, "the thread"),
+                    **_errors(404),
+                },
+            },
+            "post": {
+                "summary": "Message reception from the phone page (plain text; over 1,000 characters is cut)",
+                "requestBody": TEXT_BODY,
+                "responses": {
+                    "201": _json({"type": "object", "properties": {"message": {"type": "object"}}}, "filed"),
+                    **_errors(400, 404, 409, 429),
+                },
+            },
+        },
+        "/contact": {
+            "post": {
+                "summary": "The website widget: a question or a call-back request (no token; CORS for "
+                "[inbox] widget_origins; limited per address and per number)",
+                "requestBody": _json_body(
+                    {
+                        "type": "object",
+                        "required": ["phone"],
+                        "properties": {
+                            "phone": {"type": "string"},
+                            "message": {"type": "string"},
+                            "callback": {"type": "boolean"},
+                            "preferred_time": {"type": "string", "maxLength": 80},
+                            "language": {"type": "string"},
+                        },
+                    }
+                ),
+                "responses": {
+                    "201": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "received": {"const": True},
+                                "clinic_open": {"type": "boolean"},
+                                "opens_at": {"type": ["string", "null"]},
+                            },
+                        },
+                        "received (nothing stored is returned)",
+                    ),
+                    **_errors(400, 415, 429),
+                },
+            }
+        },
+        "/inbox/templates": {
+            "get": {
+                "summary": "Quick replies per language (configured and added by admins)",
+                "security": STAFF,
+                "responses": {"200": TEMPLATES_ANSWER, **_errors(401, 403)},
+            }
+        },
+        "/inbox/templates/{template}": {
+            "parameters": [{"name": "template", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "put": {
+                "summary": "Add or edit a quick reply (admins): {texts: {ko, en, ru}}",
+                "security": STAFF,
+                "requestBody": _json_body(
+                    {
+                        "type": "object",
+                        "required": ["texts"],
+                        "properties": {"texts": {"type": "object"}},
+                    }
+                ),
+                "responses": {"200": TEMPLATES_ANSWER, **_errors(400, 401, 403)},
+            },
+            "delete": {
+                "summary": "Remove an admin's quick reply (configured ones: 409)",
+                "security": STAFF,
+                "responses": {"200": TEMPLATES_ANSWER, **_errors(401, 403, 404, 409)},
+            },
+        },
+    }
+)
+
+
 @api.get("/openapi.json")
 def openapi_document():
     """The OpenAPI document of this API."""

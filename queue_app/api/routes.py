@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC
 from functools import wraps
 
 from flask import g, jsonify, make_response, request
@@ -17,6 +18,7 @@ from ..auth import (
     principal_for_user,
 )
 from ..extensions import db
+from ..opening import is_open, next_opening
 from ..phones import InvalidPhone, normalize_phone
 from ..qr import qr_svg
 from ..queue import PRIORITIES, Actor, request_fingerprint
@@ -126,6 +128,28 @@ def patient_url(token: str) -> str:
     return f"{public_base()}/t/{token}"
 
 
+def refuse_when_closed(settings, now) -> None:
+    """409 ``closed`` with the next opening time, outside opening hours or on a holiday.
+
+    For kiosks and public check-in: a ticket at 23:00 would promise "no wait" to a patient
+    nobody will call.  Signed-in staff may still check someone in (an early arrival, a
+    patient the doctor will see before opening): they can see the clock.
+    """
+    if is_open(settings.hours, settings.inbox.holidays, now):
+        return
+    opens = next_opening(settings.hours, settings.inbox.holidays, now).astimezone(settings.timezone)
+    raise ApiError(
+        409,
+        "closed",
+        f"the clinic is closed; check-in opens at {opens:%H:%M} on {opens:%Y-%m-%d}",
+        extra={
+            "opens_at": payloads.iso(opens.astimezone(UTC)),
+            "opens": f"{opens:%H:%M}",
+            "opens_on": opens.date().isoformat(),
+        },
+    )
+
+
 # -- services ----------------------------------------------------------------------------------
 
 
@@ -158,6 +182,8 @@ def check_in():
         raise ApiError(401, "unauthorized", "check-in needs a kiosk or staff token")
     if principal is not None and principal.role not in CHECK_IN_ROLES:
         raise ApiError(403, "forbidden", f"a {principal.role} may not check patients in")
+    if principal is None or principal.role not in STAFF_ROLES:
+        refuse_when_closed(settings, runtime().clock.now())
     data = json_body()
     service = string_field(data, "service", required=True)
     language = string_field(data, "language") or settings.default_language

@@ -84,6 +84,38 @@ STILL_RELEVANT = {
 }
 
 
+def due(model, now: datetime):
+    """Rows of ``model`` (a message or a conversation's answer) to send now: queued and due,
+    or claimed by a process whose lease ran out (it died mid-send)."""
+    return or_(
+        and_(model.status == MESSAGE_QUEUED, model.next_attempt_at <= now),
+        and_(model.status == MESSAGE_SENDING, model.lease_until < now),
+    )
+
+
+def claim(session_factory: Callable[[], Session], model, row_id, now: datetime, lease: timedelta) -> bool:
+    """Take one due row for this process until ``now + lease`` (compare-and-set); False if
+    another process has it or it is no longer due."""
+    with session_factory() as session:
+        won = session.execute(
+            update(model)
+            .where(model.id == row_id, due(model, now))
+            .values(status=MESSAGE_SENDING, lease_until=now + lease)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        session.commit()
+    return won == 1
+
+
+def retry_delay(notify, attempts: int, retry_after: float | None, jitter: float = 1.0) -> float:
+    """Seconds before try ``attempts + 1`` after a temporary failure: exponential, capped,
+    never sooner than the provider's ``Retry-After``; ``jitter`` spreads a burst's retries."""
+    delay = min(notify.retry_base_seconds * 2 ** (attempts - 1) * jitter, notify.retry_max_seconds)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, notify.retry_max_seconds))
+    return delay
+
+
 @dataclass(frozen=True)
 class Delivery:
     """What happened to one message in one step, for staff screens."""
@@ -122,6 +154,8 @@ class Dispatcher:
         self.rng = rng or random.Random()
         longest = max((getattr(c, "timeout", DEFAULT_TIMEOUT) for c in channels.values()), default=DEFAULT_TIMEOUT)
         self.lease = timedelta(seconds=LEASE_TIMEOUTS * longest + LEASE_MARGIN_SECONDS)
+        #: Reception's answers to SMS and Telegram (``notify.replies``), sent in each pass too.
+        self.replies = None
         self._woken = threading.Event()
         self.stopped = False
         self._checking_results = False
@@ -190,7 +224,8 @@ class Dispatcher:
                 spawn(self._deliver_all, ids, handled)
             while len(handled) < len(lanes):
                 sleep(0.01)
-        return sum(handled) + self._results_pass(spawn)
+        answered = self.replies.run_once() if self.replies is not None else 0
+        return sum(handled) + self._results_pass(spawn) + answered
 
     def _deliver_all(self, message_ids: list[str], handled: list[int]) -> None:
         """One lane: claim and send each message in turn; report how many were ours."""
@@ -210,10 +245,7 @@ class Dispatcher:
     # -- claiming ------------------------------------------------------------------------
 
     def _due(self, now: datetime):
-        return or_(
-            and_(Message.status == MESSAGE_QUEUED, Message.next_attempt_at <= now),
-            and_(Message.status == MESSAGE_SENDING, Message.lease_until < now),
-        )
+        return due(Message, now)
 
     def _due_now(self) -> list[tuple[str, int]]:
         """Up to a batch of (message id, ticket id) due now, oldest first."""
@@ -230,16 +262,7 @@ class Dispatcher:
 
     def _claim(self, message_id: str) -> bool:
         """Take the message for this process (compare-and-set); False if another has it."""
-        now = self.clock.now()
-        with self.session_factory() as session:
-            won = session.execute(
-                update(Message)
-                .where(Message.id == message_id, self._due(now))
-                .values(status=MESSAGE_SENDING, lease_until=now + self.lease)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            session.commit()
-        return won == 1
+        return claim(self.session_factory, Message, message_id, self.clock.now(), self.lease)
 
     # -- sending -------------------------------------------------------------------------
 
@@ -358,12 +381,7 @@ class Dispatcher:
         if message.attempts >= self.notify.retries:
             self._next_channel(session, message, ticket, error)
             return
-        delay = min(
-            self.notify.retry_base_seconds * 2 ** (message.attempts - 1) * self.rng.uniform(0.5, 1.5),
-            self.notify.retry_max_seconds,
-        )
-        if retry_after is not None:
-            delay = max(delay, min(retry_after, self.notify.retry_max_seconds))
+        delay = retry_delay(self.notify, message.attempts, retry_after, self.rng.uniform(0.5, 1.5))
         message.status = MESSAGE_QUEUED
         message.next_attempt_at = self.clock.now() + timedelta(seconds=delay)
         message.lease_until = None

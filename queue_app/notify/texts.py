@@ -105,3 +105,42 @@ def message_text(
     if sms:
         return render_sms(kind, language, variables, custom, include_link=sms_link)
     return render(kind, language, variables, custom)
+
+
+#: Automatic answers to a patient's keyword (conversations), per language.  ``{hold}``: the
+#: minutes a passed-over late patient keeps the front of the line.
+KEYWORD_REPLIES: dict[str, dict[str, str]] = {
+    "ko": {
+        "late": "[{clinic}] {number}번, 늦으신다는 말씀 잘 받았습니다. 차례가 되면 다음 분을 먼저 모시고, "
+        "{hold}분 동안 맨 앞 순서를 지켜 드립니다. 도착하시면 '도착'이라고 답장해 주세요.",
+        "here": "[{clinic}] {number}번, 도착 확인했습니다. 차례가 되면 호출해 드리겠습니다.",
+        "cancel": "[{clinic}] {number}번 대기가 취소되었습니다. 다시 접수하시려면 키오스크나 접수처를 이용해 주세요.",
+    },
+    "en": {
+        "late": "{clinic}: number {number}, thank you for telling us you are running late. When your turn comes "
+        "we will call the next patient and keep the front of the line for you for {hold} minutes. "
+        "Reply HERE when you arrive.",
+        "here": "{clinic}: number {number}, we have noted that you are here. We will call you when it is your turn.",
+        "cancel": "{clinic}: number {number} has left the queue. To check in again, use the kiosk or ask at reception.",
+    },
+    "ru": {
+        "late": "{clinic}: номер {number}, спасибо, что предупредили об опоздании. Когда подойдёт ваша очередь, "
+        "мы пригласим следующего пациента и сохраним за вами место в начале очереди на {hold} мин. "
+        "Когда придёте, ответьте «пришёл» или «пришла».",
+        "here": "{clinic}: номер {number}, отметили, что вы на месте. Мы пригласим вас, когда подойдёт очередь.",
+        "cancel": "{clinic}: номер {number} удалён из очереди. Чтобы встать в очередь снова, "
+        "воспользуйтесь киоском или обратитесь в регистратуру.",
+    },
+}
+#: The line added to the after-hours answer when ``[inbox] booking_url`` is set.
+BOOKING_LINE = {
+    "ko": " 온라인 예약: {url}",
+    "en": " Book online: {url}",
+    "ru": " Записаться онлайн: {url}",
+}
+
+
+def keyword_reply(keyword: str, language: str, variables: Mapping[str, str]) -> str:
+    """The automatic answer to ``keyword`` (late, here, cancel) in the patient's language."""
+    texts = KEYWORD_REPLIES.get(language, KEYWORD_REPLIES["en"])
+    return texts[keyword].format_map(_Blank(variables))

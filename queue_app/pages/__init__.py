@@ -25,6 +25,7 @@ import phonenumbers
 from flask import (
     Blueprint,
     abort,
+    current_app,
     g,
     jsonify,
     make_response,
@@ -47,9 +48,10 @@ from ..notify.offers import page_offers
 from ..offload import run_cpu_bound
 from ..phones import InvalidPhone, normalize_phone
 from ..queue import NotFound
+from ..realtime import end_ended_sessions
 from ..runtime import change, clinic_queue, patient_link_base, runtime, snapshot
 from ..staff_sessions import sign_in, sign_out, signed_in_user
-from ..throttles import limit_sign_in, retry_after_seconds
+from ..throttles import limit_sign_in, remember_device, retry_after_seconds
 from .i18n import (
     SPEECH_LANGUAGES,
     display_texts,
@@ -421,7 +423,9 @@ def login():
             else:
                 sign_in(user)
                 _csrf_token()
-                return redirect(_safe_next(request.args.get("next")), code=303)
+                response = redirect(_safe_next(request.args.get("next")), code=303)
+                remember_device(response, user.username)
+                return response
     return render_template("login.html", error=error, csrf=_csrf_token()), status
 
 
@@ -443,6 +447,8 @@ def logout():
     """
     if request.method == "POST" and _csrf_ok():
         sign_out()
+        # Open consoles of this user on this process go now; on others at their next sweep.
+        end_ended_sessions(current_app._get_current_object())
         return redirect(url_for("pages.login"), code=303)
     return render_template("logout.html", csrf=_csrf_token(), signed_in=_signed_in_user() is not None)
 

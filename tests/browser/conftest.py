@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import os
 import signal
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.e2e.conftest import LiveServer
+from tests.e2e.conftest import LiveServer, open_all_day
 from tests.notify.conftest import http_server  # noqa: F401  (a local provider, for a clinic that texts)
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -72,17 +71,6 @@ def browser():
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
-
-
-def open_all_day() -> dict[str, str]:
-    """A clinic open 00:00-23:59 in a time zone where it is about noon now, whenever the tests run.
-
-    The kiosk says "Check-in opens at ..." outside opening hours and ticket numbers restart at
-    the clinic's midnight: with noon now, a test run is hours from either.
-    """
-    offset = 12 - datetime.now(UTC).hour
-    zone = "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
-    return {"QUEUE_APP_CLINIC_TIMEZONE": zone, "QUEUE_APP_HOURS_OPEN": "00:00", "QUEUE_APP_HOURS_CLOSE": "23:59"}
 
 
 def start_clinic(workdir: Path, env: dict[str, str] | None = None) -> LiveServer:

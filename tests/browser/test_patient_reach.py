@@ -17,7 +17,8 @@ import requests
 
 from queue_app.notify.channels.webpush import generate_vapid_keys
 from tests.api.test_patient_reach import browser_subscription
-from tests.e2e.conftest import LiveServer, free_port
+from tests.e2e.conftest import LiveServer
+from tests.support.loopback import free_port
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS, StaffApi, axe_check
 

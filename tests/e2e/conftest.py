@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,13 +18,9 @@ import socketio
 
 from queue_app.config import EXAMPLE_CONFIG
 
+from ..support.loopback import free_port
+
 QUEUE_APP = [sys.executable, "-m", "queue_app.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Listener:
@@ -52,6 +48,18 @@ class Listener:
         self.client.disconnect()
 
 
+def open_all_day() -> dict[str, str]:
+    """A clinic open 00:00-23:59 in a time zone where it is about noon now, whenever the tests run.
+
+    The kiosk and public check-in are refused outside opening hours, the kiosk says "Check-in
+    opens at ...", and ticket numbers restart at the clinic's midnight: with noon now, a test
+    run is hours from either.
+    """
+    offset = 12 - datetime.now(UTC).hour
+    zone = "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+    return {"QUEUE_APP_CLINIC_TIMEZONE": zone, "QUEUE_APP_HOURS_OPEN": "00:00", "QUEUE_APP_HOURS_CLOSE": "23:59"}
+
+
 class LiveServer:
     """One clinic's server process with its own database folder; restartable."""
 
@@ -66,6 +74,8 @@ class LiveServer:
             "QUEUE_APP_DATABASE_URL": f"sqlite:///{workdir / 'queue.db'}",
             "QUEUE_APP_SERVER_SECRET_KEY": "e2e-secret-of-thirty-two-bytes-or-more",
             "PYTHONUNBUFFERED": "1",
+            # Real time on a real server: open now, or the kiosks' check-ins would be refused.
+            **open_all_day(),
             **(env_overrides or {}),
         }
         self.process: subprocess.Popen | None = None

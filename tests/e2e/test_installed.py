@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from .conftest import free_port
+from ..support.loopback import free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -16,8 +16,9 @@ import pytest
 import requests
 import socketio
 
+from ..support.loopback import free_port
 from ..support.nginx import nginx_binary, runnable_config
-from .conftest import LiveServer, free_port
+from .conftest import LiveServer
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,6 @@ teardown, so no thread is left sleeping).
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from queue_app.notify.channels.base import OutgoingMessage, Recipient
+
+from ..support.loopback import free_port
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
@@ -124,12 +125,6 @@ def http_server():
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

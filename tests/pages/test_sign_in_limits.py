@@ -116,7 +116,7 @@ def test_the_count_is_shared_by_two_app_instances_through_redis(clinic_with_limi
 
 
 def test_with_redis_down_sign_in_still_works_and_is_still_limited(clinic_with_limits):
-    from ..e2e.conftest import free_port
+    from ..support.loopback import free_port
 
     realtime = {"message_queue": f"redis://127.0.0.1:{free_port()}/0"}  # nothing listens there
     client = clinic_with_limits(per_account=2, realtime=realtime).test_client()
@@ -124,3 +124,43 @@ def test_with_redis_down_sign_in_still_works_and_is_still_limited(clinic_with_li
     for _ in range(2):
         assert sign_in(client, "nurse", "wrong-password", "192.0.2.71").status_code == 401
     assert_held_back(sign_in(client, "nurse", PASSWORD, "192.0.2.72"))
+
+
+def test_a_stranger_guessing_cannot_lock_the_nurse_out_of_her_own_computer(clinic_with_limits):
+    app = clinic_with_limits(per_account=3)
+    nurses_pc = app.test_client()
+    assert sign_in(nurses_pc, "nurse", PASSWORD, "10.0.0.5").status_code == 303
+    nurses_pc.post("/logout", data={"csrf": csrf_of(nurses_pc.get("/logout"))})
+    stranger = app.test_client()
+    for n in range(5):
+        sign_in(stranger, "nurse", f"guess-{n}", f"198.51.100.{n}")
+    assert_held_back(sign_in(stranger, "nurse", PASSWORD, "198.51.100.9"))
+
+    # Her own browser signed in as her before: the account's count does not hold it back.
+    assert sign_in(nurses_pc, "nurse", PASSWORD, "10.0.0.5").status_code == 303
+    # A browser that never signed in as her is still held back, whatever its address.
+    assert_held_back(sign_in(app.test_client(), "nurse", PASSWORD, "10.0.0.6"))
+
+
+def test_a_known_browser_is_known_for_its_own_accounts_only_and_cannot_be_forged(clinic_with_limits):
+    app = clinic_with_limits(per_account=2)
+    doctors_pc = app.test_client()
+    assert sign_in(doctors_pc, "doctor", PASSWORD, "10.0.0.7").status_code == 303
+    stranger = app.test_client()
+    for n in range(3):
+        sign_in(stranger, "nurse", f"guess-{n}", f"198.51.100.{n}")
+
+    # Known for the doctor, not for the nurse.
+    assert_held_back(sign_in(doctors_pc, "nurse", PASSWORD, "10.0.0.7"))
+    # A cookie made up by the stranger counts for nothing.
+    stranger.set_cookie("known_device", doctors_pc.get_cookie("known_device").value.replace("doctor", "nurse"))
+    assert_held_back(sign_in(stranger, "nurse", PASSWORD, "198.51.100.20"))
+
+
+def test_a_known_browser_guessing_is_still_held_back_by_its_address(clinic_with_limits):
+    app = clinic_with_limits(per_account=2, per_address=3)
+    pc = app.test_client()
+    assert sign_in(pc, "nurse", PASSWORD, "10.0.0.8").status_code == 303
+    for n in range(3):
+        assert sign_in(pc, "nurse", f"guess-{n}", "10.0.0.8").status_code == 401
+    assert_held_back(sign_in(pc, "nurse", PASSWORD, "10.0.0.8"))

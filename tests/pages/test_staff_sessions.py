@@ -17,6 +17,7 @@ from queue_app import create_app
 from queue_app.auth import create_user, deactivate_user, set_password
 from queue_app.extensions import db, make_engine, socketio
 from queue_app.models import ServerSecret, StaffUser
+from queue_app.realtime import end_ended_sessions
 from queue_app.session_key import SESSION_KEY, stored_session_key
 
 from ..conftest import make_settings, prepare_database
@@ -234,3 +235,36 @@ def test_the_idle_time_is_the_clinics_setting(database_url, clock):
 
     assert client.get("/api/v1/queue").status_code == 401
     db.session.remove()
+
+
+def test_signing_out_disconnects_the_users_open_consoles_at_once(app, signed_in):
+    console = socketio.test_client(app, flask_test_client=signed_in)
+    stolen = socketio.test_client(app, flask_test_client=copy_of_session(app, signed_in))
+    assert console.is_connected() and stolen.is_connected()
+
+    sign_out(signed_in)
+
+    assert not console.is_connected()
+    assert not stolen.is_connected()
+
+
+@pytest.mark.parametrize("change", [set_password, deactivate_user], ids=["new password", "deactivated"])
+def test_a_console_left_open_is_disconnected_when_its_session_ends_elsewhere(app, signed_in, tokens, change):
+    console = socketio.test_client(app, flask_test_client=signed_in)
+    # The reception PC's staff token: a socket that came in by a token, not a session.
+    by_token = socketio.test_client(app, auth={"token": tokens["staff"]})
+    with app.app_context():
+        # The command line (another process) ends the sessions: this process hears of it
+        # only at its next sweep.
+        if change is set_password:
+            change(db.session(), "nurse", "another-pass-456")
+        else:
+            change(db.session(), "nurse")
+        db.session.commit()
+    assert console.is_connected()
+
+    assert end_ended_sessions(app) == 1
+
+    assert not console.is_connected()
+    assert by_token.is_connected()
+    assert end_ended_sessions(app) == 0

@@ -8,13 +8,13 @@ and the ports of the servers they started.
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import os
 import shutil
 from pathlib import Path
 
 import pytest
+
+from .loopback import self_signed_certificate
 
 PROJECT = Path(__file__).resolve().parents[2]
 NGINX_CONF = PROJECT / "deployment" / "nginx" / "queue-app.conf"
@@ -32,45 +32,11 @@ def nginx_binary() -> str:
     pytest.skip("nginx is not installed (apt-get install nginx) to check deployment/nginx/queue-app.conf")
 
 
-def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
-    """A certificate (and its key) for the example clinic's name and 127.0.0.1."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, SERVER_NAME)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName(SERVER_NAME), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "fullchain.pem", folder / "privkey.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    key_path.chmod(0o600)
-    return cert_path, key_path
-
-
 def runnable_config(
     folder: Path, http_port: int = 80, https_port: int = 443, upstreams: tuple[int, ...] = (5001, 5002)
 ) -> Path:
     """An nginx.conf in ``folder`` around the project's file, with the test's certificate and ports."""
-    cert, key = self_signed_certificate(folder)
+    cert, key = self_signed_certificate(folder, (SERVER_NAME,))
     text = NGINX_CONF.read_text(encoding="utf-8")
     for needed in (f"{CERT_DIR}/fullchain.pem", f"{CERT_DIR}/privkey.pem", "listen 80;", "listen 443 ssl"):
         assert needed in text, f"{NGINX_CONF} no longer has {needed!r}; update tests/support/nginx.py"

@@ -25,6 +25,9 @@ class RecordingPublisher:
     settings: object
     changes: list[Published] = field(default_factory=list)
     deliveries: list = field(default_factory=list)
+    #: ``inbox`` events to staff, and (ticket id, message) sent to phone pages.
+    inbox_events: list[dict] = field(default_factory=list)
+    ticket_messages: list[tuple[int, dict]] = field(default_factory=list)
 
     def changed(self, snapshot, tickets, called, moved=(), noted=()) -> None:
         numbers = {t.id: t.number for line in snapshot.state.lines.values() for t in line}
@@ -42,6 +45,12 @@ class RecordingPublisher:
 
     def delivered(self, delivery) -> None:
         self.deliveries.append(delivery)
+
+    def inbox(self, event: dict) -> None:
+        self.inbox_events.append(event)
+
+    def ticket_message(self, ticket_id: int, message: dict) -> None:
+        self.ticket_messages.append((ticket_id, message))
 
     @property
     def versions(self) -> list[int]:

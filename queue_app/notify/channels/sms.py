@@ -259,6 +259,8 @@ class InboundSms:
     body: str
     opted_out: bool = False  # the patient asked for no more messages
     opted_in: bool = False  # the patient asked to receive messages again
+    #: Twilio's id of the message (``SM...``): the same on every retry of the webhook.
+    message_sid: str | None = None
 
 
 def parse_inbound(params: Mapping, extra_opt_out_keywords: Iterable[str] = ()) -> InboundSms | None:
@@ -282,4 +284,5 @@ def parse_inbound(params: Mapping, extra_opt_out_keywords: Iterable[str] = ()) -
         extra = {k.strip().upper() for k in extra_opt_out_keywords}
         opted_out = word in OPT_OUT_KEYWORDS or word in extra
         opted_in = word in OPT_IN_KEYWORDS
-    return InboundSms(phone=str(phone), body=body, opted_out=opted_out, opted_in=opted_in)
+    sid = str(params.get("MessageSid") or params.get("SmsSid") or "").strip()[:64] or None
+    return InboundSms(phone=str(phone), body=body, opted_out=opted_out, opted_in=opted_in, message_sid=sid)

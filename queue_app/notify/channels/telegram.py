@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hmac
 import re
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from .base import (
@@ -136,6 +137,43 @@ def parse_start(update: dict) -> tuple[str, str] | None:
     if not START_CODE_RE.match(code):
         return None
     return str(chat["id"]), code
+
+
+@dataclass(frozen=True)
+class TelegramText:
+    """A text a patient wrote to the bot in a private chat (not ``/start <code>``)."""
+
+    chat_id: str
+    text: str
+    #: ``telegram:<update_id>``: Telegram sends an update again until we answer 200.
+    provider_id: str
+    #: The user's app language (``ko``, ``ru``, ``en-US`` ...), when Telegram tells it.
+    language: str | None = None
+
+
+def parse_text(update: dict) -> TelegramText | None:
+    """The text of a private chat's message; None for anything else (or ``/start <code>``)."""
+    if not isinstance(update, dict) or parse_start(update) is not None:
+        return None
+    message = update.get("message")
+    update_id = update.get("update_id")
+    if not isinstance(message, dict) or not isinstance(update_id, int) or isinstance(update_id, bool):
+        return None
+    text, chat = message.get("text"), message.get("chat")
+    if not isinstance(text, str) or not text.strip() or not isinstance(chat, dict):
+        return None
+    if chat.get("type", "private") != "private" or chat.get("id") is None:
+        return None
+    if text.strip().split()[0].split("@")[0] == "/start":
+        return None  # the bot opened without a code: nothing to answer by hand
+    sender = message.get("from")
+    language = sender.get("language_code") if isinstance(sender, dict) else None
+    return TelegramText(
+        chat_id=str(chat["id"]),
+        text=text,
+        provider_id=f"telegram:{update_id}",
+        language=language[:2] if isinstance(language, str) else None,
+    )
 
 
 def check_secret_token(header_value: str | None, secret: str | None) -> bool:
