@@ -193,7 +193,7 @@ class QueueBoard:
         forecast = earlier.forecast
         now = queue.clock.now()
         line = earlier.lines.get(ticket.service_id)
-        if forecast is None or not line or queue.clinic_day(now) != queue.clinic_day(earlier.now):
+        if forecast is None or not line or not same_order(earlier, queue, now):
             return None
         with self._lock:
             if self.learn_new_visits(queue.session, now):
@@ -230,10 +230,11 @@ class QueueBoard:
         be read from the database.  The estimate is run again on the carried lines, exactly
         as after a full read (everyone behind a call moves; the estimator may have learned a
         finished visit).  None when the change may have put someone new into a line (a
-        check-in, a transfer), or a new day began: then the caller reads everything.
+        check-in, a transfer), a new day began or a late patient's hold ran out (``same_order``):
+        then the caller reads everything.
         """
         now = queue.clock.now()
-        if queue.clinic_day(now) != queue.clinic_day(earlier.now):
+        if not same_order(earlier, queue, now):
             return None
         touched = {t.id: t for t in queue.touched}
         lines = {}
@@ -282,6 +283,19 @@ class QueueBoard:
             self.learn_new_visits(queue.session, now)
             self._estimate(state)
         return state
+
+
+def same_order(earlier: QueueState, queue: ClinicQueue, now: datetime) -> bool:
+    """Whether the lines of ``earlier`` still stand in the same order at ``now``.
+
+    Not on a new clinic day, nor once a late patient's hold has run out since (they then
+    stand in line as if they had checked in when it did: ``late_hold``).
+    """
+    if queue.clinic_day(now) != queue.clinic_day(earlier.now):
+        return False
+    return not any(
+        t.held_until is not None and earlier.now < t.held_until <= now for line in earlier.lines.values() for t in line
+    )
 
 
 def read_messages(session, ticket_ids: list[int]) -> dict[int, list[Message]]:
