@@ -23,10 +23,7 @@
 
   function $(id) { return document.getElementById(id); }
   function text(lang, key, values) {
-    var t = (setup.texts[lang] || {})[key] || key;
-    return t.replace(/\{(\w+)\}/g, function (all, name) {
-      return values && values[name] !== undefined ? String(values[name]) : all;
-    });
+    return window.Dom.fill((setup.texts[lang] || {})[key] || key, values);
   }
   function others() {
     return setup.languages.map(function (l) { return l.code; }).filter(function (c) { return c !== setup.default_language; });
@@ -84,9 +81,14 @@
     multi($("sound-off"), "sound_keep_off");
   }
 
+  /** The number a room is calling: none once the patient is inside (started). */
+  function calling(room) {
+    return room.inside ? null : room.serving;
+  }
+
   /** The numbers shown in the rooms' rows: the history below lists the others. */
   function servingNumbers() {
-    return state.rooms.map(function (r) { return r.serving; }).filter(Boolean);
+    return state.rooms.map(calling).filter(Boolean);
   }
 
   function renderNow() {
@@ -104,11 +106,12 @@
       name.textContent = nameIn(room.names, setup.default_language, room.name || room.id);
       var number = document.createElement("span");
       number.className = "room-number";
-      if (room.serving) {
+      var called = calling(room);
+      if (called) {
         anyone = true;
-        number.textContent = room.serving;
+        number.textContent = called;
         var f = fresh[room.id];
-        if (f && f.number === room.serving && f.until > now) {
+        if (f && f.number === called && f.until > now) {
           li.classList.add("fresh");
           if (f.pulse) { li.classList.add("pulse"); }
           nextExpiry = nextExpiry === null ? f.until : Math.min(nextExpiry, f.until);
@@ -223,7 +226,9 @@
     socket.on("called", function (call) {
       // Shown at once (the queue snapshot that follows agrees), then flashed and announced.
       state.calls = [call].concat(state.calls.filter(function (c) { return c.number !== call.number; })).slice(0, 1 + LAST_CALLS);
-      state.rooms.forEach(function (room) { if (room.id === call.room) room.serving = call.number; });
+      state.rooms.forEach(function (room) {
+        if (room.id === call.room) { room.serving = call.number; room.inside = false; }
+      });
       markFresh(call);
       render();
       announcer.announce(call);

@@ -31,6 +31,7 @@
   var chosen = null;          // the service id being checked in for
   var attempt = null;         // {body, key} of the current check-in attempt
   var phoneState = "empty";   // empty | checking | valid | invalid
+  var phoneReason = null;     // why an invalid number is refused: invalid | not_mobile | retired
   var phoneCheckTimer = null;
   var phoneCheckSeq = 0;
   var idle = 0;               // seconds since the last touch on the current screen
@@ -40,9 +41,7 @@
   function $(id) { return document.getElementById(id); }
   function T(key, values) {
     var text = (setup.texts[lang] || {})[key] || (setup.texts[setup.default_language] || {})[key] || key;
-    return text.replace(/\{(\w+)\}/g, function (all, name) {
-      return values && values[name] !== undefined ? String(values[name]) : all;
-    });
+    return window.Dom.fill(text, values);
   }
   function newKey() {
     if (window.crypto && crypto.randomUUID) return "kiosk-" + crypto.randomUUID();
@@ -78,7 +77,9 @@
     $("phone-label").textContent = T("phone_label");
     $("phone-hint").textContent = T("phone_hint", { example: setup.phone_example });
     $("phone-clear").textContent = T("clear");
-    $("consent-label").textContent = T("consent_label");
+    $("keypad").setAttribute("aria-label", T("keypad"));
+    $("keypad-delete").setAttribute("aria-label", T("keypad_delete"));
+    $("consent-label").textContent = T("consent_label", { days: setup.retention_days });
     $("back").textContent = T("back");
     $("check-in").textContent = T("check_in");
     $("sending-text").textContent = T("checking_in");
@@ -198,6 +199,9 @@
     show("details");
   }
 
+  // Why a number is refused, in words the patient can act on (a landline, a 2G prefix).
+  var REFUSALS = { not_mobile: "phone_not_mobile", retired: "phone_retired" };
+
   function renderPhoneFeedback() {
     var feedback = $("phone-feedback");
     var input = $("phone");
@@ -205,7 +209,7 @@
     input.removeAttribute("aria-invalid");
     if (phoneState === "valid") { feedback.textContent = T("phone_ok"); feedback.className = "feedback good"; }
     else if (phoneState === "invalid") {
-      feedback.textContent = T("phone_invalid");
+      feedback.textContent = T(REFUSALS[phoneReason] || "phone_invalid", { example: setup.phone_example });
       feedback.className = "feedback bad";
       input.setAttribute("aria-invalid", "true");
     } else feedback.textContent = "";
@@ -217,8 +221,48 @@
     return /^\+?[0-9 ()\-.]{6,24}$/.test(text) && text.replace(/\D/g, "").length >= 7;
   }
 
-  function checkPhone(final) {
+  // -- the keypad, and the number formatted as it is typed -----------------------------------------
+
+  /** What the patient typed, "" while only the ready "010" is there. */
+  function typedPhone() {
     var text = $("phone").value.trim();
+    return text.replace(/\D/g, "") === (setup.phone_prefix || "-") ? "" : text;
+  }
+
+  /** 01012345678 -> 010-1234-5678 as it grows (Korea's mobile numbers); others as typed. */
+  function formatTyped(text) {
+    if (!setup.phone_prefix || !/^[0-9 \-]*$/.test(text)) return text;
+    var d = text.replace(/\D/g, "");
+    if (!/^01/.test(d)) return d;
+    var middle = /^010/.test(d) || d.length > 10 ? 4 : 3;
+    return [d.slice(0, 3), d.slice(3, 3 + middle), d.slice(3 + middle)].filter(Boolean).join("-");
+  }
+
+  function phoneTyped() {
+    var input = $("phone");
+    var formatted = formatTyped(input.value);
+    if (formatted !== input.value) input.value = formatted;
+    clearTimeout(phoneCheckTimer);
+    phoneCheckTimer = setTimeout(function () { checkPhone(false); }, 350);
+  }
+
+  $("keypad").addEventListener("click", function (event) {
+    var key = event.target.getAttribute && event.target.getAttribute("data-key");
+    if (!key) return;
+    var input = $("phone");
+    if (key === "delete") input.value = input.value.replace(/\D?\d$/, "").replace(/-$/, "");
+    else if (input.value.replace(/\D/g, "").length < 15) input.value += key;
+    phoneTyped();
+  });
+
+  function readyPhone() {
+    $("phone").value = formatTyped(setup.phone_prefix || "");
+    phoneState = "empty";
+    phoneReason = null;
+  }
+
+  function checkPhone(final) {
+    var text = typedPhone();
     clearTimeout(phoneCheckTimer);
     if (!text) { phoneState = "empty"; renderPhoneFeedback(); return Promise.resolve(); }
     if (!/^\+?[0-9 ()\-.]*$/.test(text) || (final && !looksLikePhone(text))) {
@@ -237,6 +281,7 @@
     }).then(function (answer) {
       if (seq !== phoneCheckSeq) return;   // an older answer, the patient typed on
       phoneState = answer.valid ? "valid" : "invalid";
+      phoneReason = answer.reason || null;
       renderPhoneFeedback();
     }).catch(function () {
       // Offline: trust the light check; the check-in itself will be checked by the server.
@@ -244,20 +289,17 @@
     });
   }
 
-  $("phone").addEventListener("input", function () {
-    clearTimeout(phoneCheckTimer);
-    phoneCheckTimer = setTimeout(function () { checkPhone(false); }, 350);
-  });
+  $("phone").addEventListener("input", phoneTyped);
   $("phone").addEventListener("blur", function () { checkPhone(true); });
   $("phone-clear").addEventListener("click", function () {
-    $("phone").value = ""; $("consent").checked = false; phoneState = "empty"; renderPhoneFeedback(); $("phone").focus();
+    readyPhone(); $("consent").checked = false; renderPhoneFeedback(); $("phone").focus();
   });
   $("back").addEventListener("click", function () { chosen = null; show("start"); });
 
   $("details-form").addEventListener("submit", function (event) {
     event.preventDefault();
     checkPhone(true).then(function () {
-      var phone = $("phone").value.trim();
+      var phone = typedPhone();
       if (phone && phoneState !== "valid") { $("phone").focus(); return; }
       if (phone && !$("consent").checked) {
         $("consent-feedback").textContent = T("consent_needed");
@@ -327,6 +369,11 @@
             $("sending-error").textContent = T("already_checked_in");
             $("sending-error").hidden = false;
             $("sending-cancel").hidden = false;
+          } else if (error && error.code === "closed") {
+            // The server's hours win (a holiday, a tablet clock that is off): say when to come.
+            $("sending-error").textContent = T("check_in_opens", { time: error.opens || "" });
+            $("sending-error").hidden = false;
+            $("sending-cancel").hidden = false;
           } else if (error && error.field === "phone") {
             phoneState = "invalid";
             show("details");
@@ -374,8 +421,11 @@
     $("result-qr").alt = T("scan_to_follow");
     $("result-qr-figure").hidden = false;
     resultShownAt = Date.now();
+    // The printed ticket: the clinic's date and time, whatever zone the tablet is set to.
     var time = new Date(ticket.checked_in_at || Date.now());
-    $("result-time").textContent = T("checked_in_at", { time: time.toLocaleString(lang, { dateStyle: "short", timeStyle: "short" }) });
+    $("result-time").textContent = T("checked_in_at", { time: new Intl.DateTimeFormat(lang, {
+      year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: setup.timezone,
+    }).format(time) });
     show("result");
   }
 
@@ -386,9 +436,8 @@
     hideQr();
     chosen = null;
     attempt = null;
-    $("phone").value = "";
+    readyPhone();
     $("consent").checked = false;
-    phoneState = "empty";
     lang = setup.default_language;
     if ($("still-there").open) $("still-there").close();
     applyTexts();
@@ -460,6 +509,7 @@
       setup = json;
       if (setup.ticket_seconds > 0) RESULT_IDLE_S = setup.ticket_seconds;
       lang = setup.default_language;
+      readyPhone();
       buildLanguages();
       applyTexts();
       return loadServices().catch(function () { setOnline(false); });

@@ -33,6 +33,7 @@ def create_app(config=None, *, clock=None):
     from .notify.replies import ReplySender
     from .pages import init_babel, pages
     from .pages.demo import demo_pages
+    from .pages.widget import widget_pages
     from .proxies import TrustedProxies
     from .runtime import Runtime, look_again
     from .session_key import stored_session_key
@@ -89,6 +90,7 @@ def create_app(config=None, *, clock=None):
     app.register_blueprint(hooks)
     app.register_blueprint(pages)
     app.register_blueprint(demo_pages)  # 404 outside demo mode
+    app.register_blueprint(widget_pages)
     app.register_blueprint(health)
     init_babel(app)
     response_headers.init_app(app)

@@ -84,6 +84,9 @@ def _room_view(settings: Settings, room: Room, serving: dict[str, Ticket]) -> di
         "services": room.service_ids,
         "status": room.status,
         "serving": ticket.number if ticket else None,
+        # Called and on the way (False) or already inside (True): the TV's "now calling"
+        # shows only the first.  A flag, no name: this view is public.
+        "inside": bool(ticket and ticket.status == IN_CONSULTATION),
     }
 
 

@@ -4,9 +4,26 @@ from __future__ import annotations
 
 import phonenumbers
 
+#: The number types a text message reaches (in some countries, as in the US, libphonenumber
+#: cannot tell a mobile from a landline and says "either").
+MOBILE_TYPES = frozenset({phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE})
+#: Mobile prefixes a country has retired: still valid numbers to libphonenumber, but no text
+#: reaches them any more (Korea's 011 and 016-019 went with the 2G networks, the last in 2021).
+RETIRED_MOBILE_PREFIXES = {"KR": ("11", "16", "17", "18", "19")}
+#: How nearly every mobile number in the country starts: the kiosk's keypad has it typed already.
+MOBILE_PREFIX = {"KR": "010"}
+
 
 class InvalidPhone(ValueError):
-    """What the patient typed is not a phone number that can receive messages."""
+    """What the patient typed is not a phone number that can receive messages.
+
+    ``reason`` says why, for a message the patient can act on: ``invalid`` (not a number),
+    ``not_mobile`` (a landline or a service number) or ``retired`` (a prefix no longer in use).
+    """
+
+    def __init__(self, message: str, reason: str = "invalid") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def normalize_phone(text: str, region: str) -> str:
@@ -23,6 +40,11 @@ def normalize_phone(text: str, region: str) -> str:
         raise InvalidPhone(f"{text!r} is not a phone number") from None
     if not phonenumbers.is_valid_number(number):
         raise InvalidPhone(f"{text!r} is not a valid phone number")
+    if phonenumbers.number_type(number) not in MOBILE_TYPES:
+        raise InvalidPhone(f"{text!r} is not a mobile number: texts cannot reach it", "not_mobile")
+    retired = RETIRED_MOBILE_PREFIXES.get(phonenumbers.region_code_for_number(number), ())
+    if phonenumbers.national_significant_number(number).startswith(retired):
+        raise InvalidPhone(f"{text!r} starts with a retired mobile prefix", "retired")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -498,6 +498,14 @@ class ClinicQueue:
         self._log(ticket, "arrived", actor, self.clock.now())
         return ticket
 
+    def late(self, ticket_id: int, actor: Actor) -> Ticket:
+        """Reception marks a patient late (they phoned, or told the desk)."""
+        return self.mark_late(self.ticket(ticket_id), actor)
+
+    def arrived(self, ticket_id: int, actor: Actor) -> Ticket:
+        """Reception saw the late patient come in without them writing "here"."""
+        return self.mark_here(self.ticket(ticket_id), actor)
+
     def recall(self, ticket_id: int, actor: Actor) -> Ticket:
         """Call the same patient again to the same room."""
         ticket = self.ticket(ticket_id)
@@ -529,18 +537,25 @@ class ClinicQueue:
         """The patient leaves the queue from their phone."""
         return self._close(ticket, "leave", actor)
 
-    def transfer(self, ticket_id: int, service_id: str, actor: Actor) -> Ticket:
-        """Send the patient to another service's queue, at its end, keeping their number."""
+    def transfer(self, ticket_id: int, service_id: str, actor: Actor, keep_place: bool = False) -> Ticket:
+        """Send the patient to another service's queue, keeping their number.
+
+        By default they join the end of that line.  With ``keep_place`` they keep their
+        check-in time as their place: a patient sent on from a consultation ("now the
+        vaccination") has already waited once and should not wait a whole line again.
+        """
         ticket = self.ticket(ticket_id)
         target = self.service(service_id)
         if target.id == ticket.service_id and ticket.status == WAITING:
             raise IllegalTransition(f"{ticket.number} already waits for {target.id}", "service")
         now = self.clock.now()
-        self._transition(ticket, "transfer", actor, now, detail={"from": ticket.service_id, "to": target.id})
+        detail = {"from": ticket.service_id, "to": target.id, "keep_place": keep_place}
+        self._transition(ticket, "transfer", actor, now, detail=detail)
         self._release_room(ticket)
         ticket.service_id = target.id
         ticket.transfer_count += 1
-        ticket.queued_at = now
+        ticket.queued_at = ticket.checked_in_at if keep_place else now
+        ticket.held_until = None  # a new line: any hold of the old one is over
         ticket.room_id = None
         ticket.called_at = None
         ticket.started_at = None

@@ -22,7 +22,7 @@ import math
 import time
 from collections.abc import Callable
 
-from flask import current_app, request
+from flask import current_app, g, request
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from .config import Settings
@@ -87,7 +87,8 @@ def remember_device(response, username: str) -> None:
 
 
 def _wrong_password(response) -> bool:
-    return response.status_code == 401
+    # The sign-in page answers a wrong password with the form again (200), marked here.
+    return bool(g.get("sign_in_refused"))
 
 
 def limit_sign_in(view: Callable) -> Callable:

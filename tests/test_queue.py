@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import pytest
@@ -194,6 +195,23 @@ def test_transfer_sends_the_patient_to_the_end_of_another_line(queue, session, c
     assert session.get(Room, "room1").current_ticket_id is None
     assert [t.id for t in queue.waiting()] == [waiting_vaccination.id, ticket.id]
     assert events(session, ticket)[-1] == "transferred"
+
+
+def test_transfer_keeping_the_place_puts_the_patient_where_their_check_in_time_stands(queue, session, clock):
+    ticket = check_in(queue, "general")
+    clock.advance(minutes=10)
+    later_vaccination = check_in(queue, "vaccination")
+    queue.call_next("room1", NURSE)
+    queue.start(ticket.id, NURSE)
+    clock.advance(minutes=5)
+    queue.transfer(ticket.id, "vaccination", NURSE, keep_place=True)
+    session.commit()
+    assert ticket.queued_at == ticket.checked_in_at
+    assert [t.id for t in queue.waiting()] == [ticket.id, later_vaccination.id]
+    last_detail = session.scalars(
+        select(TicketEvent.detail).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id.desc())
+    ).first()
+    assert json.loads(last_detail) == {"from": "general", "to": "vaccination", "keep_place": True}
 
 
 def test_transfer_to_the_same_line_or_an_unknown_service_is_refused(queue):

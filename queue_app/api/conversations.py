@@ -18,6 +18,7 @@ from ..extensions import db, limiter
 from ..inbox_settings import TEMPLATE_ID
 from ..models import CONVERSATION_CLOSED, CONVERSATION_OPEN, StaffUser
 from ..opening import is_open, next_opening
+from ..pages.widget import SETUP as WIDGET_SETUP
 from ..phones import InvalidPhone, normalize_phone
 from ..runtime import clinic_queue, converse, inbox, runtime
 from ..throttles import limit_website_contact
@@ -212,17 +213,17 @@ def _allowed_origin() -> str | None:
 
 @api.after_app_request
 def _contact_cors(response):
-    """Let pages of the clinic's own sites (``[inbox] widget_origins``) post the contact form.
+    """Let pages of the clinic's own sites (``[inbox] widget_origins``) use the contact widget.
 
-    Only this endpoint, only those origins, no cookies: the widget's page reads the answer
-    (including errors and 429), and no other site's page can.
+    Only its setup and the contact form, only those origins, no cookies: the widget's page
+    reads the answers (errors and 429 included), and no other site's page can.
     """
-    if request.path == CONTACT:
+    if request.path in (CONTACT, WIDGET_SETUP):
         response.headers.add("Vary", "Origin")
         origin = _allowed_origin()
         if origin is not None:
             response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Access-Control-Allow-Methods"] = "POST"
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST"
             response.headers["Access-Control-Allow-Headers"] = "Content-Type"
             response.headers["Access-Control-Max-Age"] = "600"
             response.headers["Access-Control-Expose-Headers"] = "Retry-After"

@@ -186,6 +186,7 @@ SPEC = {
                     "services": {"type": "array", "items": {"type": "string"}},
                     "status": {"type": "string", "enum": ["open", "paused"]},
                     "serving": {"type": ["string", "null"]},
+                    "inside": {"type": "boolean", "description": "the patient serving is in consultation"},
                 },
             },
         },
@@ -337,12 +338,13 @@ SPEC = {
                     "required": True,
                     "schema": {
                         "type": "string",
-                        "enum": ["recall", "start", "finish", "no-show", "transfer", "cancel"],
+                        "enum": ["recall", "start", "finish", "no-show", "transfer", "cancel", "late", "arrived"],
                     },
                 },
             ],
             "post": {
-                "summary": 'Act on a ticket (transfer takes {"service": id})',
+                "summary": 'Act on a ticket (transfer takes {"service": id, "keep_place": bool}; '
+                "keep_place true keeps the check-in time as the place, false (the default) joins the end)",
                 "security": STAFF,
                 "responses": {
                     "200": _json({"type": "object", "properties": {"ticket": STAFF_TICKET_REF}}, "the ticket"),

@@ -36,6 +36,9 @@ TICKET_ACTIONS = {
     "no-show": "no_show",
     "cancel": "cancel",
     "transfer": "transfer",
+    # Late patients (issue 12): rooms pass over a late patient until they arrive.
+    "late": "late",
+    "arrived": "arrived",
 }
 PUBLIC_ACTOR = Actor("public", "self-check-in")
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,80}$")
@@ -267,7 +270,7 @@ def ticket_qr(token: str):
 @api.post("/tickets/<int:ticket_id>/<action>")
 @require(*STAFF_ROLES)
 def ticket_action(ticket_id: int, action: str):
-    """Staff act on a ticket: recall, start, finish, no-show, transfer or cancel."""
+    """Staff act on a ticket: recall, start, finish, no-show, transfer, cancel, late or arrived."""
     method = TICKET_ACTIONS.get(action)
     if method is None:
         raise ApiError(404, "not_found", f"unknown action {action!r}; one of {', '.join(TICKET_ACTIONS)}")
@@ -275,7 +278,10 @@ def ticket_action(ticket_id: int, action: str):
     actor = g.principal.actor
     if method == "transfer":
         service = string_field(data, "service", required=True)
-        done = change(lambda queue: queue.transfer(ticket_id, service, actor))
+        keep_place = data.get("keep_place", False)
+        if not isinstance(keep_place, bool):
+            raise ApiError(400, "invalid", "keep_place must be true or false", "keep_place")
+        done = change(lambda queue: queue.transfer(ticket_id, service, actor, keep_place=keep_place))
     else:
         done = change(lambda queue: getattr(queue, method)(ticket_id, actor), announce=method == "recall")
     return jsonify({"ticket": payloads.staff_ticket(runtime().settings, done.snapshot.state, done.result)})

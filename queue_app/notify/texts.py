@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ..particles import particle
+
 DEFAULT_TEXTS: dict[str, dict[str, str]] = {
     "ko": {
         "checked_in": "[{clinic}] 접수되었습니다. 번호 {number}. 순서 보기: {link}",
         "turn_near": "[{clinic}] {number}번 곧 차례입니다. 대기실로 와 주세요. {link}",
-        "called": "[{clinic}] {number}번 {room}(으)로 들어오세요.",
-        "recalled": "[{clinic}] {number}번 다시 호출합니다. {room}(으)로 들어오세요.",
+        "called": "[{clinic}] {number}번 {room|로} 들어오세요.",
+        "recalled": "[{clinic}] {number}번 다시 호출합니다. {room|로} 들어오세요.",
         "subject": "[{clinic}] 번호 {number}",
     },
     "en": {
@@ -48,6 +50,10 @@ def one_segment_limit(text: str) -> int:
 
 class _Blank(dict):
     def __missing__(self, key: str) -> str:
+        # "{room|로}": the room's name with the Korean particle that fits it.
+        name, _, written = key.partition("|")
+        if written and name in self:
+            return str(self[name]) + particle(str(self[name]), written)
         return ""
 
 

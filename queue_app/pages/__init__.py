@@ -46,7 +46,7 @@ from ..models import CLOSED_STATUSES, StaffUser
 from ..notify.costs import daily_costs
 from ..notify.offers import page_offers
 from ..offload import run_cpu_bound
-from ..phones import InvalidPhone, normalize_phone
+from ..phones import MOBILE_PREFIX, InvalidPhone, normalize_phone
 from ..queue import NotFound
 from ..realtime import end_ended_sessions
 from ..runtime import change, clinic_queue, patient_link_base, runtime, snapshot
@@ -155,6 +155,13 @@ def _require_device(kind: str):
     return principal
 
 
+@pages.get("/favicon.ico")
+def favicon():
+    """The clinic icon where browsers look for it unasked (a JSON answer or an image has no
+    ``<link rel=icon>``): without it every such load logs a 404 in the browser's console."""
+    return send_from_directory(pages.static_folder, "icon-192.png", mimetype="image/png", max_age=86400)
+
+
 @pages.get("/kiosk")
 def kiosk_page():
     """The reception kiosk (``kiosk/index.html``), once this tablet is paired as a kiosk."""
@@ -184,6 +191,8 @@ def kiosk_setup():
             "texts": texts_in(settings.languages, kiosk_texts),
             "links": _links_view(),
             "ticket_seconds": settings.kiosk_ticket_seconds,
+            "phone_prefix": MOBILE_PREFIX.get(settings.phone_region, ""),
+            "retention_days": settings.retention_days,
             "timezone": settings.timezone.key,
             "hours": _hours_view(settings.hours),
         }
@@ -198,7 +207,7 @@ def _links_view() -> dict:
 
 @pages.post("/kiosk/phone-check")
 def kiosk_phone_check():
-    """Is what the patient is typing a usable phone number?  ``{"valid", "formatted"}``.
+    """Is what the patient is typing a usable phone number?  ``{"valid", "formatted", "reason"}``.
 
     The kiosk asks as the patient types (the check is libphonenumber's, with the clinic's
     country as default), so the answer is the same one the check-in will give.
@@ -213,8 +222,8 @@ def kiosk_phone_check():
     region = runtime().settings.phone_region
     try:
         e164 = normalize_phone(text, region)
-    except InvalidPhone:
-        return jsonify({"valid": False, "formatted": None})
+    except InvalidPhone as exc:
+        return jsonify({"valid": False, "formatted": None, "reason": exc.reason})
     number = phonenumbers.parse(e164)
     style = (
         phonenumbers.PhoneNumberFormat.NATIONAL
@@ -317,6 +326,7 @@ def patient_page(token: str):
         wait_text=_wait_text(view),
         texts=patient_texts(),
         updated=runtime().clock.now().astimezone(runtime().settings.timezone).strftime("%H:%M"),
+        timezone=runtime().settings.timezone.key,
         lang_param=request.args.get("lang") if request.args.get("lang") in runtime().settings.languages else None,
     )
 
@@ -419,7 +429,11 @@ def login():
                 run_hash=partial(run_cpu_bound, runtime().settings.async_mode),
             )
             if user is None or user.role not in STAFF_ROLES:
-                error, status = "wrong", 401
+                # Said on the page with a 200: a wrong password is an answer the form expects,
+                # and a 401 would log an error in the browser's console on every typo.  The
+                # sign-in limits count it by this mark instead.
+                error = "wrong"
+                g.sign_in_refused = True
             else:
                 sign_in(user)
                 _csrf_token()

@@ -14,6 +14,7 @@ from flask import g, request
 from flask_babel import Babel, force_locale
 from flask_babel import gettext as _
 
+from .. import particles
 from ..runtime import runtime
 
 babel = Babel()
@@ -48,10 +49,9 @@ def init_babel(app) -> None:
 
 
 def fill(text: str, **values) -> str:
-    """``text`` with its ``{name}`` placeholders filled in (unknown ones left as they are)."""
-    for name, value in values.items():
-        text = text.replace("{" + name + "}", str(value))
-    return text
+    """``text`` with its ``{name}`` placeholders filled in (unknown ones left as they are);
+    ``{room|로}`` adds the Korean particle that fits the room's name."""
+    return particles.fill(text, values)
 
 
 def language_name(code: str) -> str:
@@ -84,11 +84,22 @@ def kiosk_texts() -> dict[str, str]:
         "closed_service": _("Check-in is not open right now. Please ask at the reception desk."),
         "selected_service": _("You chose: {service}"),
         "phone_title": _("Get a message when your turn is near"),
-        "phone_label": _("Mobile phone number (you can leave this empty)"),
+        "phone_label": _("Mobile phone number (optional)"),
         "phone_hint": _("Example: {example}"),
         "phone_invalid": _("This is not a mobile number we can use. Please check it, or leave it empty."),
+        "phone_not_mobile": _(
+            "This is not a mobile number: a landline cannot get texts. Enter a mobile number, or leave it empty."
+        ),
+        "phone_retired": _(
+            "Numbers with this prefix are no longer in use. Please enter your mobile number now, for example {example}."
+        ),
         "phone_ok": _("The number looks right."),
-        "consent_label": _("Send me messages about my turn at this number"),
+        "keypad": _("Number keys"),
+        # What is kept, why and for how long: the consent a privacy law asks for, in one line.
+        "consent_label": _(
+            "[Optional] The clinic keeps this mobile number to text you about your turn, "
+            "and deletes it after {days} days."
+        ),
         "consent_needed": _("To get messages, please tick the box. Or leave the number empty."),
         "clear": _("Clear"),
         "back": _("Back"),
@@ -166,6 +177,7 @@ def patient_texts() -> dict[str, str]:
         **_common_texts(),
         **status_texts(),
         "go_to_room": _("Please go to {room}"),
+        "ahead_count": _("{n} people"),
         "updated": _("Updated at {time}"),
         "leave_failed": _("We could not take you out of the queue. Please try again."),
         **reach_texts(),
@@ -245,7 +257,7 @@ def status_texts() -> dict[str, str]:
         "in_consultation": _("You are in your consultation"),
         "finished": _("Your visit is finished. Thank you!"),
         "left": _("You left the queue."),
-        "no_show": _("You were called but we did not see you. Please go to the reception desk."),
+        "no_show": _("Your number was called and your turn has passed. Please come to the reception desk."),
         "cancelled": _("This number was cancelled. Please ask at the reception desk."),
         "expired": _("This number is no longer valid. Please check in again."),
     }
@@ -256,7 +268,9 @@ def staff_texts() -> dict[str, str]:
     return {
         "call_next": _("Call next"),
         "recall": _("Call again"),
-        "start": _("Start consultation"),
+        "start_number": _("Start {number}"),
+        "since_call": _("called {n} min ago"),
+        "since_call_now": _("called just now"),
         "finish": _("Finish"),
         "no_show": _("No-show"),
         "transfer": _("Transfer"),
@@ -272,7 +286,17 @@ def staff_texts() -> dict[str, str]:
         "room_paused": _("{room} is paused. Resume it to call patients."),
         "nobody_waiting": _("Nobody is waiting for {room}."),
         "now_called": _("{number} called to {room}."),
-        "done_action": _("Done: {number}."),
+        "result_recall": _("{number} called again to {room}."),
+        "result_start": _("{number} is in consultation in {room}."),
+        "result_finish": _("{number} finished."),
+        "result_no_show": _("{number} marked no-show."),
+        "result_transfer": _("{number} → {service}, place {n} in line."),
+        "result_paused": _("{room} paused."),
+        "result_resumed": _("{room} is open again."),
+        "keep_place": _("Keep their place"),
+        "keep_place_since": _("Keep their place (checked in at {time})"),
+        "to_the_back": _("To the end of the line"),
+        "nobody_in_rooms": _("Nobody is in the rooms."),
         "failed": _("That did not work: {message}"),
         "offline": _("Connection lost. Reconnecting…"),
         "signed_out": _("You are signed out. Please sign in again."),
@@ -318,6 +342,26 @@ def staff_texts() -> dict[str, str]:
         "priority_urgent": _("Urgent"),
         "priority_appointment": _("Appointment"),
         "priority_walk_in": _("Walk-in"),
+    }
+
+
+def widget_texts() -> dict[str, str]:
+    """What the website contact widget shows, in the current locale."""
+    return {
+        "open": _("Message the clinic"),
+        "close": _("Close"),
+        "phone": _("Your phone number"),
+        "message": _("Your question"),
+        "callback": _("Please call me back"),
+        "preferred_time": _("When can we call you? (optional)"),
+        "send": _("Send"),
+        "sending": _("Sending…"),
+        "sent": _("Thank you. Reception will answer you by text message."),
+        "sent_closed": _("Thank you. The clinic is closed now; we will answer from {time}."),
+        "error_phone": _("Please check the phone number."),
+        "error_message": _("Please write your question, or ask us to call you back."),
+        "error_busy": _("Too many messages just now. Please try again later."),
+        "error": _("The message could not be sent. Please try again or call the clinic."),
     }
 
 

@@ -292,6 +292,22 @@ def test_transfer_needs_a_known_service(client, tokens, session):
     assert moved.get_json()["ticket"]["service"] == "vaccination"
 
 
+def test_transfer_keeps_the_place_only_when_asked_with_a_true_or_false(client, tokens, session, clock):
+    staff = tokens.headers("staff")
+    first = check_in(client, tokens)
+    clock.advance(minutes=10)
+    vaccination = check_in(client, tokens, service="vaccination")
+    clock.advance(minutes=5)
+    url = f"/api/v1/tickets/{first['id']}/transfer"
+    assert_error(
+        client.post(url, json={"service": "vaccination", "keep_place": "yes"}, headers=staff), 400, field="keep_place"
+    )
+    moved = client.post(url, json={"service": "vaccination", "keep_place": True}, headers=staff)
+    assert moved.status_code == 200
+    waiting = client.get("/api/v1/queue", headers=staff).get_json()["waiting"]
+    assert [t["id"] for t in waiting if t["service"] == "vaccination"] == [first["id"], vaccination["id"]]
+
+
 def test_illegal_transition_is_409_and_changes_nothing(client, tokens, session):
     ticket = check_in(client, tokens)
     staff = tokens.headers("staff")

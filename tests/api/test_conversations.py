@@ -372,3 +372,15 @@ def test_a_patients_message_reaches_every_staff_console_live_and_the_answer_thei
     assert (shown["from"], shown["body"]) == ("clinic", "2층 접수처로 오세요.")
     assert not [e for e in other_phone.get_received() if e["name"] == "message"]  # only their own page
     assert not [e for e in display.get_received() if e["name"] in ("inbox", "message")]
+
+
+def test_reception_marks_a_patient_late_and_arrived(client, tokens):
+    first, second = check_in(client, tokens), check_in(client, tokens)
+    late = staff_post(client, tokens, f"/tickets/{first['id']}/late")
+    assert late.status_code == 200 and late.get_json()["ticket"]["late"] is True
+    called = staff_post(client, tokens, "/rooms/room1/call-next").get_json()["ticket"]
+    assert called["number"] == second["number"]  # passed over
+    arrived = staff_post(client, tokens, f"/tickets/{first['id']}/arrived")
+    assert arrived.get_json()["ticket"]["late"] is False
+    assert_error(staff_post(client, tokens, f"/tickets/{second['id']}/late"), 409)  # already called
+    assert_error(staff_post(client, tokens, f"/tickets/{first['id']}/late", role="kiosk"), 403)

@@ -187,9 +187,9 @@ def display(server, contexts):
     return page
 
 
-def staff_console(contexts, url: str):
+def staff_console(contexts, url: str, locale: str = "en-US"):
     """Sign in at ``url`` and open the staff console with room 1 chosen."""
-    context = contexts(viewport={"width": 1366, "height": 900}, locale="en-US")
+    context = contexts(viewport={"width": 1366, "height": 900}, locale=locale)
     page = context.new_page()
     page.goto(f"{url}/staff")
     page.fill("#username", STAFF_USER)

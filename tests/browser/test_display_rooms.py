@@ -6,6 +6,8 @@ in its room's row and each highlighted; a row clears when that patient's visit e
 
 from __future__ import annotations
 
+import requests
+
 from .conftest import axe_check
 
 
@@ -53,3 +55,19 @@ def test_the_highlight_fades_but_the_number_stays(server, display, staff_api):
     display.wait_for_selector(f"[data-room=room4].fresh .room-number:text-is('{ticket['number']}')")
     display.wait_for_selector("[data-room=room4]:not(.fresh)", timeout=9000)
     assert display.inner_text("[data-room=room4] .room-number") == ticket["number"]
+
+
+def test_now_calling_clears_when_the_patient_is_started(server, display, staff_api):
+    """Inside the room the patient is no longer being called: the row clears, the number
+    goes to the last calls, and the public view says only "inside", never who."""
+    ticket = staff_api.check_in("vaccination")
+    staff_api.post("/rooms/room4/call-next")
+    display.wait_for_selector(f"[data-room=room4] .room-number:text-is('{ticket['number']}')")
+    staff_api.post(f"/tickets/{ticket['id']}/start")
+    display.wait_for_selector("[data-room=room4] .room-number:text-is('–')")
+    display.wait_for_function(f"document.getElementById('calls').textContent.includes('{ticket['number']}')")
+    assert "fresh" not in display.get_attribute("[data-room=room4]", "class")
+    rooms = requests.get(f"{server.url}/api/v1/rooms", headers=staff_api.headers, timeout=10).json()
+    room = next(r for r in rooms if r["id"] == "room4")
+    assert room["inside"] is True and room["serving"] == ticket["number"]
+    assert set(room) == {"id", "name", "names", "services", "status", "serving", "inside"}  # no patient's name

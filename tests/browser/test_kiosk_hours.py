@@ -43,3 +43,26 @@ def test_within_opening_hours_the_kiosk_offers_the_services(kiosk):
     # The shared clinic is open now (see conftest.open_all_day).
     assert kiosk.is_hidden("#closed-hours")
     assert kiosk.locator(".service-button:visible").count() == 3
+
+
+def test_on_a_holiday_the_kiosk_shows_the_servers_refusal_with_the_opening_time(tmp_path, contexts):
+    from tests.e2e.conftest import open_all_day
+
+    hours = open_all_day()
+    zone = hours["QUEUE_APP_CLINIC_TIMEZONE"]
+    from zoneinfo import ZoneInfo
+
+    today = datetime.now(ZoneInfo(zone)).date()
+    server = start_clinic(tmp_path, {"QUEUE_APP_HOURS_HOLIDAYS": today.isoformat()})
+    try:
+        page = contexts(viewport={"width": 1280, "height": 800}, locale="ko-KR").new_page()
+        page.goto(f"{server.url}/kiosk?pair={server.tokens['kiosk']}")
+        # The tablet knows the hours (open all day), not the holidays: it offers the services.
+        page.wait_for_selector("#start:not([hidden]) .service-button")
+        page.click(".service-button[data-service=general]")
+        page.click("#check-in")
+        page.wait_for_selector("#sending-error:not([hidden])")
+        assert page.inner_text("#sending-error") == "접수는 00:00에 시작합니다"
+        assert page.is_hidden("#result")
+    finally:
+        server.stop(signal.SIGTERM)

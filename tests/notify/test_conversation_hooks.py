@@ -241,3 +241,49 @@ def test_an_answer_the_provider_will_not_take_is_shown_failed_with_the_reason(
     assert last["status"] == "failed" and str(status) in last["error"]
     send_due(clinic)
     assert len(http_server.requests) == 1  # not tried again
+
+
+def test_twilio_delivering_one_reply_four_times_at_once_files_it_once_on_postgresql(postgres_url, clock, providers):
+    import threading
+
+    from queue_app import create_app
+
+    from ..conftest import make_settings, prepare_database
+    from .test_patient_channels import PUBLIC_URL, TOKEN
+
+    settings = make_settings(
+        postgres_url,
+        server={"public_url": PUBLIC_URL},
+        notify={"channels": ["sms"]},
+        channels={
+            "sms": {"account_sid": SID, "auth_token": TOKEN, "from_number": "+15005550006", "base_url": providers.url}
+        },
+    )
+    prepare_database(settings)
+    app = create_app(settings, clock=clock)
+    together = threading.Barrier(4, timeout=30)
+    answers, errors = [], []
+
+    def deliver():
+        try:
+            client = app.test_client()
+            together.wait()
+            answers.append(
+                twilio_post(client, "/hooks/twilio/inbound", sms("같은 메시지", sid="SM" + "9" * 32)).status_code
+            )
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    workers = [threading.Thread(target=deliver) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    try:
+        assert not errors, errors
+        assert answers == [200] * 4
+        [row] = inbox(app.test_client(), Tokens(app, clock))
+        assert [m["body"] for m in thread(app.test_client(), Tokens(app, clock), row["id"])] == ["같은 메시지"]
+    finally:
+        db.session.remove()
+        db.engine.dispose()

@@ -15,7 +15,8 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "queue_app" / "translations"
-PLACEHOLDER = re.compile(r"\{(\w+)\}")
+#: ``{room}``, or ``{room|로}`` with the Korean particle that fits the room's name.
+PLACEHOLDER = re.compile(r"\{(\w+)(?:\|\w+)?\}")
 
 
 def source_texts() -> set[str]:
@@ -61,3 +62,9 @@ def test_translations_keep_their_placeholders(language):
         if m.id and m.string and set(PLACEHOLDER.findall(m.id)) != set(PLACEHOLDER.findall(m.string))
     ]
     assert not wrong
+
+
+def test_korean_never_writes_both_forms_of_a_particle():
+    """ "{room}(으)로" reads as a form nobody filled in: ``{room|로}`` picks the one that fits."""
+    both = re.compile(r"\(으\)|이\(가\)|을\(를\)|은\(는\)|와\(과\)")
+    assert [m.string for m in catalog("ko") if m.string and both.search(m.string)] == []

@@ -78,12 +78,34 @@ def test_kiosk_setup_has_every_language(client, tokens):
 
 
 @pytest.mark.parametrize(
-    ("phone", "valid"), [("010-1234-5678", True), ("+7 912 345-67-89", True), ("12345", False), ("abc", False)]
+    ("phone", "valid", "reason"),
+    [
+        ("010-1234-5678", True, None),
+        ("+7 912 345-67-89", True, None),
+        ("12345", False, "invalid"),
+        ("abc", False, "invalid"),
+        ("02-123-4567", False, "not_mobile"),
+        ("017-123-4567", False, "retired"),
+    ],
 )
-def test_the_kiosk_checks_phone_numbers_as_the_api_will(client, tokens, phone, valid):
+def test_the_kiosk_checks_phone_numbers_as_the_api_will(client, tokens, phone, valid, reason):
     client.get(f"/kiosk?pair={tokens['kiosk']}")
     answer = client.post("/kiosk/phone-check", json={"phone": phone}, headers={"X-Requested-With": "fetch"})
     assert answer.get_json()["valid"] is valid
+    assert answer.get_json().get("reason") == reason
+    checked_in = client.post(
+        "/api/v1/tickets",
+        json={"service": "general", "phone": phone, "consent": True},
+        headers={"X-Requested-With": "fetch"},
+    )
+    assert (checked_in.status_code == 201) is valid, checked_in.get_json()
+
+
+def test_the_kiosk_keypad_starts_with_the_countrys_mobile_prefix_and_says_how_long_numbers_are_kept(client, tokens):
+    client.get(f"/kiosk?pair={tokens['kiosk']}")
+    setup = client.get("/kiosk/setup.json").get_json()
+    assert setup["phone_prefix"] == "010"
+    assert setup["retention_days"] == 30
 
 
 # -- staff sign-in ----------------------------------------------------------------------------------
@@ -97,7 +119,8 @@ def test_the_console_needs_a_sign_in(client):
 def test_sign_in_and_out(client, staff_user):
     page = client.get("/login")
     wrong = client.post("/login", data={"csrf": csrf_of(page), "username": staff_user, "password": "nope-nope"})
-    assert wrong.status_code == 401
+    # The form again with its message, not a 401 (which the browser logs as an error).
+    assert wrong.status_code == 200 and 'id="login-error"' in wrong.get_data(as_text=True)
     response = client.post(
         "/login?next=/staff", data={"csrf": csrf_of(wrong), "username": staff_user, "password": PASSWORD}
     )

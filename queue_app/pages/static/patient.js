@@ -30,6 +30,10 @@
   function $(id) { return document.getElementById(id); }
 
   var fill = window.Dom.fill;
+  // The clinic's time in the one format the server renders too (14:05), whatever the phone's zone.
+  var clinicTime = new Intl.DateTimeFormat(data.language, {
+    hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: data.timezone,
+  });
 
   function waitText(v) {
     if (v.status !== "waiting") return "–";
@@ -65,21 +69,22 @@
     var recall = recallText(v);
     if ($("recall").textContent !== recall) $("recall").textContent = recall;
     $("recall").hidden = !recall;
-    var showRoom = (v.status === "called" || v.status === "in_consultation") && roomName(v);
+    // "Please go to room 3" only while called: inside the room it would read as a mistake.
+    var showRoom = v.status === "called" && roomName(v);
     var roomText = showRoom ? fill(T.go_to_room, { room: roomName(v) }) : "";
     if ($("room").textContent !== roomText) $("room").textContent = roomText;
     $("room").hidden = !showRoom;
     $("facts").hidden = v.status !== "waiting";
-    $("ahead").textContent = v.ahead == null ? "–" : v.ahead === 0 ? T.you_are_next : fill(T.ahead, { n: v.ahead });
+    // The value only ("8"): its label already says "Ahead of you".
+    $("ahead").textContent = v.ahead == null ? "–" : v.ahead === 0 ? T.you_are_next : fill(T.ahead_count, { n: v.ahead });
     $("wait").textContent = waitText(v);
     var leave = $("leave");
     if (leave) leave.hidden = !(v.status === "waiting" || v.status === "called");
     var hint = $("hint");
-    if (hint) hint.hidden = CLOSED.indexOf(v.status) >= 0;
+    // "It rings when it is your turn" only while waiting: once called, it is the turn.
+    if (hint) hint.hidden = v.status !== "waiting";
     showReach(v);
-    $("updated").textContent = fill(T.updated, {
-      time: new Date().toLocaleTimeString(data.language, { hour: "2-digit", minute: "2-digit" }),
-    });
+    $("updated").textContent = fill(T.updated, { time: clinicTime.format(new Date()) });
     document.title = v.number + " · " + statusText;
 
     var newlyCalled = v.status === "called" && previous &&

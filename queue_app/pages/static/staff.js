@@ -50,7 +50,7 @@
     queue.version = change.version;
     renderQueue();
   }
-  var timeFormat = new Intl.DateTimeFormat(setup.language, { hour: "2-digit", minute: "2-digit", timeZone: setup.timezone });
+  var timeFormat = new Intl.DateTimeFormat(setup.language, { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: setup.timezone });
 
   // -- my rooms, remembered per browser --------------------------------------------------------
 
@@ -72,6 +72,7 @@
     var ids = Array.prototype.map.call(picker.querySelectorAll("input:checked"), function (b) { return b.value; });
     saveRooms(ids);
     buildCards();
+    renderQueue();   // "only my rooms' services" follows the rooms chosen
   });
 
   // -- talking to the API ----------------------------------------------------------------------
@@ -119,6 +120,13 @@
   }
 
   function callNext(roomId) {
+    // A patient still on the way blocks the next call (the server would refuse it with 409):
+    // said here at once, without a refused request in the browser's console.
+    var current = roomState(roomId).current;
+    if (current && current.status === "called") {
+      say(roomId, fill(T.room_busy, { room: roomNames[roomId] }), true);
+      return;
+    }
     roomAction(roomId, function () {
       return api("POST", "/rooms/" + encodeURIComponent(roomId) + "/call-next").then(function (result) {
         if (result.status === 200) say(roomId, fill(T.now_called, { number: result.body.ticket.number, room: roomNames[roomId] }));
@@ -128,10 +136,21 @@
     });
   }
 
+  // What each action did, said in the clinic's words: "A-013 → Vaccination, place 15".
+  var RESULTS = {
+    recall: function (t, roomId) { return fill(T.result_recall, { number: t.number, room: roomNames[roomId] }); },
+    start: function (t, roomId) { return fill(T.result_start, { number: t.number, room: roomNames[roomId] }); },
+    finish: function (t) { return fill(T.result_finish, { number: t.number }); },
+    "no-show": function (t) { return fill(T.result_no_show, { number: t.number }); },
+    transfer: function (t) {
+      return fill(T.result_transfer, { number: t.number, service: serviceNames[t.service] || t.service, n: t.position });
+    },
+  };
+
   function ticketAction(roomId, ticket, action, body) {
     roomAction(roomId, function () {
       return api("POST", "/tickets/" + ticket.id + "/" + action, body).then(function (result) {
-        if (result.status === 200) say(roomId, fill(T.done_action, { number: ticket.number }));
+        if (result.status === 200) say(roomId, RESULTS[action](result.body.ticket, roomId));
         else say(roomId, errorText(roomId, result), true);
       });
     });
@@ -141,7 +160,7 @@
     roomAction(roomId, function () {
       return api("POST", "/rooms/" + encodeURIComponent(roomId) + "/" + (paused ? "resume" : "pause")).then(function (result) {
         if (result.status !== 200) say(roomId, errorText(roomId, result), true);
-        else say(roomId, "");
+        else say(roomId, fill(paused ? T.result_resumed : T.result_paused, { room: roomNames[roomId] }));
       });
     });
   }
@@ -159,21 +178,22 @@
     var titleId = "room-" + roomId + "-title";
     p.badge = el("span", { className: "badge" });
     p.state = el("p", { className: "state", "aria-live": "polite" });
+    // While a called patient is on the way, the big button starts their consultation and
+    // "Call next" steps back: the next call would pass over the patient at the door.
+    p.startLabel = el("span", { className: "start-label" });
+    p.sinceCall = el("span", { className: "since-call" });
+    p.start = el("button", { type: "button", className: "button primary start-called", hidden: "" }, [p.startLabel, p.sinceCall]);
     p.call = el("button", { type: "button", className: "button primary call-next", text: T.call_next });
     p.recall = el("button", { type: "button", className: "button", text: T.recall });
-    p.start = el("button", { type: "button", className: "button", text: T.start });
     p.finish = el("button", { type: "button", className: "button", text: T.finish });
     p.noShow = el("button", { type: "button", className: "button", text: T.no_show });
-    p.transferTo = el("select", { "aria-label": T.transfer_to });
-    setup.services.forEach(function (s) { p.transferTo.appendChild(el("option", { value: s.id, text: s.name })); });
-    p.transfer = el("button", { type: "button", className: "button", text: T.transfer });
-    p.pause = el("button", { type: "button", className: "button" });
+    p.pause = el("button", { type: "button", className: "button pause-room" });
     p.message = el("p", { className: "room-message", role: "status" });
     var card = el("article", { className: "room-card", "aria-labelledby": titleId, "data-room": roomId }, [
       el("h3", { id: titleId }, [document.createTextNode(roomNames[roomId] + " "), p.badge]),
-      p.state, p.call,
-      el("div", { className: "actions" }, [p.recall, p.start, p.finish, p.noShow]),
-      el("div", { className: "actions" }, [p.transferTo, p.transfer, p.pause]),
+      p.state, p.start, p.call,
+      el("div", { className: "actions" }, [p.recall, p.finish, p.noShow, p.pause]),
+      transferForm(roomId, p),
       p.message,
     ]);
     p.call.addEventListener("click", function () { callNext(roomId); });
@@ -185,10 +205,31 @@
     });
     p.transfer.addEventListener("click", function () {
       var current = roomState(roomId).current;
-      if (current) ticketAction(roomId, current, "transfer", { service: p.transferTo.value });
+      var keep = p.keepPlace.checked;
+      if (current) ticketAction(roomId, current, "transfer", { service: p.transferTo.value, keep_place: keep });
     });
     p.pause.addEventListener("click", function () { pauseOrResume(roomId, roomState(roomId).room.status === "paused"); });
     return { el: card, parts: p };
+  }
+
+  // Transfer asks where the patient goes in the new line: their own place (by check-in
+  // time, the default: they have waited once already) or the end of it.
+  function transferForm(roomId, p) {
+    var name = "place-" + roomId;
+    p.transferTo = el("select", { "aria-label": T.transfer_to });
+    setup.services.forEach(function (s) { p.transferTo.appendChild(el("option", { value: s.id, text: s.name })); });
+    p.keepPlace = el("input", { type: "radio", name: name, value: "keep" });
+    p.keepPlace.checked = true;
+    p.toBack = el("input", { type: "radio", name: name, value: "back" });
+    p.keepLabel = el("span");
+    p.transfer = el("button", { type: "button", className: "button", text: T.transfer });
+    return el("fieldset", { className: "transfer" }, [
+      el("legend", { text: T.transfer_to }),
+      p.transferTo,
+      el("label", { className: "place" }, [p.keepPlace, p.keepLabel]),
+      el("label", { className: "place" }, [p.toBack, el("span", { text: T.to_the_back })]),
+      p.transfer,
+    ]);
   }
 
   function buildCards() {
@@ -221,21 +262,35 @@
       cards[roomId].el.classList.toggle("paused", paused);
       setText(p.badge, paused ? T.paused : T.open);
       p.badge.className = "badge " + (paused ? "paused" : "open");
+      var onTheWay = !!current && current.status === "called";
       var state = !current ? T.free
-        : current.status === "called" ? fill(T.called, { number: current.number })
+        : onTheWay ? fill(T.called, { number: current.number })
         : fill(T.in_consultation, { number: current.number });
       setText(p.state, state);
+      p.start.hidden = !onTheWay;
+      if (onTheWay) {
+        setText(p.startLabel, fill(T.start_number, { number: current.number }));
+        setText(p.sinceCall, sinceCall(current.called_at));
+      }
+      p.call.classList.toggle("primary", !onTheWay);
+      p.call.classList.toggle("secondary", onTheWay);
       p.call.disabled = busy || paused;
       p.call.setAttribute("aria-busy", busy ? "true" : "false");
-      p.recall.disabled = busy || !current || current.status !== "called";
-      p.start.disabled = busy || !current || current.status !== "called";
-      p.noShow.disabled = busy || !current || current.status !== "called";
+      p.recall.disabled = busy || !onTheWay;
+      p.start.disabled = busy || !onTheWay;
+      p.noShow.disabled = busy || !onTheWay;
       p.finish.disabled = busy || !current;
-      p.transfer.disabled = busy || !current;
-      p.transferTo.disabled = busy || !current;
+      [p.transfer, p.transferTo, p.keepPlace, p.toBack].forEach(function (c) { c.disabled = busy || !current; });
+      setText(p.keepLabel, current ? fill(T.keep_place_since, { time: timeFormat.format(new Date(current.checked_in_at)) }) : T.keep_place);
       setText(p.pause, paused ? T.resume : T.pause);
       p.pause.disabled = busy;
     });
+  }
+
+  // "called 3 min ago": how long the patient has been on the way, so staff know when to call again.
+  function sinceCall(iso) {
+    var minutes = minutesSince(iso);
+    return minutes ? fill(T.since_call, { n: minutes }) : T.since_call_now;
   }
 
   // -- the live queue -------------------------------------------------------------------------
@@ -379,39 +434,110 @@
     renderQueue();
   }
 
+  // -- the tables, updated in place ----------------------------------------------------------
+  //
+  // On a busy day a change arrives every few seconds and the table holds 150 rows: each row
+  // stays the same element for its ticket's life and is rebuilt only when what it shows
+  // changed, so an open message history, the focus and the scroll position stay put.
+
+  function syncRows(body, tickets, rowFor, emptyText, columns) {
+    var rows = body._rows || (body._rows = {});
+    var keep = {};
+    var before = body.firstChild;
+    tickets.forEach(function (t) {
+      var old = rows[t.id];
+      var row = rowFor(t, old);
+      if (old && old !== row && old.parentNode) {
+        if (old === before) before = old.nextSibling;
+        body.removeChild(old);
+      }
+      rows[t.id] = row;
+      keep[t.id] = true;
+      if (row !== before) body.insertBefore(row, before);
+      else before = before.nextSibling;
+    });
+    Object.keys(rows).forEach(function (id) {
+      if (!keep[id]) { if (rows[id].parentNode) body.removeChild(rows[id]); delete rows[id]; }
+    });
+    var empty = body._empty || (body._empty = el("tr", { className: "empty" }, [
+      el("td", { colspan: String(columns), className: "muted", text: emptyText })]));
+    if (tickets.length && empty.parentNode) body.removeChild(empty);
+    if (!tickets.length && !empty.parentNode) body.appendChild(empty);
+  }
+
+  // The row for ticket `t`: the old one if nothing it shows changed (the minutes waited and
+  // the expected time tick in place), else a new one.
+  function waitingRow(t, old) {
+    var eta = t.estimated_wait_minutes == null ? "–"
+      : fill(T.eta, { time: timeFormat.format(new Date(Date.now() + t.estimated_wait_minutes * 60000)) });
+    var waited = fill(T.waited, { n: minutesSince(t.checked_in_at) });
+    var look = JSON.stringify([t.number, t.priority, t.service, t.needs_call, t.reachable, t.tv_only, t.messages]);
+    if (old && old._look === look) {
+      setText(old._waited, waited);
+      setText(old._eta, eta);
+      return old;
+    }
+    var priority = t.priority !== "walk_in" ? el("span", { className: "badge urgent", text: T["priority_" + t.priority] }) : null;
+    var row = el("tr", { className: t.needs_call || (!t.reachable && !t.tv_only) ? "needs-call" : "", "data-ticket": t.id }, [
+      el("td", { className: "num" }, [document.createTextNode(t.number + " "), priority]),
+      el("td", { text: serviceNames[t.service] || t.service }),
+      el("td", { text: waited }),
+      el("td", { text: eta }),
+      messagesCell(t),
+    ]);
+    row._look = look;
+    row._waited = row.children[2];
+    row._eta = row.children[3];
+    return row;
+  }
+
+  function inRoomRow(t, old) {
+    var look = JSON.stringify([t.number, t.room, t.status, t.needs_call, t.reachable, t.tv_only, t.messages]);
+    if (old && old._look === look) return old;
+    var row = el("tr", { "data-ticket": t.id }, [
+      el("td", { className: "num", text: t.number }),
+      el("td", { text: roomNames[t.room] || t.room }),
+      el("td", { text: t.status === "called" ? fill(T.called, { number: "" }).trim() : fill(T.in_consultation, { number: "" }).trim() }),
+      messagesCell(t),
+    ]);
+    row._look = look;
+    return row;
+  }
+
+  // -- only my rooms' services -----------------------------------------------------------------
+
+  var ONLY_MINE_KEY = "queue-app.staff.only-mine";
+  var onlyMine = $("only-mine");
+  try { onlyMine.checked = localStorage.getItem(ONLY_MINE_KEY) === "1"; } catch (e) { /* not remembered */ }
+  onlyMine.addEventListener("change", function () {
+    try { localStorage.setItem(ONLY_MINE_KEY, onlyMine.checked ? "1" : "0"); } catch (e) { /* not remembered */ }
+    renderQueue();
+  });
+
+  // The services my chosen rooms call for; null when the filter is off or no room is chosen.
+  function myServices() {
+    var rooms = myRooms();
+    if (!onlyMine.checked || !rooms.length) return null;
+    var services = {};
+    setup.rooms.forEach(function (r) {
+      if (rooms.indexOf(r.id) >= 0) r.services.forEach(function (s) { services[s] = true; });
+    });
+    return services;
+  }
+
   function renderQueue() {
+    var mine = myServices();
+    var shown = (queue.waiting || []).filter(function (t) { return !mine || mine[t.service]; });
     var counts = $("counts");
     counts.textContent = "";
     (queue.services || []).forEach(function (s) {
+      if (mine && !mine[s.id]) return;
       counts.appendChild(el("li", { text: (serviceNames[s.id] || s.id) + ": " + s.waiting }));
     });
-    var waiting = $("waiting");
-    waiting.textContent = "";
-    if (!queue.waiting || !queue.waiting.length) {
-      waiting.appendChild(el("tr", {}, [el("td", { colspan: "5", className: "muted", text: T.nobody })]));
-    }
-    (queue.waiting || []).forEach(function (t) {
-      var eta = t.estimated_wait_minutes == null ? "–"
-        : fill(T.eta, { time: timeFormat.format(new Date(Date.now() + t.estimated_wait_minutes * 60000)) });
-      var priority = t.priority !== "walk_in" ? el("span", { className: "badge urgent", text: T["priority_" + t.priority] }) : null;
-      waiting.appendChild(el("tr", { className: t.needs_call || (!t.reachable && !t.tv_only) ? "needs-call" : "" }, [
-        el("td", { className: "num" }, [document.createTextNode(t.number + " "), priority]),
-        el("td", { text: serviceNames[t.service] || t.service }),
-        el("td", { text: fill(T.waited, { n: minutesSince(t.checked_in_at) }) }),
-        el("td", { text: eta }),
-        messagesCell(t),
-      ]));
-    });
-    var inRooms = $("in-rooms");
-    inRooms.textContent = "";
-    (queue.in_rooms || []).forEach(function (t) {
-      inRooms.appendChild(el("tr", {}, [
-        el("td", { className: "num", text: t.number }),
-        el("td", { text: roomNames[t.room] || t.room }),
-        el("td", { text: t.status === "called" ? fill(T.called, { number: "" }).trim() : fill(T.in_consultation, { number: "" }).trim() }),
-        messagesCell(t),
-      ]));
-    });
+    // A long day's table gets compact rows, so a screen holds a useful part of it.
+    $("queue-area").classList.toggle("busy", shown.length > 20);
+    syncRows($("waiting"), shown, waitingRow, T.nobody, 5);
+    syncRows($("in-rooms"), queue.in_rooms || [], inRoomRow, T.nobody_in_rooms, 4);
     renderCallList();
     updateCards();
   }
@@ -438,6 +564,7 @@
   }
   // "Waited" grows by itself; one timer for the page's whole life.
   setInterval(renderQueue, 30000);
+  setInterval(updateCards, 15000);   // "called 3 min ago" on the start button
 
   buildCards();
   renderQueue();
