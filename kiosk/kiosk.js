@@ -52,8 +52,8 @@
   function show(name) {
     screen = name;
     idle = 0;
-    ["loading", "start", "details", "sending", "result"].forEach(function (id) { $(id).hidden = id !== name; });
-    $("languages").hidden = !(name === "start" || name === "details");
+    ["loading", "start", "details", "sending", "result", "appointment"].forEach(function (id) { $(id).hidden = id !== name; });
+    $("languages").hidden = !(name === "start" || name === "details" || name === "appointment");
     var heading = $(name).querySelector("h1");
     if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus({ preventScroll: true }); }
     tick();
@@ -100,6 +100,7 @@
     renderPhoneFeedback();
     renderHours();
     renderServices();
+    document.dispatchEvent(new CustomEvent("kiosk:texts"));
   }
 
   function buildLanguages() {
@@ -440,6 +441,7 @@
     $("consent").checked = false;
     lang = setup.default_language;
     if ($("still-there").open) $("still-there").close();
+    document.dispatchEvent(new CustomEvent("kiosk:reset"));
     applyTexts();
     show("start");
   }
@@ -459,7 +461,7 @@
       var left = Math.max(0, RESULT_IDLE_S - idle);
       $("countdown").textContent = T("returning_in", { s: left });
       if (left === 0) reset();
-    } else if (screen === "details") {
+    } else if (screen === "details" || screen === "appointment") {
       var dialog = $("still-there");
       if (idle >= FORM_IDLE_S) {
         var remaining = Math.max(0, FORM_IDLE_S + FORM_WARNING_S - idle);
@@ -521,5 +523,12 @@
       setTimeout(start, 3000);
     });
   }
+  // What "I have an appointment" (appointment.js) shares of the kiosk: its screens, texts and ticket.
+  window.Kiosk = {
+    show: show,
+    showResult: showResult,
+    T: T,
+    lang: function () { return lang; },
+  };
   start();
 })();

@@ -16,8 +16,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select
 
+from .appointment_rank import rank
 from .config import Settings
 from .estimate import Estimate, Forecast, PastVisit, RoomNow, WaitEstimator, WaitingTicket
+from .late_hold import line_key
 from .models import CALLED, FINISHED, IN_CONSULTATION, LEFT, NO_SHOW, ROOM_OPEN, WAITING, Message, Room, Ticket
 from .queue import RECENT_CALLS, ClinicQueue
 
@@ -154,7 +156,8 @@ class QueueBoard:
             for room in state.rooms
         ]
         waiting = [
-            WaitingTicket(str(ticket.id), ticket.service_id, ticket.checked_in_at, ticket.priority)
+            # The rank the line is called by now: an appointment before its time waits as a walk-in.
+            WaitingTicket(str(ticket.id), ticket.service_id, ticket.checked_in_at, rank(ticket, state.now))
             for service in state.services
             for ticket in state.lines.get(service.id, [])
         ]
@@ -193,7 +196,13 @@ class QueueBoard:
         forecast = earlier.forecast
         now = queue.clock.now()
         line = earlier.lines.get(ticket.service_id)
-        if forecast is None or not line or not same_order(earlier, queue, now):
+        if (
+            forecast is None
+            or not line
+            or not same_order(earlier, queue, now)
+            # An appointment's rank changes at its time: read the whole queue.
+            or ticket.appointment_at is not None
+        ):
             return None
         with self._lock:
             if self.learn_new_visits(queue.session, now):
@@ -288,14 +297,14 @@ class QueueBoard:
 def same_order(earlier: QueueState, queue: ClinicQueue, now: datetime) -> bool:
     """Whether the lines of ``earlier`` still stand in the same order at ``now``.
 
-    Not on a new clinic day, nor once a late patient's hold has run out since (they then
-    stand in line as if they had checked in when it did: ``late_hold``).
+    Not on a new clinic day, nor once anyone's place in line has moved with the clock since:
+    a late patient's hold running out (``late_hold``), an appointment's time coming
+    (``appointment_rank``).
     """
     if queue.clinic_day(now) != queue.clinic_day(earlier.now):
         return False
-    return not any(
-        t.held_until is not None and earlier.now < t.held_until <= now for line in earlier.lines.values() for t in line
-    )
+    then = earlier.now
+    return all(line_key(t, then) == line_key(t, now) for line in earlier.lines.values() for t in line)
 
 
 def read_messages(session, ticket_ids: list[int]) -> dict[int, list[Message]]:

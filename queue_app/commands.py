@@ -294,6 +294,7 @@ def expire_day(ctx: Context, today: bool) -> None:
     """Expire tickets left open at the end of the day; erase personal data past retention."""
     from datetime import timedelta
 
+    from .appointments import Appointments
     from .clinic import next_queue_version
     from .clock import SystemClock
     from .conversations import Inbox
@@ -306,6 +307,9 @@ def expire_day(ctx: Context, today: bool) -> None:
         through = queue.clinic_day() if today else queue.clinic_day() - timedelta(days=1)
         expired = queue.expire_open_tickets(through)
         erased = queue.erase_personal_data(settings.retention_days)
+        erased_appointments = Appointments(session, queue.clock, settings, "").erase_personal_data(
+            settings.retention_days
+        )
         # Patients' messages follow the same limit: bodies and contacts, not that they wrote.
         conversations = Inbox(queue, settings).erase_older_than(settings.retention_days)
         if expired:
@@ -313,7 +317,37 @@ def expire_day(ctx: Context, today: bool) -> None:
             next_queue_version(session)
     click.echo(f"expired {len(expired)} open ticket(s) through {through}")
     click.echo(f"erased the phone numbers of {erased} visit(s) older than {settings.retention_days} days")
+    click.echo(f"and of {erased_appointments} appointment(s)")
     click.echo(f"erased the messages and contacts of {conversations} conversation(s) silent for longer")
+
+
+@cli.command("import-appointments")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
+@pass_context
+def import_appointments_command(ctx: Context, csv_file: str) -> None:
+    """Import appointments from a CSV (service,starts_at,phone,language,preparation,reference).
+
+    All or nothing: any bad row lists every bad row with its line and imports none (exit 1).
+    A row already imported (same reference and time) is not added again.
+    """
+    from .appointment_import import import_appointments
+    from .clock import SystemClock
+
+    ctx.require_current_schema()
+    settings = ctx.settings
+    try:
+        text = Path(csv_file).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{csv_file} is not UTF-8 text") from None
+    with ctx.session() as session:
+        result = import_appointments(session, SystemClock(), settings, text, settings.public_url)
+        if not result.bad:
+            session.commit()
+    if result.bad:
+        for line in result.bad:
+            click.echo(str(line), err=True)
+        raise click.ClickException(f"nothing imported: {len(result.bad)} bad line(s)")
+    click.echo(f"imported {result.added} appointment(s); {result.already} already there")
 
 
 # -- production --------------------------------------------------------------------------------

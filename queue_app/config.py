@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
+from .appointment_settings import AppointmentSettings, parse_appointments
 from .bundled import bundled_path
 from .estimate import EstimatorSettings, OpeningHours
 from .inbox_settings import InboxConfigError, InboxSettings, parse_inbox
@@ -123,6 +124,8 @@ class Settings:
     inbox: InboxSettings = field(default_factory=InboxSettings)
     #: Seconds the kiosk shows a ticket before going back to the start (``[kiosk] ticket_seconds``).
     kiosk_ticket_seconds: int = 20
+    #: Reminders, arrival and no-show times, preparation instructions (``[appointments]``).
+    appointments: AppointmentSettings = field(default_factory=AppointmentSettings)
     source: str = ""
     #: The whole parsed file (after overrides), for sections later parts read themselves.
     raw: Mapping[str, Any] = field(default_factory=dict)
@@ -192,6 +195,7 @@ def _apply_environment(data: dict, environ: Mapping[str, str]) -> None:
         "channels",
         "inbox",
         "queue",
+        "appointments",
     ):
         sections.setdefault(name.upper(), name)
     for var, value in environ.items():
@@ -486,6 +490,7 @@ def _validate(data: dict) -> Settings:
         limits=_abuse_limits(data),
         inbox=inbox,
         kiosk_ticket_seconds=kiosk_ticket_seconds,
+        appointments=parse_appointments(data),
         demo=demo,
         notify=with_demo_channel(notify) if demo else notify,
         raw=data,

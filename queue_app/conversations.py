@@ -26,8 +26,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 
+from .appointments import Appointments
 from .config import Settings
 from .models import (
+    CONFIRMED,
     CONVERSATION_CLOSED,
     CONVERSATION_OPEN,
     INBOUND,
@@ -288,8 +290,11 @@ class Inbox:
         conversation.unread += 1
         conversation.status = CONVERSATION_OPEN
         acted = keyword in KEYWORDS and self._act_on(keyword, conversation, now)
+        answered = None if acted else self._answer_appointment(conversation, inbound, body, now)
         if acted:
             message.keyword = keyword
+        elif answered is not None:
+            message.keyword = answered
         elif inbound.opt is not None:
             message.keyword = inbound.opt
         elif not is_open(self.settings.hours, self.settings.inbox.holidays, now):
@@ -391,6 +396,26 @@ class Inbox:
         }
         self._send(conversation, texts.keyword_reply(keyword, conversation.language, facts), AUTO, now)
         return True
+
+    def _answer_appointment(self, conversation: Conversation, inbound: Inbound, body: str, now: datetime) -> str | None:
+        """A text answering an appointment reminder: confirm or cancel it and say so.
+
+        Only a text: reminders go out by text (SMS, AlimTalk), and a reply is the number's.
+        A patient waiting in today's queue meant the ticket by "cancel" (``_act_on`` has
+        taken it already); otherwise the number's next appointment is meant.  The keyword
+        returned (``confirm``, ``unbook``) is what the inbox shows.
+        """
+        if inbound.channel != "sms" or not inbound.phone:
+            return None
+        appointment = Appointments(self.queue.session, self.clock, self.settings, "").answer_by_reply(
+            inbound.phone, body
+        )
+        if appointment is None:
+            return None
+        when = opening_text(appointment.starts_at.astimezone(self.settings.timezone), conversation.language)
+        facts = {"clinic": self.settings.clinic_name, "when": when}
+        self._send(conversation, texts.appointment_reply(appointment.status, conversation.language, facts), AUTO, now)
+        return "confirm" if appointment.status == CONFIRMED else "unbook"
 
     def _answer_after_hours(self, conversation: Conversation, now: datetime) -> None:
         """Say when the clinic will answer: once per contact per clinic day."""

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, case
 
+from .appointment_rank import calling_rank, rank
 from .models import Ticket
 
 
@@ -26,8 +27,9 @@ def place_time_sql(now: datetime):
 
 
 def call_order(now: datetime) -> tuple:
-    """The ORDER BY of a line at ``now``: priority, then place (late hold applied), then id."""
-    return (Ticket.priority, place_time_sql(now), Ticket.id)
+    """The ORDER BY of a line at ``now``: rank (an appointment ahead from its time, see
+    ``appointment_rank``), then place (late hold applied), then id."""
+    return (calling_rank(now), place_time_sql(now), Ticket.id)
 
 
 def place_time(ticket: Ticket, now: datetime) -> datetime:
@@ -39,4 +41,4 @@ def place_time(ticket: Ticket, now: datetime) -> datetime:
 
 def line_key(ticket: Ticket, now: datetime) -> tuple:
     """The sort key of :func:`call_order` for a ticket in memory."""
-    return (ticket.priority, place_time(ticket, now), ticket.id)
+    return (rank(ticket, now), place_time(ticket, now), ticket.id)

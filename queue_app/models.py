@@ -171,6 +171,9 @@ class Ticket(Base):
     push_subscription: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: No channel could reach the patient for a message that mattered: reception calls them.
     needs_call: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The time of the appointment this ticket came from: from then on it is called ahead
+    #: of walk-ins (``appointment_rank.calling_rank``).  None for walk-ins.
+    appointment_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     #: The patient wrote "running late": rooms pass over them while it holds (``queue.late_hold``).
     late: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     #: Set when a room first passed over the late patient: until then they keep the front of
@@ -310,8 +313,12 @@ class Message(Base):
     __table_args__ = (Index("ix_messages_due", "status", "next_attempt_at"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))
+    #: The ticket the message is about, or None for an appointment's own (``appointment_id``).
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    appointment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), index=True, nullable=True
+    )
+    kind: Mapped[str] = mapped_column(String(40))
     dedupe_key: Mapped[str] = mapped_column(String(80), unique=True)
     #: ``patient`` (the fallback chain of the patient's channels) or ``webhook``.
     route: Mapped[str] = mapped_column(String(16))
@@ -368,6 +375,71 @@ class OptOut(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     reason: Mapped[str] = mapped_column(String(16), default=OPT_OUT_STOP)
     until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# Appointment statuses.
+BOOKED = "booked"
+CONFIRMED = "confirmed"
+ARRIVED = "arrived"
+APPOINTMENT_CANCELLED = "cancelled"
+APPOINTMENT_NO_SHOW = "no_show"
+#: An appointment the patient may still come to (reminders go, arrival is possible).
+EXPECTED_STATUSES = (BOOKED, CONFIRMED)
+
+
+class Appointment(Base):
+    """A booked visit at a time: reminded, confirmed or cancelled, and arrived into the queue.
+
+    No name: the clinic's own ``reference`` ties it to their records.  ``token`` is the
+    patient's secret link (``/a/<token>``), like a ticket's.  Arrival makes a ticket
+    (``ticket_id``) with priority ``appointment``.
+    """
+
+    __tablename__ = "appointments"
+    __table_args__ = (
+        # Importing the same file twice adds nothing: one appointment per reference and time.
+        UniqueConstraint("reference", "starts_at", name="uq_appointments_reference_starts_at"),
+        Index("ix_appointments_day_phone", "clinic_day", "phone"),
+        Index("ix_appointments_status_starts_at", "status", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    service_id: Mapped[str] = mapped_column(ForeignKey("services.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The clinic's local date of ``starts_at``: the staff list's day and the kiosk's "today".
+    clinic_day: Mapped[date] = mapped_column(Date)
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    language: Mapped[str] = mapped_column(String(8))
+    #: A ``[preparation.<id>]`` of the configuration: the instructions sent and shown.
+    preparation: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    reference: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default=BOOKED)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: When the status last changed (confirmed, cancelled, arrived, no-show).
+    status_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: Who made the last change: ``staff:kim``, ``patient:page``, ``patient:reply``, ``system``.
+    status_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"), nullable=True)
+
+    # What the dispatcher's channels read of a recipient (as of a ticket): a number the
+    # clinic booked with is the patient's agreement to be reminded on it.
+    push_subscription = None
+    telegram_chat_id = None
+    needs_call = False
+
+    @property
+    def consent(self) -> bool:
+        return True
+
+    @property
+    def has_contact(self) -> bool:
+        return bool(self.phone or self.email)
+
+    @property
+    def is_expected(self) -> bool:
+        return self.status in EXPECTED_STATUSES
 
 
 # Conversation statuses and message directions.

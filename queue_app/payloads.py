@@ -244,6 +244,71 @@ def room_list(settings: Settings, state: QueueState) -> list[dict]:
     return [_room_view(settings, room, serving) for room in state.rooms]
 
 
+# -- appointments ---------------------------------------------------------------------------------
+
+
+def appointment_staff(settings: Settings, appointment, base_url: str) -> dict:
+    """An appointment as staff and the clinic's systems see it (``/api/v1/appointments``)."""
+    return {
+        "id": appointment.id,
+        "token": appointment.token,
+        "url": f"{base_url}/a/{appointment.token}",
+        "status": appointment.status,
+        "service": appointment.service_id,
+        "starts_at": iso(appointment.starts_at),
+        "local_time": appointment.starts_at.astimezone(settings.timezone).strftime("%H:%M"),
+        "day": appointment.clinic_day.isoformat(),
+        "language": appointment.language,
+        "phone": mask_phone(appointment.phone),
+        "email": bool(appointment.email),
+        "preparation": appointment.preparation,
+        "reference": appointment.reference,
+        "status_at": iso(appointment.status_at),
+        "ticket_id": appointment.ticket_id,
+    }
+
+
+def appointment_patient(settings: Settings, appointment, *, can_arrive: bool, ticket_url: str | None) -> dict:
+    """The patient's own appointment (their page): time, place, instructions, what they can do.
+
+    No id, phone or reference: whoever holds the link sees only what the patient needs.
+    """
+    service = settings.services.get(appointment.service_id)
+    preparation = settings.appointments.preparations.get(appointment.preparation or "")
+    language = appointment.language
+    expected = appointment.is_expected
+    return {
+        "status": appointment.status,
+        "starts_at": iso(appointment.starts_at),
+        "local_time": appointment.starts_at.astimezone(settings.timezone).strftime("%Y-%m-%d %H:%M"),
+        "clinic": settings.clinic_name,
+        "service_name": service.name(language) if service else appointment.service_id,
+        "language": language,
+        "instructions": preparation.text(language) if preparation else None,
+        "actions": [
+            *(["confirm"] if appointment.status == "booked" else []),
+            *(["cancel"] if expected else []),
+            *(["arrive"] if can_arrive else []),
+        ],
+        "ticket_url": ticket_url,
+    }
+
+
+def appointment_at_kiosk(settings: Settings, appointment, language: str, opens_at: datetime) -> dict:
+    """One of today's appointments for a phone number, as the kiosk lists it: no name, no number.
+
+    ``arrival_opens``: from when a tap can arrive (earlier, the kiosk says so).
+    """
+    service = settings.services.get(appointment.service_id)
+    return {
+        "id": appointment.id,
+        "service": appointment.service_id,
+        "service_name": service.name(language) if service else appointment.service_id,
+        "local_time": appointment.starts_at.astimezone(settings.timezone).strftime("%H:%M"),
+        "arrival_opens": opens_at.astimezone(settings.timezone).strftime("%H:%M"),
+    }
+
+
 # -- conversations (the staff inbox and the phone page's thread) ------------------------------
 
 #: How each channel's contact is shown in the inbox list: never a whole number or chat id.

@@ -161,6 +161,12 @@ def request_fingerprint(body: Mapping) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def is_link_token(token) -> bool:
+    """Could this be a patient's link token?  Tokens are printable ASCII of 16-64 characters;
+    anything else (a NUL, half a surrogate pair) no database can even compare."""
+    return isinstance(token, str) and 16 <= len(token) <= 64 and token.isascii() and token.isprintable()
+
+
 def new_patient_token() -> str:
     """An unguessable link token: 192 random bits, URL-safe."""
     return secrets.token_urlsafe(24)
@@ -220,8 +226,7 @@ class ClinicQueue:
     def ticket_by_token(self, token: str) -> Ticket:
         """A ticket by the patient's token, or ``NotFound`` (never another patient's)."""
         ticket = None
-        # Tokens are printable ASCII; anything else (a NUL, half a surrogate pair) no database can even compare.
-        if isinstance(token, str) and 16 <= len(token) <= 64 and token.isascii() and token.isprintable():
+        if is_link_token(token):
             ticket = self.session.scalar(select(Ticket).where(Ticket.token == token))
         if ticket is None:
             raise NotFound("no ticket for this link", field="token")
@@ -281,6 +286,7 @@ class ClinicQueue:
         fingerprint: str | None = None,
         consent: bool = False,
         one_ticket_per_phone: bool = False,
+        appointment_at: datetime | None = None,
     ) -> tuple[Ticket, bool]:
         """Give the patient the next number of ``service_id``; ``(ticket, created)``.
 
@@ -291,7 +297,8 @@ class ClinicQueue:
         yesterday's, is none of this caller's business and makes a new ticket.
 
         ``one_ticket_per_phone`` refuses (``AlreadyCheckedIn``) a phone number that already
-        holds an open ticket for the service today.
+        holds an open ticket for the service today.  ``appointment_at``: the ticket comes
+        from an appointment at that time (see ``appointment_rank``).
         """
         if idempotency_key is not None:
             earlier = self._earlier_check_in(idempotency_key, idempotency_scope, fingerprint)
@@ -339,6 +346,7 @@ class ClinicQueue:
             language=language,
             phone=phone,
             consent=consent,
+            appointment_at=appointment_at,
             idempotency_key=idempotency_key,
             idempotency_scope=idempotency_scope if idempotency_key is not None else None,
             idempotency_fingerprint=fingerprint if idempotency_key is not None else None,

@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from flask import current_app, has_request_context, request
 
+from .appointments import Appointments, look_at_appointments, time_came
 from .board import QueueBoard
 from .clinic import Change, Clinic, Snapshot, late_hold
 from .config import Settings
@@ -21,7 +22,7 @@ from .extensions import db
 from .links import LinkBase, choose_link_base, machine_address
 from .notify.dispatcher import Dispatcher
 from .notify.outbox import Outbox
-from .queue import ClinicQueue
+from .queue import ClinicQueue, NotFound
 
 
 @dataclass
@@ -67,12 +68,30 @@ def snapshot() -> Snapshot:
 
 
 def look_again(app) -> None:
-    """The dispatcher's minute: with nothing changed but the clock, tell whoever is near now."""
+    """The dispatcher's minute: with nothing changed but the clock, tell whoever is near now,
+    publish the order where an appointment's time came, remind whoever has an appointment
+    coming, and mark the absent as no-shows."""
     with app.app_context():
         try:
-            runtime().clinic.time_passed(patient_link_base().url)
+            rt = runtime()
+            base_url = patient_link_base().url
+            clinic = rt.clinic
+            clinic.time_passed(base_url)
+            with clinic.session_factory() as session:
+                clinic.change(session, base_url, time_came)
+            if look_at_appointments(clinic.session_factory, rt.clock, rt.settings, base_url, rt.outbox.channels):
+                if clinic.wake is not None:
+                    clinic.wake()
         finally:
             db.session.remove()
+
+
+def appointments(base_url: str | None = None, session=None) -> Appointments:
+    """The clinic's appointments over ``session`` (an act's, through the door), else this request's."""
+    rt = runtime()
+    return Appointments(
+        session or db.session(), rt.clock, rt.settings, base_url or patient_link_base().url, rt.outbox.channels
+    )
 
 
 def patient_link_base() -> LinkBase:
@@ -95,6 +114,37 @@ def patient_link_base() -> LinkBase:
         port=port,
         machine_address=machine_address,
     )
+
+
+def arrive(appointment_id: int, actor) -> Change:
+    """The patient of the appointment is here: its ticket made through the clinic's one door
+    (numbered, announced, its check-in message planned), on the door's own session."""
+    base = patient_link_base().url
+
+    def act(queue: ClinicQueue):
+        desk = appointments(base, queue.session)
+        return desk.arrive(desk.get(appointment_id), queue, actor)
+
+    return change(act)
+
+
+#: What a patient can do from their appointment's link.
+PATIENT_ACTIONS = ("confirm", "cancel", "arrive")
+
+
+def answer_appointment(appointment, action: str, actor):
+    """The patient's confirm or cancel (committed here), or arrival (through the door).
+
+    Returns the ticket on arrival, else None; an unknown action is ``NotFound``.
+    """
+    if action not in PATIENT_ACTIONS:
+        raise NotFound(f"unknown action {action!r}; one of {', '.join(PATIENT_ACTIONS)}", field="action")
+    if action == "arrive":
+        return arrive(appointment.id, actor).result
+    desk = appointments()
+    (desk.confirm if action == "confirm" else desk.cancel)(appointment, actor)
+    db.session.commit()
+    return None
 
 
 def converse(act: Callable[[Inbox], T]) -> T:

@@ -379,3 +379,32 @@ def test_a_late_patients_hold_running_out_between_two_changes_is_not_carried_ove
             fresh = door.clinic.board.read(door.clinic.queue(session))
         assert _state_as_read(kept.state) == _state_as_read(fresh)
     assert [t.id for t in kept.state.lines["general"]][-1] == tickets[0].id  # the hold ran out
+
+
+def test_an_appointments_time_coming_between_two_changes_is_not_carried_over(door, clock):
+    """Early for a 10:05 appointment, the patient waits as a walk-in; at 10:05 they go to the
+    front of the line, with nothing done to their ticket: the next change reads the lines."""
+    from datetime import timedelta
+
+    from queue_app.estimate import PRIORITY_APPOINTMENT
+
+    walk_ins = [door.change(check_in).result for _ in range(4)]
+    booked = door.change(
+        lambda queue: queue.check_in(
+            "general",
+            language="ko",
+            actor=KIOSK,
+            priority=PRIORITY_APPOINTMENT,
+            appointment_at=clock.now() + timedelta(minutes=5),
+        )[0]
+    ).result
+    called = door.change(lambda queue: queue.call_next("room1", STAFF), announce=True).result
+    assert called.id == walk_ins[0].id
+    assert [t.id for t in door.snapshot().state.lines["general"]][-1] == booked.id
+    for _ in range(10):  # a recall every 50 s: each one carried on from the one before
+        clock.advance(seconds=50)
+        kept = door.change(lambda queue: queue.recall(called.id, STAFF)).snapshot
+        with Session(door.engine, expire_on_commit=False) as session:
+            fresh = door.clinic.board.read(door.clinic.queue(session))
+        assert _state_as_read(kept.state) == _state_as_read(fresh)
+    assert [t.id for t in kept.state.lines["general"]][0] == booked.id  # its time came

@@ -8,4 +8,4 @@ from flask import Blueprint
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from . import conversations, errors, messaging, openapi, request_guards, routes  # noqa: E402,F401  (register handlers on the blueprint)
+from . import appointments, conversations, errors, messaging, openapi, request_guards, routes  # noqa: E402,F401  (register handlers on the blueprint)

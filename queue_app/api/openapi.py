@@ -45,6 +45,86 @@ WAIT_FIELDS = {
 
 CHANNELS_ANSWER = {"type": "object", "properties": {"channels": {"type": "array", "items": {"type": "string"}}}}
 
+
+def _path_param(name: str, kind: str = "string") -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": kind}}
+
+
+APPOINTMENT_REF = {"$ref": "#/components/schemas/Appointment"}
+APPOINTMENT_PATHS = {
+    "/appointments": {
+        "post": {
+            "summary": "Book an appointment (the same reference at the same time: the one booked, 200)",
+            "security": STAFF,
+            "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Booking"}}}},
+            "responses": {
+                "201": _json(APPOINTMENT_REF, "the appointment, its token and page link"),
+                "200": _json(APPOINTMENT_REF, "the appointment this reference and time already had"),
+                **_errors(400, 401, 403, 413, 415),
+            },
+        },
+        "get": {
+            "summary": "One clinic day's appointments, every status",
+            "security": STAFF,
+            "parameters": [{"name": "day", "in": "query", "schema": {"type": "string", "format": "date"}}],
+            "responses": {"200": _json({"type": "object"}, "day and appointments"), **_errors(400, 401, 403)},
+        },
+    },
+    "/appointments/{id}": {
+        "parameters": [_path_param("id", "integer")],
+        "get": {
+            "summary": "One appointment",
+            "security": STAFF,
+            "responses": {"200": _json(APPOINTMENT_REF, "appointment"), **_errors(401, 403, 404)},
+        },
+        "delete": {
+            "summary": "Staff cancel the appointment",
+            "security": STAFF,
+            "responses": {"200": _json(APPOINTMENT_REF, "appointment, now cancelled"), **_errors(401, 403, 404, 409)},
+        },
+    },
+    "/appointment-links/{token}": {
+        "parameters": [_path_param("token")],
+        "get": {
+            "summary": "The patient's view of their appointment (time, place, instructions, actions)",
+            "responses": {"200": _json({"type": "object"}, "appointment"), **_errors(404)},
+        },
+    },
+    "/appointment-links/{token}/{action}": {
+        "parameters": [
+            _path_param("token"),
+            {
+                "name": "action",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "enum": ["confirm", "cancel", "arrive"]},
+            },
+        ],
+        "post": {
+            "summary": "The patient confirms, cancels, or has arrived (arrive: a ticket)",
+            "responses": {"200": _json({"type": "object"}, "appointment"), **_errors(404, 409)},
+        },
+    },
+    "/kiosk/appointments": {
+        "post": {
+            "summary": "Today's appointments of a phone number that can be arrived for (service and time only)",
+            "security": STAFF,
+            "responses": {"200": _json({"type": "object"}, "appointments"), **_errors(400, 401, 403)},
+        },
+    },
+    "/kiosk/appointments/{id}/arrive": {
+        "parameters": [_path_param("id", "integer")],
+        "post": {
+            "summary": "Arrive for the appointment (the phone number again in the body): a ticket, as a check-in",
+            "security": STAFF,
+            "responses": {
+                "201": _json({"$ref": "#/components/schemas/NewTicket"}, "the ticket"),
+                **_errors(400, 401, 403, 404, 409),
+            },
+        },
+    },
+}
+
 SPEC = {
     "openapi": "3.1.0",
     "info": {
@@ -75,6 +155,32 @@ SPEC = {
                             "field": {"type": "string"},
                         },
                     }
+                },
+            },
+            "Booking": {
+                "type": "object",
+                "required": ["service", "starts_at"],
+                "properties": {
+                    "service": {"type": "string"},
+                    "starts_at": {"type": "string", "format": "date-time", "description": "ISO 8601 with offset"},
+                    "phone": {"type": "string"},
+                    "email": {"type": "string"},
+                    "language": {"type": "string"},
+                    "preparation": {"type": "string", "description": "a [preparation.<id>] of the configuration"},
+                    "reference": {"type": "string", "maxLength": 64},
+                },
+            },
+            "Appointment": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "token": {"type": "string"},
+                    "url": {"type": "string"},
+                    "status": {"type": "string", "enum": ["booked", "confirmed", "cancelled", "arrived", "no_show"]},
+                    "service": {"type": "string"},
+                    "starts_at": {"type": "string", "format": "date-time"},
+                    "reference": {"type": ["string", "null"]},
+                    "ticket_id": {"type": ["integer", "null"]},
                 },
             },
             "Service": {
@@ -390,6 +496,7 @@ SPEC = {
                 "responses": {"200": _json({"type": "object"}, "the room"), **_errors(401, 403, 404, 409)},
             },
         },
+        **APPOINTMENT_PATHS,
         "/queue": {
             "get": {
                 "summary": "Everyone waiting and in rooms, with estimates (waiting paginated)",

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from ..config import Settings
 from ..models import (
     CALLED,
+    EXPECTED_STATUSES,
     IN_CONSULTATION,
     MESSAGE_DELIVERED,
     MESSAGE_FAILED,
@@ -48,6 +49,7 @@ from ..models import (
     OPEN_STATUSES,
     OPT_OUT_UNREACHABLE,
     WAITING,
+    Appointment,
     Message,
     MessageAttempt,
     OptOut,
@@ -81,7 +83,60 @@ STILL_RELEVANT = {
     "turn_near": (WAITING,),
     "called": (CALLED,),
     "recalled": (CALLED,),
+    # An appointment's: reminders only while the patient may still come; the rest are
+    # webhook events, sent whatever happens next.
+    "appointment_reminder": EXPECTED_STATUSES,
+    "appointment_preparation": EXPECTED_STATUSES,
+    "appointment_confirmed": (),
+    "appointment_cancelled": (),
+    "appointment_arrived": (),
+    "appointment_no_show": (),
 }
+
+
+def holder(session: Session, message: Message) -> Ticket | Appointment:
+    """Whom the message is about: its ticket, or its appointment (reminders and their events).
+
+    Both answer what sending needs (phone, consent, email, status, language), so the
+    channels, the fallback and the opt-outs work the same for either.
+    """
+    if message.ticket_id is not None:
+        return session.get(Ticket, message.ticket_id)
+    return session.get(Appointment, message.appointment_id)
+
+
+def ticket_event(message: Message, ticket: Ticket, facts: dict) -> dict:
+    """The webhook body of a ticket's message."""
+    return {
+        "event": message.kind,
+        "id": message.id,
+        "occurred_at": message.created_at.isoformat(timespec="seconds"),
+        "ticket": {
+            "number": facts["number"],
+            "service": ticket.service_id,
+            "language": message.language,
+            **({"room": ticket.room_id} if facts.get("room") else {}),
+            **({"phone": ticket.phone} if ticket.phone and ticket.consent else {}),
+        },
+    }
+
+
+def appointment_event(message: Message, appointment: Appointment) -> dict:
+    """The webhook body of an appointment's event: its id, the clinic's reference, time and status."""
+    return {
+        "event": message.kind,
+        "id": message.id,
+        "occurred_at": message.created_at.isoformat(timespec="seconds"),
+        "appointment": {
+            "id": appointment.id,
+            "reference": appointment.reference,
+            "service": appointment.service_id,
+            "starts_at": appointment.starts_at.isoformat(timespec="seconds"),
+            "status": appointment.status,
+            "language": appointment.language,
+            **({"phone": appointment.phone} if appointment.phone else {}),
+        },
+    }
 
 
 def due(model, now: datetime):
@@ -213,8 +268,8 @@ class Dispatcher:
         """
         lanes: dict[int, list[str]] = {}
         width = self.notify.senders if spawn is not None else 1
-        for message_id, ticket_id in self._due_now():
-            lanes.setdefault(ticket_id % width, []).append(message_id)
+        for message_id, lane in self._due_now():
+            lanes.setdefault(lane % width, []).append(message_id)
         handled: list[int] = []
         if len(lanes) <= 1:
             for ids in lanes.values():
@@ -248,12 +303,15 @@ class Dispatcher:
         return due(Message, now)
 
     def _due_now(self) -> list[tuple[str, int]]:
-        """Up to a batch of (message id, ticket id) due now, oldest first."""
+        """Up to a batch of (message id, lane) due now, oldest first.
+
+        The lane is the ticket's id, or minus the appointment's: one holder's messages in order.
+        """
         with self.session_factory() as session:
             return [
-                tuple(row)
-                for row in session.execute(
-                    select(Message.id, Message.ticket_id)
+                (message_id, ticket_id if ticket_id is not None else -(appointment_id or 0))
+                for message_id, ticket_id, appointment_id in session.execute(
+                    select(Message.id, Message.ticket_id, Message.appointment_id)
                     .where(self._due(self.clock.now()))
                     .order_by(Message.next_attempt_at, Message.created_at)
                     .limit(BATCH)
@@ -269,7 +327,7 @@ class Dispatcher:
     def _deliver(self, message_id: str) -> None:
         with self.session_factory() as session:
             message = session.get(Message, message_id)
-            ticket = session.get(Ticket, message.ticket_id)
+            ticket = holder(session, message)
             if message.route != WEBHOOK and ticket.status not in STILL_RELEVANT[message.kind]:
                 # Old news (sent after a long outage, the patient already called): drop it.
                 self._finish(session, message, ticket, MESSAGE_SKIPPED, "no longer relevant")
@@ -324,24 +382,16 @@ class Dispatcher:
             sms_link=self.notify.sms_include_link,
         )
         opted = opted_out_phones(session, ticket.phone, self.clock.now())
-        event = {
-            "event": message.kind,
-            "id": message.id,
-            "occurred_at": message.created_at.isoformat(timespec="seconds"),
-            "ticket": {
-                "number": facts["number"],
-                "service": ticket.service_id,
-                "language": message.language,
-                **({"room": ticket.room_id} if facts.get("room") else {}),
-                **({"phone": ticket.phone} if ticket.phone and ticket.consent else {}),
-            },
-        }
+        if isinstance(ticket, Appointment):
+            event = appointment_event(message, ticket)
+        else:
+            event = ticket_event(message, ticket, facts)
         return OutgoingMessage(
             id=message.id,
             kind=message.kind,
             language=message.language,
             text=text,
-            subject=texts.subject(message.language, facts, custom),
+            subject=texts.subject(message.language, facts, custom, message.kind),
             variables=facts,
             recipient=recipient(ticket, opted.get(channel.name, ())),
             event=event,
@@ -432,7 +482,8 @@ class Dispatcher:
         )
 
     def _report(self, message: Message, ticket: Ticket) -> None:
-        if self.on_delivery is None:
+        if self.on_delivery is None or message.ticket_id is None:
+            # An appointment's messages are not on the queue's staff screens.
             return
         try:
             self.on_delivery(Delivery(ticket.id, ticket.needs_call, message_view(message)))
@@ -451,7 +502,7 @@ class Dispatcher:
             message = session.scalar(select(Message).where(Message.provider_id == provider_id))
             if message is None:
                 return None
-            ticket = session.get(Ticket, message.ticket_id)
+            ticket = holder(session, message)
             if delivered:
                 if message.status == MESSAGE_SENT:
                     message.status = MESSAGE_DELIVERED
@@ -601,7 +652,7 @@ class Dispatcher:
         if won != 1:
             return False
         session.refresh(message)
-        self._report(message, session.get(Ticket, message.ticket_id))
+        self._report(message, holder(session, message))
         return True
 
     def _result_failed(self, session: Session, message: Message, result: ProviderResult, now: datetime) -> bool:
@@ -618,7 +669,7 @@ class Dispatcher:
             session.rollback()
             return False
         session.refresh(message)
-        ticket = session.get(Ticket, message.ticket_id)
+        ticket = holder(session, message)
         error = f"{message.channel}: not delivered, status {result.code} {result.detail}".strip()
         self._attempt(session, message, "undelivered", error)
         channel = self._result_channel(message.channel)

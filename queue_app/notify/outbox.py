@@ -141,6 +141,40 @@ def variables(settings: Settings, ticket: Ticket, base_url: str) -> dict[str, st
     }
 
 
+def new_message(
+    kind: str,
+    dedupe_key: str,
+    route: str,
+    channel: str | None,
+    status: str,
+    language: str,
+    facts: dict,
+    now: datetime,
+    error: str | None = None,
+    *,
+    ticket_id: int | None = None,
+    appointment_id: int | None = None,
+) -> Message:
+    """A message decided now: about a ticket or an appointment, its facts fixed, not yet tried."""
+    return Message(
+        id=str(uuid.uuid4()),
+        ticket_id=ticket_id,
+        appointment_id=appointment_id,
+        kind=kind,
+        dedupe_key=dedupe_key,
+        route=route,
+        channel=channel,
+        status=status,
+        attempts=0,
+        next_attempt_at=now,
+        language=language,
+        variables=json.dumps(facts, ensure_ascii=False),
+        cost=0.0,
+        created_at=now,
+        last_error=error,
+    )
+
+
 class Outbox:
     """Writes the messages a queue change causes, into the change's own transaction."""
 
@@ -312,19 +346,15 @@ class Outbox:
         now: datetime,
         error: str | None = None,
     ) -> Message:
-        return Message(
-            id=str(uuid.uuid4()),
+        return new_message(
+            kind,
+            self._key(ticket, kind, route),
+            route,
+            channel,
+            status,
+            ticket.language,
+            facts,
+            now,
+            error,
             ticket_id=ticket.id,
-            kind=kind,
-            dedupe_key=self._key(ticket, kind, route),
-            route=route,
-            channel=channel,
-            status=status,
-            attempts=0,
-            next_attempt_at=now,
-            language=ticket.language,
-            variables=json.dumps(facts, ensure_ascii=False),
-            cost=0.0,
-            created_at=now,
-            last_error=error,
         )

@@ -20,6 +20,9 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "called": "[{clinic}] {number}번 {room|로} 들어오세요.",
         "recalled": "[{clinic}] {number}번 다시 호출합니다. {room|로} 들어오세요.",
         "subject": "[{clinic}] 번호 {number}",
+        "appointment_reminder": "[{clinic}] {time} {service} 예약 안내입니다. {instructions} 확인·취소: {link}",
+        "appointment_preparation": "[{clinic}] {time} {service} 예약 준비 안내: {instructions} {link}",
+        "appointment_subject": "[{clinic}] {time} 예약",
     },
     "en": {
         "checked_in": "{clinic}: you are number {number}. Follow your turn: {link}",
@@ -27,6 +30,17 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "called": "{clinic}: number {number}, please go to {room}.",
         "recalled": "{clinic}: number {number}, we are calling you again. Please go to {room}.",
         "subject": "{clinic}: number {number}",
+        "appointment_reminder": (
+            "{clinic}: your {service} appointment is at {time}. {instructions} Confirm or cancel: {link}"
+        ),
+        "appointment_preparation": "{clinic}: before your {service} appointment at {time}: {instructions} {link}",
+        "appointment_subject": "{clinic}: appointment at {time}",
+        # Events for the clinic's webhook only (its body is the event, not a text): every
+        # message still has a text, and these are never sent to a patient.
+        "appointment_confirmed": "{clinic}: the appointment at {time} is confirmed.",
+        "appointment_cancelled": "{clinic}: the appointment at {time} is cancelled.",
+        "appointment_arrived": "{clinic}: the patient of the appointment at {time} has arrived.",
+        "appointment_no_show": "{clinic}: the patient of the appointment at {time} did not come.",
     },
     "ru": {
         "checked_in": "{clinic}: ваш номер {number}. Следите за очередью: {link}",
@@ -34,6 +48,11 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "called": "{clinic}: номер {number}, пройдите в {room}.",
         "recalled": "{clinic}: номер {number}, повторный вызов. Пройдите в {room}.",
         "subject": "{clinic}: номер {number}",
+        "appointment_reminder": (
+            "{clinic}: вы записаны на {time}, услуга: {service}. {instructions} Подтвердить или отменить: {link}"
+        ),
+        "appointment_preparation": "{clinic}: подготовка к приёму {time} ({service}): {instructions} {link}",
+        "appointment_subject": "{clinic}: запись на {time}",
     },
 }
 
@@ -78,7 +97,10 @@ def render(kind: str, language: str, variables: Mapping[str, str], custom=None, 
 
 #: Messages whose SMS always carries the link: the check-in text is the patient's way back
 #: to their page (a ticket in the pocket, the page closed), whatever it costs.
-ALWAYS_LINKED = ("checked_in",)
+ALWAYS_LINKED = ("checked_in", "appointment_reminder", "appointment_preparation")
+#: Appointment messages whose SMS carries the link to the instructions instead of them: a
+#: fasting instruction in Korean would cost several texts.
+INSTRUCTIONS_BY_LINK = ("appointment_reminder", "appointment_preparation")
 
 
 def render_sms(kind: str, language: str, variables: Mapping[str, str], custom=None, *, include_link: bool) -> str:
@@ -87,6 +109,8 @@ def render_sms(kind: str, language: str, variables: Mapping[str, str], custom=No
     The check-in text always has its link (a long text is priced as one, see ``costs``);
     "turn near" and "called" stay short and go without it unless the clinic asks.
     """
+    if kind in INSTRUCTIONS_BY_LINK:
+        variables = {**variables, "instructions": ""}
     if kind in ALWAYS_LINKED:
         return render(kind, language, variables, custom, link=True)
     if include_link:
@@ -96,9 +120,9 @@ def render_sms(kind: str, language: str, variables: Mapping[str, str], custom=No
     return render(kind, language, variables, custom, link=False)
 
 
-def subject(language: str, variables: Mapping[str, str], custom=None) -> str:
+def subject(language: str, variables: Mapping[str, str], custom=None, kind: str = "") -> str:
     """The email subject and push title."""
-    return render("subject", language, variables, custom)
+    return render("appointment_subject" if kind.startswith("appointment_") else "subject", language, variables, custom)
 
 
 def message_text(
@@ -138,12 +162,34 @@ KEYWORD_REPLIES: dict[str, dict[str, str]] = {
         "воспользуйтесь киоском или обратитесь в регистратуру.",
     },
 }
+#: Automatic answers to "yes" or "cancel" sent in reply to an appointment reminder.
+#: ``{when}``: the appointment's local date and time as the patient's language says it.
+APPOINTMENT_REPLIES: dict[str, dict[str, str]] = {
+    "ko": {
+        "confirmed": "[{clinic}] {when} 예약이 확인되었습니다. 감사합니다.",
+        "cancelled": "[{clinic}] {when} 예약이 취소되었습니다. 다시 예약하시려면 병원으로 연락해 주세요.",
+    },
+    "en": {
+        "confirmed": "{clinic}: thank you, your appointment at {when} is confirmed.",
+        "cancelled": "{clinic}: your appointment at {when} is cancelled. To book again, please contact the clinic.",
+    },
+    "ru": {
+        "confirmed": "{clinic}: спасибо, ваша запись на {when} подтверждена.",
+        "cancelled": "{clinic}: ваша запись на {when} отменена. Чтобы записаться снова, свяжитесь с клиникой.",
+    },
+}
 #: The line added to the after-hours answer when ``[inbox] booking_url`` is set.
 BOOKING_LINE = {
     "ko": " 온라인 예약: {url}",
     "en": " Book online: {url}",
     "ru": " Записаться онлайн: {url}",
 }
+
+
+def appointment_reply(status: str, language: str, variables: Mapping[str, str]) -> str:
+    """The automatic answer to a confirm or cancel reply (``status``: confirmed, cancelled)."""
+    texts = APPOINTMENT_REPLIES.get(language, APPOINTMENT_REPLIES["en"])
+    return texts[status].format_map(_Blank(variables))
 
 
 def keyword_reply(keyword: str, language: str, variables: Mapping[str, str]) -> str:

@@ -52,6 +52,7 @@ from ..realtime import end_ended_sessions
 from ..runtime import change, clinic_queue, patient_link_base, runtime, snapshot
 from ..staff_sessions import sign_in, sign_out, signed_in_user
 from ..throttles import limit_sign_in, remember_device, retry_after_seconds
+from .conversations import inbox_setup, thread_setup
 from .i18n import (
     SPEECH_LANGUAGES,
     display_texts,
@@ -328,6 +329,7 @@ def patient_page(token: str):
         updated=runtime().clock.now().astimezone(runtime().settings.timezone).strftime("%H:%M"),
         timezone=runtime().settings.timezone.key,
         lang_param=request.args.get("lang") if request.args.get("lang") in runtime().settings.languages else None,
+        thread=thread_setup(token, view["status"]),
     )
 
 
@@ -489,4 +491,9 @@ def staff_console():
     }
     links = _links_view()
     link_warning = fill(links_loopback_text(), address=links["base"]) if links["loopback"] else None
-    return render_template("staff.html", user=user, setup=setup, csrf=_csrf_token(), link_warning=link_warning)
+    return render_template(
+        "staff.html", user=user, setup=setup, csrf=_csrf_token(), link_warning=link_warning, inbox=inbox_setup(user)
+    )
+
+
+from . import appointment as _appointment_page  # noqa: E402,F401  (registers /a/<token> on the blueprint)

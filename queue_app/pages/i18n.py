@@ -78,6 +78,12 @@ def kiosk_texts() -> dict[str, str]:
     return {
         **_common_texts(),
         "welcome": _("Welcome to {clinic}"),
+        "have_appointment": _("I have an appointment"),
+        "appointment_title": _("Your appointment today"),
+        "appointment_phone_label": _("The mobile number you booked with"),
+        "find_appointment": _("Find"),
+        "no_appointment_today": _("No appointment today for this number. Please ask at the reception desk."),
+        "tap_to_arrive": _("Touch your appointment to tell us you have arrived."),
         "choose_service": _("Touch what you came for"),
         "language": _("Language"),
         "waiting_count": _("Waiting: {n}"),

@@ -7,6 +7,7 @@ bot's secret token.  Answers go out through the local stand-in of both providers
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 
@@ -287,3 +288,56 @@ def test_twilio_delivering_one_reply_four_times_at_once_files_it_once_on_postgre
     finally:
         db.session.remove()
         db.engine.dispose()
+
+
+def book(client, tokens, clock, days=1, language="ko"):
+    """An appointment for PHONE, ``days`` from now."""
+    starts = (clock.now() + timedelta(days=days)).isoformat()
+    body = {"service": "general", "starts_at": starts, "phone": "010-1234-5678", "language": language}
+    response = client.post("/api/v1/appointments", json=body, headers=tokens.headers("staff"))
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def appointment_status(client, tokens, appointment):
+    return client.get(f"/api/v1/appointments/{appointment['id']}", headers=tokens.headers("staff")).get_json()["status"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "status", "answer"),
+    [("네", "confirmed", "예약이 확인되었습니다"), ("취소", "cancelled", "예약이 취소되었습니다")],
+)
+def test_a_text_answering_a_reminder_confirms_or_cancels_the_appointment_and_says_so(
+    clinic, clock, providers, reply, status, answer
+):
+    client, tokens = clinic.test_client(), Tokens(clinic, clock)
+    appointment = book(client, tokens, clock)
+
+    twilio_post(client, "/hooks/twilio/inbound", sms(reply))
+
+    assert appointment_status(client, tokens, appointment) == status
+    [row] = inbox(client, tokens)
+    patient, auto = thread(client, tokens, row["id"])
+    assert patient["keyword"] == ("confirm" if status == "confirmed" else "unbook")
+    assert auto["author"] == "auto" and answer in auto["body"]
+    send_due(clinic)
+    assert [(to, text) for to, text in sent_texts(providers) if answer in text] == [(PHONE, auto["body"])]
+
+
+def test_cancel_from_a_patient_waiting_today_means_the_ticket_not_the_appointment(clinic, clock, providers):
+    client, tokens = clinic.test_client(), Tokens(clinic, clock)
+    appointment = book(client, tokens, clock, days=3)
+    ticket = check_in(client, tokens, phone="010-1234-5678", consent=True, language="ko")
+
+    twilio_post(client, "/hooks/twilio/inbound", sms("취소"))
+
+    assert client.get(f"/api/v1/tickets/{ticket['token']}").get_json()["status"] == "left"
+    assert appointment_status(client, tokens, appointment) == "booked"
+
+
+def test_a_yes_from_a_number_without_an_appointment_is_for_staff(clinic, clock, providers):
+    client, tokens = clinic.test_client(), Tokens(clinic, clock)
+    twilio_post(client, "/hooks/twilio/inbound", sms("네"))
+    [row] = inbox(client, tokens)
+    [message] = thread(client, tokens, row["id"])
+    assert message["keyword"] is None and row["unread"] == 1

@@ -31,7 +31,11 @@ import requests.adapters
 DEFAULT_TIMEOUT = 10.0
 
 #: Message kinds the service sends.
-KINDS = ("checked_in", "turn_near", "called", "recalled")
+#: Messages to the patient about an appointment (reminders, the preparation instructions).
+APPOINTMENT_PATIENT_KINDS = ("appointment_reminder", "appointment_preparation")
+#: Appointment events the clinic's webhook receives besides the reminders.
+APPOINTMENT_EVENTS = ("appointment_confirmed", "appointment_cancelled", "appointment_arrived", "appointment_no_show")
+KINDS = ("checked_in", "turn_near", "called", "recalled", *APPOINTMENT_PATIENT_KINDS, *APPOINTMENT_EVENTS)
 
 
 @dataclass(frozen=True)

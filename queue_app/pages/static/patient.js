@@ -23,7 +23,6 @@
   var POLL_MS = 15000;
   var pollTimer = null;
   var offlineTimer = null;
-  var audio = null;
   var reach = data.reach || {};
   var ordinals = window.Intl && Intl.PluralRules ? new Intl.PluralRules(data.language, { type: "ordinal" }) : null;
 
@@ -104,29 +103,13 @@
 
   // -- being called: vibrate and ring -------------------------------------------------------
 
-  function unlockAudio() {
-    // Phones only let a page make sound after a touch; the first touch anywhere unlocks it.
-    try {
-      if (!audio) audio = new (window.AudioContext || window.webkitAudioContext)();
-      if (audio.state === "suspended") audio.resume();
-    } catch (e) { audio = null; }
-  }
-  document.addEventListener("pointerdown", unlockAudio, { once: true });
+  // The first touch anywhere unlocks sound (sound.js); "Notify me" and Telegram unlock it too.
+  var unlockAudio = window.Sound.unlock;
 
   function ring() {
-    if (!audio || audio.state !== "running") return;
-    var now = audio.currentTime;
-    [0, 0.45, 0.9].forEach(function (offset, i) {
-      var osc = audio.createOscillator();
-      var gain = audio.createGain();
-      osc.frequency.value = i === 2 ? 1046 : 880;
-      gain.gain.setValueAtTime(0.0001, now + offset);
-      gain.gain.exponentialRampToValueAtTime(0.5, now + offset + 0.02);
-      gain.gain.exponentialRampToValueAtTime(0.0001, now + offset + 0.4);
-      osc.connect(gain).connect(audio.destination);
-      osc.start(now + offset);
-      osc.stop(now + offset + 0.42);
-    });
+    window.Sound.play([0, 0.45, 0.9].map(function (at, i) {
+      return { at: at, frequency: i === 2 ? 1046 : 880, length: 0.4, volume: 0.5 };
+    }));
   }
 
   function alertPatient() {
@@ -415,6 +398,7 @@
     socket.on("place", personal(fromPlace));
     // The servers could not pass everything on for a while (their message queue was away).
     socket.on("missed", function () { socket.emit("resync"); });
+    window.patientSocket = socket;   // "Message reception" (conversation.js) listens on it too
   } else if (CLOSED.indexOf(view.status) < 0) {
     startPolling();
   }

@@ -561,6 +561,7 @@
     });
     window.followQueue(socket, function (view) { queue = view; renderQueue(); }, "staff_changes", applyChanges);
     socket.on("delivery", updateMessage);
+    window.staffSocket = socket;   // the inbox (inbox.js) listens on this one connection too
   }
   // "Waited" grows by itself; one timer for the page's whole life.
   setInterval(renderQueue, 30000);
