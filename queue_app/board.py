@@ -304,7 +304,14 @@ def same_order(earlier: QueueState, queue: ClinicQueue, now: datetime) -> bool:
     if queue.clinic_day(now) != queue.clinic_day(earlier.now):
         return False
     then = earlier.now
-    return all(line_key(t, then) == line_key(t, now) for line in earlier.lines.values() for t in line)
+    # Only a hold or an appointment's time makes a place move with the clock: the others
+    # (nearly everyone) need no key worked out twice.
+    return all(
+        line_key(t, then) == line_key(t, now)
+        for line in earlier.lines.values()
+        for t in line
+        if t.held_until is not None or t.appointment_at is not None
+    )
 
 
 def read_messages(session, ticket_ids: list[int]) -> dict[int, list[Message]]:
