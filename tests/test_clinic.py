@@ -363,6 +363,18 @@ def test_a_state_carried_on_through_calls_and_finishes_is_what_reading_everythin
     assert carried >= 12  # most calls, starts and finishes were carried on, not read again
 
 
+def _recalled_every_50_seconds(door, clock, called, times: int):
+    """Recall ``called`` every 50 s (each change carried on from the one before, while it can
+    be); after each, the kept state is what reading everything says.  The last kept one."""
+    for _ in range(times):
+        clock.advance(seconds=50)
+        kept = door.change(lambda queue: queue.recall(called.id, STAFF)).snapshot
+        with Session(door.engine, expire_on_commit=False) as session:
+            fresh = door.clinic.board.read(door.clinic.queue(session))
+        assert _state_as_read(kept.state) == _state_as_read(fresh)
+    return kept
+
+
 def test_a_late_patients_hold_running_out_between_two_changes_is_not_carried_over(door, clock):
     """Held at the front while late; when the hold runs out they stand at the back: the next
     change reads the lines again rather than carry the old order on."""
@@ -372,12 +384,7 @@ def test_a_late_patients_hold_running_out_between_two_changes_is_not_carried_ove
     assert called.id == tickets[1].id  # the late patient was passed over, and is held
     front = [t.id for t in door.snapshot().state.lines["general"]]
     assert front[0] == tickets[0].id
-    for _ in range(20):  # a recall every 50 s: each one carried on from the one before
-        clock.advance(seconds=50)
-        kept = door.change(lambda queue: queue.recall(called.id, STAFF)).snapshot
-        with Session(door.engine, expire_on_commit=False) as session:
-            fresh = door.clinic.board.read(door.clinic.queue(session))
-        assert _state_as_read(kept.state) == _state_as_read(fresh)
+    kept = _recalled_every_50_seconds(door, clock, called, times=20)
     assert [t.id for t in kept.state.lines["general"]][-1] == tickets[0].id  # the hold ran out
 
 
@@ -401,10 +408,5 @@ def test_an_appointments_time_coming_between_two_changes_is_not_carried_over(doo
     called = door.change(lambda queue: queue.call_next("room1", STAFF), announce=True).result
     assert called.id == walk_ins[0].id
     assert [t.id for t in door.snapshot().state.lines["general"]][-1] == booked.id
-    for _ in range(10):  # a recall every 50 s: each one carried on from the one before
-        clock.advance(seconds=50)
-        kept = door.change(lambda queue: queue.recall(called.id, STAFF)).snapshot
-        with Session(door.engine, expire_on_commit=False) as session:
-            fresh = door.clinic.board.read(door.clinic.queue(session))
-        assert _state_as_read(kept.state) == _state_as_read(fresh)
+    kept = _recalled_every_50_seconds(door, clock, called, times=10)
     assert [t.id for t in kept.state.lines["general"]][0] == booked.id  # its time came
