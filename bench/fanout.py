@@ -67,6 +67,10 @@ class Server:
             **os.environ,
             "QUEUE_APP_DATABASE_URL": f"sqlite:///{self.dir}/bench.db",
             "QUEUE_APP_SERVER_SECRET_KEY": "bench-secret-of-thirty-two-bytes-or-more",
+            # Open round the clock: check-ins outside opening hours are refused, and the
+            # benchmark must measure them whatever the hour in Seoul.
+            "QUEUE_APP_HOURS_OPEN": "00:00",
+            "QUEUE_APP_HOURS_CLOSE": "23:59",
             **(env or {}),
         }
 

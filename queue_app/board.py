@@ -19,8 +19,9 @@ from sqlalchemy import and_, or_, select
 from .appointment_rank import rank
 from .config import Settings
 from .estimate import Estimate, Forecast, PastVisit, RoomNow, WaitEstimator, WaitingTicket
-from .models import FINISHED, LEFT, NO_SHOW, ROOM_OPEN, Message, Room, Ticket
-from .queue import ClinicQueue
+from .late_hold import line_key
+from .models import CALLED, FINISHED, IN_CONSULTATION, LEFT, NO_SHOW, ROOM_OPEN, WAITING, Message, Room, Ticket
+from .queue import RECENT_CALLS, ClinicQueue
 
 OUTCOMES = {FINISHED: "served", NO_SHOW: "no_show", LEFT: "left"}
 #: How far back the estimator learns from when a process starts.
@@ -198,7 +199,7 @@ class QueueBoard:
         if (
             forecast is None
             or not line
-            or queue.clinic_day(now) != queue.clinic_day(earlier.now)
+            or not same_order(earlier, queue, now)
             # An appointment's rank changes at its time: read the whole queue.
             or ticket.appointment_at is not None
         ):
@@ -228,6 +229,89 @@ class QueueBoard:
             version=0,
         )
         return state
+
+    def carry(self, earlier: QueueState, queue: ClinicQueue) -> QueueState | None:
+        """The state after a change that only moved known tickets on, from the state before.
+
+        A call, a recall, a start, a finish, a no-show, a cancel or a patient leaving changes
+        the tickets the change touched and nobody else: the lines lose whoever left them (the
+        rest keep their order), the rooms get whoever was called, and nothing else needs to
+        be read from the database.  The estimate is run again on the carried lines, exactly
+        as after a full read (everyone behind a call moves; the estimator may have learned a
+        finished visit).  None when the change may have put someone new into a line (a
+        check-in, a transfer), a new day began or a late patient's hold ran out (``same_order``):
+        then the caller reads everything.
+        """
+        now = queue.clock.now()
+        if not same_order(earlier, queue, now):
+            return None
+        touched = {t.id: t for t in queue.touched}
+        lines = {}
+        found = set()
+        for service_id, line in earlier.lines.items():
+            kept = []
+            for ticket in line:
+                ticket = touched.get(ticket.id, ticket)
+                if ticket.status == WAITING:
+                    if ticket.service_id != service_id:
+                        return None  # moved to another line: where in it is for the database
+                    found.add(ticket.id)
+                    kept.append(ticket)
+            if kept:
+                lines[service_id] = kept
+        if any(t.status == WAITING and i not in found for i, t in touched.items()):
+            return None  # someone joined a line
+        in_rooms = [t for t in earlier.in_rooms if t.id not in touched]
+        in_rooms += [t for t in touched.values() if t.status in (CALLED, IN_CONSULTATION)]
+        in_rooms.sort(key=lambda t: (t.called_at, t.id))
+        today = queue.clinic_day(now)
+        calls = {t.id: t for t in earlier.recent_calls}
+        calls.update((i, t) for i, t in touched.items() if t.called_at is not None and t.clinic_day == today)
+        recent = sorted(calls.values(), key=lambda t: (t.called_at, t.id), reverse=True)[:RECENT_CALLS]
+        open_ids = {t.id for line in lines.values() for t in line}.union(t.id for t in in_rooms)
+        still_open = [t for t in touched.values() if t.id in open_ids]
+        messages = {i: m for i, m in earlier.messages.items() if i in open_ids and i not in touched}
+        messages.update(read_messages(queue.session, [t.id for t in still_open]))
+        channels = {i: c for i, c in earlier.channels.items() if i in open_ids and i not in touched}
+        if self.reach is not None and still_open:
+            channels.update(self.reach(queue.session, still_open))
+        state = QueueState(
+            now=now,
+            services=earlier.services,
+            rooms=earlier.rooms,
+            lines=lines,
+            in_rooms=in_rooms,
+            recent_calls=recent,
+            messages=messages,
+            channels=channels,
+        )
+        for line in lines.values():
+            for place, ticket in enumerate(line, start=1):
+                state.positions[ticket.id] = place
+        with self._lock:
+            self.learn_new_visits(queue.session, now)
+            self._estimate(state)
+        return state
+
+
+def same_order(earlier: QueueState, queue: ClinicQueue, now: datetime) -> bool:
+    """Whether the lines of ``earlier`` still stand in the same order at ``now``.
+
+    Not on a new clinic day, nor once anyone's place in line has moved with the clock since:
+    a late patient's hold running out (``late_hold``), an appointment's time coming
+    (``appointment_rank``).
+    """
+    if queue.clinic_day(now) != queue.clinic_day(earlier.now):
+        return False
+    then = earlier.now
+    # Only a hold or an appointment's time makes a place move with the clock: the others
+    # (nearly everyone) need no key worked out twice.
+    return all(
+        line_key(t, then) == line_key(t, now)
+        for line in earlier.lines.values()
+        for t in line
+        if t.held_until is not None or t.appointment_at is not None
+    )
 
 
 def read_messages(session, ticket_ids: list[int]) -> dict[int, list[Message]]:

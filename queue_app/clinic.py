@@ -5,8 +5,10 @@ input and hands the change to ``Clinic.change`` as a function of the domain (``C
 The door then does the same five things for every kind of change, in this order:
 
 1. runs the change in the domain, on the caller's database session;
-2. reads the new state once (positions and estimates) and plans the messages it causes,
-   in the same transaction (the outbox);
+2. makes the new state once (positions and estimates) and plans the messages it causes,
+   in the same transaction (the outbox): carried on from the kept state when the change
+   only moved known tickets on or added one at the back (``QueueBoard.carry``/``extend``),
+   read from the database otherwise;
 3. moves the queue's version on (one shared row, so every server process numbers changes
    in one sequence) and commits: the change, its messages and its number together or not
    at all;
@@ -47,6 +49,9 @@ def late_hold(settings: Settings) -> timedelta:
 T = TypeVar("T")
 #: A kept snapshot older than this is read again: estimates move with the clock.
 SNAPSHOT_SECONDS = 60
+#: Changes the kept state is carried on through (``QueueBoard.carry``): they move known
+#: tickets on and put nobody new into a line.
+CARRIED = frozenset({"called", "recalled", "consultation_started", "finished", "no_show", "cancelled", "left"})
 
 
 @dataclass
@@ -312,20 +317,21 @@ class Clinic:
             raise
 
     def _extended(self, queue: ClinicQueue, version: int) -> QueueState | None:
-        """The new state from the kept one, when the change was one check-in at the back."""
+        """The new state from the kept one, without reading the queue again, when it can be.
+
+        One check-in at the back: the estimate's runs carried on past the newcomer.  A change
+        that only moved known tickets on (a call, a start, a finish...): the lines and rooms
+        carried, everyone estimated again.  None: read everything.
+        """
         kept = self._latest
         happened = queue.happened
-        if (
-            kept is None
-            or kept.version != version - 1
-            or not self._fresh(kept)
-            or len(happened) != 1
-            or happened[0][1] != "checked_in"
-            or queue.touched != [happened[0][0]]
-            or queue.rooms_changed
-        ):
+        if kept is None or kept.version != version - 1 or not self._fresh(kept) or queue.rooms_changed:
             return None
-        return self.board.extend(kept.state, queue, happened[0][0])
+        if len(happened) == 1 and happened[0][1] == "checked_in" and queue.touched == [happened[0][0]]:
+            return self.board.extend(kept.state, queue, happened[0][0])
+        if happened and all(kind in CARRIED for _, kind in happened):
+            return self.board.carry(kept.state, queue)
+        return None
 
     @staticmethod
     def _next_version(session: Session) -> int:

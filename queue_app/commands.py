@@ -424,7 +424,7 @@ def serve(ctx: Context, host: str | None, port: int | None, without_dispatcher: 
     from .extensions import socketio
     from .links import choose_link_base, machine_address
     from .realtime import watch_sessions
-    from .serving import server_options
+    from .serving import server_options, settle_the_heap
 
     app = _serving_app(ctx)
     rt = app.extensions["queue_app"]
@@ -450,6 +450,7 @@ def serve(ctx: Context, host: str | None, port: int | None, without_dispatcher: 
     if links.loopback:
         _warn_loopback_links(links.url)
     sys.stdout.flush()
+    settle_the_heap()
     socketio.run(
         app, host=host, port=port, log_output=False, allow_unsafe_werkzeug=True, **server_options(settings.async_mode)
     )

@@ -434,14 +434,76 @@ def _quantile(sorted_values: Sequence[float], q: float) -> float:
     return sorted_values[i] * (1 - frac) + sorted_values[i + 1] * frac
 
 
+def _deciles(sorted_times: list[float]) -> tuple[float, float, float]:
+    """The 10th, 50th and 90th percentiles of sorted call times, none below zero.
+
+    ``_quantile`` three times over, with where to look worked out once for each number of
+    runs: a thousand waiting ask it a thousand times per estimate.
+    """
+    n = len(sorted_times)
+    if n == 1:
+        value = max(0.0, sorted_times[0])
+        return value, value, value
+    spots = _DECILE_SPOTS.get(n)
+    if spots is None:
+        spots = _DECILE_SPOTS[n] = tuple(_spot(n, q) for q in (0.10, 0.50, 0.90))
+    out = []
+    for i, frac in spots:
+        value = sorted_times[i] if frac is None else sorted_times[i] * (1 - frac) + sorted_times[i + 1] * frac
+        out.append(max(0.0, value))
+    return out[0], out[1], out[2]
+
+
+def _spot(n: int, q: float) -> tuple[int, float | None]:
+    """Where ``_quantile`` looks in ``n`` sorted values for ``q``: (index, fraction or None)."""
+    pos = q * (n - 1)
+    i = int(pos)
+    if i >= n - 1:
+        return n - 1, None
+    return i, pos - i
+
+
+_DECILE_SPOTS: dict[int, tuple[tuple[int, float | None], ...]] = {}
+
+
 def patience(seed: int, run: int, ticket_id: str, rate: float) -> float:
     """Minutes until a waiting patient gives up and leaves, in one run (exponential at ``rate``).
 
     Drawn from the patient and the run alone, not from a room's random numbers: a room that
     looks at a newcomer it does not call yet must not shift the draws of those it calls.
     """
+    return _unit_patience(seed, run, ticket_id) / rate
+
+
+def _unit_patience(seed: int, run: int, ticket_id: str) -> float:
+    """``patience`` at a rate of one per minute (the draw itself, before the rate)."""
     u = (zlib.crc32(f"{seed}:{run}:{ticket_id}".encode()) + 0.5) / 4294967296.0
-    return -math.log(1.0 - u) / rate
+    return -math.log(1.0 - u)
+
+
+class _Patience:
+    """Each waiting patient's patience draws, kept: every estimate while they wait needs
+    them again (a thousand waiting, forty runs: forty thousand hashes and logarithms), and
+    they depend on nothing but the patient and the run."""
+
+    #: Draws kept at most; past it they are made again (a day's patients are far fewer).
+    LIMIT = 400_000
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self._draws: dict[str, list[float]] = {}
+        self._count = 0
+
+    def units(self, ticket_id: str, runs: int) -> list[float]:
+        """The patient's draws for runs ``0 .. runs - 1`` (at least)."""
+        draws = self._draws.get(ticket_id)
+        if draws is None or len(draws) < runs:
+            if self._count >= self.LIMIT:
+                self._draws.clear()
+                self._count = 0
+            draws = self._draws[ticket_id] = [_unit_patience(self.seed, run, ticket_id) for run in range(runs)]
+            self._count += runs
+        return draws
 
 
 def _room_seed(seed: int, run: int, room_id: str) -> int:
@@ -565,6 +627,7 @@ class WaitEstimator:
         self._calibration = [_Calibration(settings.coverage) for _ in range(len(CALIBRATION_BANDS) + 1)]
         self._pooled_calibration = _Calibration(settings.coverage)
         self._target = settings.coverage
+        self._patience = _Patience(settings.seed)
 
     # -- learning ---------------------------------------------------------------------------
 
@@ -773,6 +836,7 @@ class WaitEstimator:
         in_break = day.in_break
         breaks = day.breaks
         break_gaps = self._break_gaps.sorted()
+        patience_of = self._patience.units
         line_lengths = [len(line) for line in lines]
         gap_counts = [len(g) for g in gaps]
         shape_counts = [len(s) for s in shapes]
@@ -791,6 +855,8 @@ class WaitEstimator:
                 gap = gaps[si][int(rand() * gap_counts[si])] if gap_counts[si] else 0.0
             return add(end, gap)
 
+        units = [patience_of(ticket.id, runs) for ticket in waiting]
+        single = [mine[0] if len(mine) == 1 else -1 for mine in room_services]
         ends: list[tuple[int, list[random.Random], list[float]]] = []
         for run in range(runs):
             # Each room draws from a seed of its own in each run, in the order it reaches
@@ -808,15 +874,19 @@ class WaitEstimator:
                 t, i = heappop(heap)
                 # The room calls the first in line among its services; one who gave up
                 # waiting before the room got to them is gone, and the next is called.
+                only = single[i]
                 while True:
-                    best = -1
-                    best_key = None
-                    for si in room_services[i]:
-                        p = pointer[si]
-                        if p < line_lengths[si]:
-                            key = keys[lines[si][p]]
-                            if best_key is None or key < best_key:
-                                best, best_key = si, key
+                    if only >= 0:  # a room of one service: no lines to compare
+                        best = only if pointer[only] < line_lengths[only] else -1
+                    else:
+                        best = -1
+                        best_key = None
+                        for si in room_services[i]:
+                            p = pointer[si]
+                            if p < line_lengths[si]:
+                                key = keys[lines[si][p]]
+                                if best_key is None or key < best_key:
+                                    best, best_key = si, key
                     if best < 0:
                         break
                     j = lines[best][pointer[best]]
@@ -824,7 +894,7 @@ class WaitEstimator:
                     remaining -= 1
                     calls[j].append(t - t0)
                     rate = leave[best]
-                    if rate > 0 and t0 + patience(settings.seed, run, waiting[j].id, rate) < t:
+                    if rate > 0 and t0 + units[j][run] / rate < t:
                         continue  # left before the room got to them: nobody comes
                     break
                 if best < 0:
@@ -836,8 +906,9 @@ class WaitEstimator:
             ends.append((run, rngs, free))
 
         result: dict[str, Estimate] = {}
+        estimate_of = self._estimate_of
         for j, ticket in enumerate(waiting):
-            result[ticket.id] = self._estimate_of(calls[j], ticket.service, keys[j][1], t0)
+            result[ticket.id] = estimate_of(calls[j], ticket.service, keys[j][1], t0)
         if len(self._pending) > PENDING_MAX:
             self._prune(t0)
         rooms_of = [[i for i in range(n_rooms) if si in room_services[i]] for si in range(len(service_names))]
@@ -864,9 +935,7 @@ class WaitEstimator:
         if not times:  # cannot happen with a stand-in room per line; kept for safety
             times = [0.0]
         times.sort()
-        q10 = max(0.0, _quantile(times, 0.10))
-        q50 = max(0.0, _quantile(times, 0.50))
-        q90 = max(0.0, _quantile(times, 0.90))
+        q10, q50, q90 = _deciles(times)
         estimate = self._range(q10, q50, q90)
         key = (service, round(checked_in * 60, 3))
         if key not in self._pending:

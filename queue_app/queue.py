@@ -67,6 +67,9 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
     "expire": (frozenset(OPEN_STATUSES), EXPIRED, "expired"),
 }
 
+#: How many of today's calls the displays list ("last called").
+RECENT_CALLS = 8
+
 #: How many times "call next" looks for another patient when the one it chose was taken
 #: by another room in the same instant.  Each retry means another room got a patient.
 CALL_ATTEMPTS = 20
@@ -243,7 +246,7 @@ class ClinicQueue:
         """Patients called to a room or in consultation."""
         return list(
             self.session.scalars(
-                select(Ticket).where(Ticket.status.in_((CALLED, IN_CONSULTATION))).order_by(Ticket.called_at)
+                select(Ticket).where(Ticket.status.in_((CALLED, IN_CONSULTATION))).order_by(Ticket.called_at, Ticket.id)
             )
         )
 
@@ -257,7 +260,7 @@ class ClinicQueue:
             self.session.scalars(select(Service).where(Service.active).order_by(Service.sort_order, Service.id))
         )
 
-    def recent_calls(self, limit: int = 8) -> list[Ticket]:
+    def recent_calls(self, limit: int = RECENT_CALLS) -> list[Ticket]:
         """Today's most recent calls, newest first, for the display's "last called" list."""
         return list(
             self.session.scalars(

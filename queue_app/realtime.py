@@ -26,6 +26,7 @@ from sqlalchemy import select
 from .auth import DEVICE_COOKIE, principal_for_device, principal_for_token, principal_for_user
 from .extensions import db, socketio
 from .models import StaffUser
+from .personal_events import listened, send_each
 from .queue import NotFound
 from .runtime import clinic_queue, runtime
 from .staff_sessions import signed_in_user
@@ -57,17 +58,33 @@ class SocketIOPublisher:
 
     def changed(self, snapshot, tickets, called, moved=(), noted=()) -> None:
         """Send each audience its view of the snapshot, the changed tickets to their patients,
-        and a small ``place`` to each patient the change moved."""
-        socketio.emit("queue", snapshot.public(self.settings), to=PUBLIC)
-        # Staff hold the whole view from their connect; each change sends what it changed.
-        staff_rows = [*tickets, *noted]
-        socketio.emit("staff_changes", snapshot.staff_changes(self.settings, staff_rows, moved), to=STAFF)
-        for ticket in tickets:
-            socketio.emit("ticket", snapshot.patient(self.settings, ticket, whole=False), to=ticket_room(ticket.id))
-        for ticket_id in moved:
-            socketio.emit("place", snapshot.place(ticket_id), to=ticket_room(ticket_id))
+        and a small ``place`` to each patient the change moved.
+
+        A view nobody can hear (no display, no console connected, one process alone) is not
+        built; the personal events go out as one batch (``personal_events``).
+        """
+        server, queued = socketio.server, bool(self.settings.message_queue)
+        if listened(server, PUBLIC, queued=queued):
+            socketio.emit("queue", snapshot.public(self.settings), to=PUBLIC)
+        if listened(server, STAFF, queued=queued):
+            # Staff hold the whole view from their connect; each change sends what it changed.
+            staff_rows = [*tickets, *noted]
+            socketio.emit("staff_changes", snapshot.staff_changes(self.settings, staff_rows, moved), to=STAFF)
+        send_each(server, self._personal(snapshot, tickets, moved, queued), queued=queued)
         if called is not None:
             socketio.emit("called", snapshot.call(self.settings, called), to=[PUBLIC, STAFF])
+
+    def _personal(self, snapshot, tickets, moved, queued: bool):
+        """(room, event, view) for each patient this change sends something to."""
+        server = socketio.server
+        for ticket in tickets:
+            room = ticket_room(ticket.id)
+            if listened(server, room, queued=queued):
+                yield room, "ticket", snapshot.patient(self.settings, ticket, whole=False)
+        for ticket_id in moved:
+            room = ticket_room(ticket_id)
+            if listened(server, room, queued=queued):
+                yield room, "place", snapshot.place(ticket_id)
 
     def delivered(self, delivery) -> None:
         """Tell staff how a message went."""

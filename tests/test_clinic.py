@@ -269,3 +269,144 @@ def test_a_check_in_behind_a_room_shared_with_an_empty_service_agrees_with_readi
         i: (w.minutes, w.low, w.high) for i, w in fresh.state.waits.items()
     }
     assert kept.state.next_walk_in == fresh.state.next_walk_in
+
+
+def _state_as_read(state) -> dict:
+    """Everything a snapshot's state tells anyone, by ticket id (estimates included)."""
+    return {
+        "lines": {s: [t.id for t in line] for s, line in state.lines.items()},
+        "positions": state.positions,
+        "in_rooms": [(t.id, t.status, t.room_id) for t in state.in_rooms],
+        "recent_calls": [(t.id, t.call_count) for t in state.recent_calls],
+        "waits": state.waits,
+        "next_walk_in": state.next_walk_in,
+        "channels": {i: c for i, c in state.channels.items() if c},
+        "messages": {i: sorted(m.id for m in ms) for i, ms in state.messages.items() if ms},
+    }
+
+
+def _random_change(rng, door):
+    """One change a busy morning might bring, chosen at random: (its kind, the act)."""
+    snapshot = door.snapshot().state
+    waiting = [t.id for line in snapshot.lines.values() for t in line]
+    in_rooms = [t.id for t in snapshot.in_rooms]
+    kind = rng.choice(
+        ["check_in", "check_in", "call", "call", "call", "start", "finish", "no_show", "recall", "cancel", "leave"]
+        + ["transfer", "pause", "late", "late", "here"]
+    )
+    if kind == "check_in":
+        service = rng.choice(["general", "general", "pediatrics"])
+        phone = rng.choice([None, f"+8210{rng.randrange(10**8):08d}"])
+        return kind, lambda q: q.check_in(service, language="ko", actor=KIOSK, phone=phone, consent=bool(phone))[0]
+    if kind == "call":
+        room = rng.choice(["room1", "room2", "room3"])
+        return kind, lambda q: q.call_next(room, STAFF)
+    if kind == "pause":
+        room = rng.choice(["room1", "room2", "room3"])
+        return kind, lambda q: (q.pause_room if q.room(room).status == "open" else q.resume_room)(room, STAFF)
+    if kind in ("start", "finish", "no_show", "recall") and in_rooms:
+        ticket_id = rng.choice(in_rooms)
+        return kind, lambda q: getattr(q, kind)(ticket_id, STAFF)
+    if kind in ("late", "here") and waiting:
+        ticket_id = rng.choice(waiting)
+        # Running late: passed over by the calls, held, then back in line when the hold runs out.
+        return kind, lambda q: (q.mark_late if kind == "late" else q.mark_here)(q.ticket(ticket_id))
+    if kind in ("cancel", "leave", "transfer") and waiting:
+        ticket_id = rng.choice(waiting)
+        if kind == "transfer":
+            return kind, lambda q: q.transfer(ticket_id, rng.choice(["general", "pediatrics"]), STAFF)
+        if kind == "leave":
+            return kind, lambda q: q.leave(q.ticket(ticket_id))
+        return kind, lambda q: q.cancel(ticket_id, STAFF)
+    return None, None
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_state_carried_on_through_calls_and_finishes_is_what_reading_everything_gives(door, clock, seed):
+    """Random mornings of 80 changes: after every change the kept state (carried on from the one before
+    whenever it can be: calls, starts, finishes, no-shows, recalls, cancels, leaving) equals a
+    fresh read of the whole queue, estimates included, and a carried change reads no line.
+    Late patients are passed over and held, and their holds run out as the clock moves."""
+    import random
+
+    from sqlalchemy import event
+
+    from queue_app.queue import QueueError
+
+    rng = random.Random(seed)
+    statements: list[str] = []
+    event.listen(door.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    for _ in range(12):
+        clock.advance(seconds=5)
+        door.change(check_in)
+    carried = 0
+    for _ in range(80):
+        clock.advance(seconds=rng.choice([0, 3, 20, 50]))
+        kind, act = _random_change(rng, door)
+        if act is None:
+            continue
+        statements.clear()
+        try:
+            if door.change(act).snapshot is None:
+                continue  # nothing to do (nobody here for that room): nothing new kept
+        except QueueError:
+            continue
+        reads_lines = any("ORDER BY tickets.service_id, tickets.priority" in s for s in statements)
+        kept = door.snapshot()
+        if kind not in ("check_in", "transfer", "pause", "late", "here"):
+            carried += not reads_lines
+        with Session(door.engine, expire_on_commit=False) as session:
+            fresh = door.clinic.board.read(door.clinic.queue(session))
+        if kind == "check_in" and not reads_lines:
+            continue  # carried on by the runs (their moment is the first check-in's): tested above
+        assert _state_as_read(kept.state) == _state_as_read(fresh), kind
+    assert carried >= 12  # most calls, starts and finishes were carried on, not read again
+
+
+def _recalled_every_50_seconds(door, clock, called, times: int):
+    """Recall ``called`` every 50 s (each change carried on from the one before, while it can
+    be); after each, the kept state is what reading everything says.  The last kept one."""
+    for _ in range(times):
+        clock.advance(seconds=50)
+        kept = door.change(lambda queue: queue.recall(called.id, STAFF)).snapshot
+        with Session(door.engine, expire_on_commit=False) as session:
+            fresh = door.clinic.board.read(door.clinic.queue(session))
+        assert _state_as_read(kept.state) == _state_as_read(fresh)
+    return kept
+
+
+def test_a_late_patients_hold_running_out_between_two_changes_is_not_carried_over(door, clock):
+    """Held at the front while late; when the hold runs out they stand at the back: the next
+    change reads the lines again rather than carry the old order on."""
+    tickets = [door.change(check_in).result for _ in range(5)]
+    door.change(lambda queue: queue.mark_late(queue.ticket(tickets[0].id)))
+    called = door.change(lambda queue: queue.call_next("room1", STAFF), announce=True).result
+    assert called.id == tickets[1].id  # the late patient was passed over, and is held
+    front = [t.id for t in door.snapshot().state.lines["general"]]
+    assert front[0] == tickets[0].id
+    kept = _recalled_every_50_seconds(door, clock, called, times=20)
+    assert [t.id for t in kept.state.lines["general"]][-1] == tickets[0].id  # the hold ran out
+
+
+def test_an_appointments_time_coming_between_two_changes_is_not_carried_over(door, clock):
+    """Early for a 10:05 appointment, the patient waits as a walk-in; at 10:05 they go to the
+    front of the line, with nothing done to their ticket: the next change reads the lines."""
+    from datetime import timedelta
+
+    from queue_app.estimate import PRIORITY_APPOINTMENT
+
+    walk_ins = [door.change(check_in).result for _ in range(4)]
+    booked = door.change(
+        lambda queue: queue.check_in(
+            "general",
+            language="ko",
+            actor=KIOSK,
+            priority=PRIORITY_APPOINTMENT,
+            appointment_at=clock.now() + timedelta(minutes=5),
+        )[0]
+    ).result
+    called = door.change(lambda queue: queue.call_next("room1", STAFF), announce=True).result
+    assert called.id == walk_ins[0].id
+    assert [t.id for t in door.snapshot().state.lines["general"]][-1] == booked.id
+    kept = _recalled_every_50_seconds(door, clock, called, times=10)
+    assert [t.id for t in kept.state.lines["general"]][0] == booked.id  # its time came

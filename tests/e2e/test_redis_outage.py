@@ -127,6 +127,31 @@ def clinic(tmp_path, postgres_url, redis_url):
         yield Clinic(tmp_path, postgres_url, redis_url, stack)
 
 
+def test_each_phone_on_either_process_hears_its_own_new_place_after_a_call(clinic):
+    """The places a call moves travel between the processes as one batch; each phone gets its own."""
+    tickets = [clinic.check_in() for _ in range(4)]
+    phones = [
+        Follower(clinic.second.url, {"ticket": tickets[1]["token"]}),
+        Follower(clinic.first.url, {"ticket": tickets[2]["token"]}),
+        Follower(clinic.second.url, {"ticket": tickets[3]["token"]}),
+    ]
+    try:
+        for phone in phones:
+            phone.wait_for(lambda e, d: e == "ticket" and d["status"] == "waiting")
+        # Each process listens on the channel once it has clients.
+        wait_until(lambda: clinic.listeners() == 2, what="both processes to listen")
+        assert clinic.call_next()["number"] == tickets[0]["number"]
+        for place, phone in enumerate(phones, start=1):
+            moved = phone.wait_for(lambda e, d: e == "place")
+            assert (moved["position"], moved["ahead"]) == (place, place - 1)
+        time.sleep(0.3)
+        for phone in phones:
+            assert [e for e, _ in phone.events] == ["ticket", "place"]  # nobody else's, no batch
+    finally:
+        for phone in phones:
+            phone.close()
+
+
 def test_a_call_published_while_redis_was_out_of_reach_is_resynced_on_the_next_change(clinic):
     """The first process cannot reach Redis while it calls; the second's clients catch up."""
     first_in_line = clinic.check_in()
