@@ -141,6 +141,8 @@ class Appointments:
         self.settings = settings
         #: ``channels``: the app's channels (only asked who they can reach); None builds them.
         self.outbox = AppointmentOutbox(settings, base_url, channels)
+        #: Appointments booked or moved through this object: whom staff consoles hear of.
+        self.changed: list[Appointment] = []
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -221,6 +223,7 @@ class Appointments:
         )
         self.session.add(appointment)
         self.session.flush()
+        self.changed.append(appointment)
         return appointment, True
 
     def confirm(self, appointment: Appointment, actor: Actor) -> Appointment:
@@ -323,6 +326,7 @@ class Appointments:
         appointment.status, appointment.status_at, appointment.status_by = status, now, str(actor)
         self.session.flush()
         self.outbox.plan_event(self.session, appointment, event, now)
+        self.changed.append(appointment)
         return appointment
 
 
@@ -352,9 +356,16 @@ def time_came(queue: ClinicQueue) -> list[Ticket]:
 
 
 def look_at_appointments(
-    session_factory: Callable[[], Session], clock, settings: Settings, base_url: str, channels=None
+    session_factory: Callable[[], Session],
+    clock,
+    settings: Settings,
+    base_url: str,
+    channels=None,
+    on_changed: Callable[[list[Appointment]], None] | None = None,
 ) -> int:
     """The minute's look: plan the reminders due, mark the absent as no-shows; return how many.
+
+    ``on_changed`` hears of the no-shows after the commit (staff consoles show them).
 
     One transaction: a crash plans nothing, and the next minute plans it again (the dedupe
     keys keep a reminder from being planned twice by two processes looking at once).
@@ -370,4 +381,6 @@ def look_at_appointments(
             # nothing of ours is lost; whatever else was due is planned at the next look.
             session.rollback()
             return 0
+        if missed and on_changed is not None:
+            on_changed(missed)
     return planned + len(missed)

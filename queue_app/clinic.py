@@ -164,6 +164,9 @@ class Publisher(Protocol):
     def ticket_message(self, ticket_id: int, message: dict) -> None:
         """Reception wrote to a patient's phone page: their page shows it at once."""
 
+    def appointments(self, event: dict) -> None:
+        """Appointments were booked, confirmed, cancelled, arrived or missed: every staff console."""
+
 
 @dataclass
 class Change(Generic[T]):
@@ -262,9 +265,19 @@ class Clinic:
         else:
             session.commit()
         self.publish_inbox(inbox)
+        self.appointments_changed(inbox.appointments_changed)
         if inbox.outgoing and self.wake is not None:
             self.wake()
         return result
+
+    def appointments_changed(self, appointments) -> None:
+        """Tell staff consoles of appointments changed and committed (their list reloads).
+
+        Only ids, days and statuses: the console reads the rest with its session, as staff.
+        """
+        rows = {a.id: a for a in appointments}
+        if rows:
+            self.publisher.appointments(payloads.appointments_event(rows.values()))
 
     def publish_inbox(self, inbox: Inbox) -> None:
         """Tell staff of each conversation the inbox changed, and phone pages of their messages."""

@@ -202,6 +202,8 @@ class Inbox:
         self.to_tickets: list[tuple[int, ConversationMessage]] = []
         #: Replies queued for a provider: the sender is woken after the commit.
         self.outgoing = 0
+        #: Appointments a reply confirmed or cancelled: staff consoles hear of them.
+        self.appointments_changed: list = []
         #: conversation id -> the newest message added here (the ``inbox`` event carries it).
         self.newest: dict[int, ConversationMessage] = {}
         #: (ticket, answer) for staff answers to the phone page: the clinic's door plans, in
@@ -433,6 +435,7 @@ class Inbox:
         )
         if appointment is None:
             return None
+        self.appointments_changed.append(appointment)
         when = opening_text(appointment.starts_at.astimezone(self.settings.timezone), conversation.language)
         facts = {"clinic": self.settings.clinic_name, "when": when}
         self._send(conversation, texts.appointment_reply(appointment.status, conversation.language, facts), AUTO, now)

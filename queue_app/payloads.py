@@ -372,6 +372,16 @@ def conversation_detail(conversation: Conversation, messages: Iterable[Conversat
     return {**conversation_summary(conversation), "messages": [conversation_message(m) for m in messages]}
 
 
+def appointments_event(appointments) -> dict:
+    """The ``appointments`` event to staff: which appointments changed, on which day, to what."""
+    return {
+        "appointments": [
+            {"id": a.id, "day": a.clinic_day.isoformat(), "status": a.status}
+            for a in sorted(appointments, key=lambda a: a.id)
+        ]
+    }
+
+
 def inbox_event(conversation: Conversation, message: ConversationMessage | None, unread_total: int) -> dict:
     """The ``inbox`` event to staff: the conversation's row, its newest message, the badge."""
     return {

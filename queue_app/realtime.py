@@ -102,6 +102,10 @@ class SocketIOPublisher:
         """Reception wrote to the patient's phone page."""
         socketio.emit("message", message, to=ticket_room(ticket_id))
 
+    def appointments(self, event: dict) -> None:
+        """Appointments changed: every staff console reloads its list of the day."""
+        socketio.emit("appointments", event, to=STAFF)
+
 
 #: sid -> who is listening there: ("patient", ticket token), ("staff",) or ("public",).
 _listeners: dict[str, tuple] = {}

@@ -79,7 +79,14 @@ def look_again(app) -> None:
             clinic.time_passed(base_url)
             with clinic.session_factory() as session:
                 clinic.change(session, base_url, time_came)
-            if look_at_appointments(clinic.session_factory, rt.clock, rt.settings, base_url, rt.outbox.channels):
+            if look_at_appointments(
+                clinic.session_factory,
+                rt.clock,
+                rt.settings,
+                base_url,
+                rt.outbox.channels,
+                on_changed=clinic.appointments_changed,
+            ):
                 if clinic.wake is not None:
                     clinic.wake()
         finally:
@@ -121,11 +128,16 @@ def arrive(appointment_id: int, actor) -> Change:
     (numbered, announced, its check-in message planned), on the door's own session."""
     base = patient_link_base().url
 
+    desks: list[Appointments] = []
+
     def act(queue: ClinicQueue):
         desk = appointments(base, queue.session)
+        desks.append(desk)
         return desk.arrive(desk.get(appointment_id), queue, actor)
 
-    return change(act)
+    done = change(act)
+    runtime().clinic.appointments_changed(desks[0].changed)
+    return done
 
 
 #: What a patient can do from their appointment's link.
@@ -144,6 +156,7 @@ def answer_appointment(appointment, action: str, actor):
     desk = appointments()
     (desk.confirm if action == "confirm" else desk.cancel)(appointment, actor)
     db.session.commit()
+    runtime().clinic.appointments_changed(desk.changed)
     return None
 
 

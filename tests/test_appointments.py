@@ -88,8 +88,12 @@ def test_not_arrived_fifteen_minutes_after_its_time_is_a_no_show(app, session, d
     came = booked(desk, clock.now() + timedelta(minutes=30), phone="+821099998888")
     new_session = app.extensions["queue_app"].clinic.session_factory
 
+    told: list[list[int]] = []
+
     def status_after_a_look(*appointments) -> list[str]:
-        look_at_appointments(new_session, clock, settings, "https://clinic.example")
+        look_at_appointments(
+            new_session, clock, settings, "https://clinic.example", on_changed=lambda a: told.append([x.id for x in a])
+        )
         session.expire_all()
         return [a.status for a in appointments]
 
@@ -100,6 +104,7 @@ def test_not_arrived_fifteen_minutes_after_its_time_is_a_no_show(app, session, d
     assert status_after_a_look(appointment, came) == ["booked", "arrived"]
     clock.advance(minutes=1)  # 10:45
     assert status_after_a_look(appointment, came) == ["no_show", "arrived"]
+    assert told == [[appointment.id]]  # staff consoles hear of the no-show, once
     events = session.scalars(select(Message.kind).where(Message.appointment_id == appointment.id)).all()
     assert events == []  # the example clinic has no webhook: the no-show is only recorded
 

@@ -34,8 +34,10 @@ def book_appointment():
     reference at the same time was booked already)."""
     rt = runtime()
     booking = read_booking(json_body(), rt.settings, rt.clock.now())
-    appointment, created = appointments().book(booking, g.principal.actor)
+    desk = appointments()
+    appointment, created = desk.book(booking, g.principal.actor)
     db.session.commit()
+    runtime().clinic.appointments_changed(desk.changed)
     return jsonify(_staff_view(appointment)), 201 if created else 200
 
 
@@ -66,6 +68,7 @@ def cancel_appointment(appointment_id: int):
     desk = appointments()
     appointment = desk.cancel(desk.get(appointment_id), g.principal.actor)
     db.session.commit()
+    runtime().clinic.appointments_changed(desk.changed)
     return jsonify(_staff_view(appointment))
 
 

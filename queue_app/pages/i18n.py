@@ -183,6 +183,8 @@ def patient_texts() -> dict[str, str]:
         **_common_texts(),
         **status_texts(),
         "go_to_room": _("Please go to {room}"),
+        "late_note": _("We know you are running late: the rooms call the next patient and keep your place "
+        "for a while. Write “here” below or tell reception when you arrive."),
         "ahead_count": _("{n} people"),
         "updated": _("Updated at {time}"),
         "leave_failed": _("We could not take you out of the queue. Please try again."),
@@ -348,6 +350,9 @@ def staff_texts() -> dict[str, str]:
         "choose_rooms_first": _("Choose your room above."),
         "priority_urgent": _("Urgent"),
         "priority_appointment": _("Appointment"),
+        "late": _("Running late"),
+        "mark_arrived": _("Here now"),
+        "arrived_done": _("{number} is here: called in turn again."),
         "priority_walk_in": _("Walk-in"),
     }
 

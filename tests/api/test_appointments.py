@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
+
+from queue_app.extensions import socketio
 
 
 def book(client, tokens, **fields):
@@ -88,3 +93,37 @@ def test_the_patients_link_answers_over_the_api_too(client, tokens):
 def test_the_openapi_document_lists_the_appointment_endpoints(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert {"/appointments", "/appointments/{id}", "/appointment-links/{token}", "/kiosk/appointments"} <= set(paths)
+
+
+def appointment_events(sio) -> list[dict]:
+    return [e["args"][0] for e in sio.get_received() if e["name"] == "appointments"]
+
+
+def test_every_staff_console_hears_at_once_when_an_appointment_changes(app, client, tokens, clock):
+    """Booked, confirmed, cancelled, arrived: each reaches the consoles, never the displays."""
+    console = socketio.test_client(app, flask_test_client=client, auth={"token": tokens["staff"]})
+    display = socketio.test_client(app, flask_test_client=client, auth={"token": tokens["display"]})
+    for sio in (console, display):
+        sio.get_received()
+    soon = (clock.now() + timedelta(minutes=20)).isoformat()
+
+    kept = book(client, tokens, starts_at=soon, phone="010-1111-2222").get_json()
+    gone = book(client, tokens, starts_at=soon, phone="010-3333-4444").get_json()
+    client.post(f"/api/v1/appointment-links/{kept['token']}/confirm")
+    client.delete(f"/api/v1/appointments/{gone['id']}", headers=tokens.headers("staff"))
+    arrived = client.post(
+        f"/api/v1/kiosk/appointments/{kept['id']}/arrive",
+        json={"phone": "010-1111-2222"},
+        headers=tokens.headers("kiosk"),
+    )
+    assert arrived.status_code == 201, arrived.get_json()
+
+    day = clock.now().astimezone(ZoneInfo("Asia/Seoul")).date().isoformat()
+    assert appointment_events(console) == [
+        {"appointments": [{"id": kept["id"], "day": day, "status": "booked"}]},
+        {"appointments": [{"id": gone["id"], "day": day, "status": "booked"}]},
+        {"appointments": [{"id": kept["id"], "day": day, "status": "confirmed"}]},
+        {"appointments": [{"id": gone["id"], "day": day, "status": "cancelled"}]},
+        {"appointments": [{"id": kept["id"], "day": day, "status": "arrived"}]},
+    ]
+    assert appointment_events(display) == []

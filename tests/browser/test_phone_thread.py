@@ -86,3 +86,17 @@ def test_a_late_keyword_is_answered_on_the_phone_and_shown_as_such_in_the_consol
     patient.wait_for()
     assert patient.locator(".keyword").inner_text() == "Keyword: running late"
     assert "Automatic answer" in console.inner_text("#thread-messages .from-clinic .meta")
+
+    # The page says what "late" means; the console's queue shows the patient as late, and
+    # reception can say they are here (the page's note goes).
+    page.wait_for_selector("#late-note:not([hidden])", timeout=2000)
+    assert "접수처" in page.inner_text("#late-note")
+    row = console.locator(f"#waiting tr[data-ticket='{ticket['id']}']")
+    row.locator(".badge.late").wait_for(timeout=2000)
+    assert row.locator(".badge.late").inner_text() == "Running late"
+    row.locator("button.arrived").click()
+    console.wait_for_function(
+        f"!document.querySelector(\"#waiting tr[data-ticket='{ticket['id']}'] .badge.late\")", timeout=2000
+    )
+    page.wait_for_selector("#late-note", state="hidden", timeout=2000)
+    assert f"{ticket['number']} is here" in console.inner_text("#announcer")

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from queue_app.extensions import db
+from queue_app.extensions import db, socketio
 from queue_app.models import OptOut
 
 from ..conftest import Tokens
@@ -314,9 +314,15 @@ def test_a_text_answering_a_reminder_confirms_or_cancels_the_appointment_and_say
     client, tokens = clinic.test_client(), Tokens(clinic, clock)
     appointment = book(client, tokens, clock)
 
+    console = socketio.test_client(clinic, flask_test_client=client, auth={"token": tokens["staff"]})
+    console.get_received()
+
     twilio_post(client, "/hooks/twilio/inbound", sms(reply))
 
     assert appointment_status(client, tokens, appointment) == status
+    # Staff consoles hear of it at once (their list of the day reloads).
+    heard = [e["args"][0] for e in console.get_received() if e["name"] == "appointments"]
+    assert heard == [{"appointments": [{"id": appointment["id"], "day": appointment["day"], "status": status}]}]
     [row] = inbox(client, tokens)
     patient, auto = thread(client, tokens, row["id"])
     assert patient["keyword"] == ("confirm" if status == "confirmed" else "unbook")

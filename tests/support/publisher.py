@@ -28,6 +28,8 @@ class RecordingPublisher:
     #: ``inbox`` events to staff, and (ticket id, message) sent to phone pages.
     inbox_events: list[dict] = field(default_factory=list)
     ticket_messages: list[tuple[int, dict]] = field(default_factory=list)
+    #: ``appointments`` events to staff.
+    appointment_events: list[dict] = field(default_factory=list)
 
     def changed(self, snapshot, tickets, called, moved=(), noted=()) -> None:
         numbers = {t.id: t.number for line in snapshot.state.lines.values() for t in line}
@@ -51,6 +53,9 @@ class RecordingPublisher:
 
     def ticket_message(self, ticket_id: int, message: dict) -> None:
         self.ticket_messages.append((ticket_id, message))
+
+    def appointments(self, event: dict) -> None:
+        self.appointment_events.append(event)
 
     @property
     def versions(self) -> list[int]:

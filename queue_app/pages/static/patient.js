@@ -73,6 +73,8 @@
     var roomText = showRoom ? fill(T.go_to_room, { room: roomName(v) }) : "";
     if ($("room").textContent !== roomText) $("room").textContent = roomText;
     $("room").hidden = !showRoom;
+    // Wrote "running late" (or reception marked it): say what that means until they are here.
+    $("late-note").hidden = !(v.late && v.status === "waiting");
     $("facts").hidden = v.status !== "waiting";
     // The value only ("8"): its label already says "Ahead of you".
     $("ahead").textContent = v.ahead == null ? "–" : v.ahead === 0 ? T.you_are_next : fill(T.ahead_count, { n: v.ahead });

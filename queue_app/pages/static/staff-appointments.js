@@ -1,8 +1,9 @@
 /* Today's appointments on the staff console: time, service, status, the clinic's reference.
  *
- * Read from GET /api/v1/appointments (today in the clinic's zone) when the page opens, every
- * 20 seconds, and whenever the queue changes (an arrival is a check-in): a cancellation shows
- * within the 20 seconds.  Texts come from the page (JSON island), set with textContent only.
+ * Read from GET /api/v1/appointments (today in the clinic's zone) when the page opens, whenever
+ * the staff socket hears `appointments` (a booking, confirmation, cancellation, arrival or
+ * no-show, anywhere), when it reconnects, and every minute besides.  Texts come from the page
+ * (JSON island), set with textContent only.
  */
 (function () {
   "use strict";
@@ -12,7 +13,7 @@
   var statuses = JSON.parse(document.getElementById("appointment-statuses").textContent);
   var setup = JSON.parse(document.getElementById("setup").textContent || "{}");
   var el = window.Dom.el;
-  var REFRESH_MS = 20000;
+  var REFRESH_MS = 60000;
 
   function serviceName(id) {
     var services = setup.services || [];
@@ -42,6 +43,12 @@
   }
 
   load();
+  // Booked, confirmed, cancelled, arrived or missed anywhere: the console's socket says so at
+  // once.  The slow refresh covers what no server process saw (an import from the command line).
+  if (window.staffSocket) {
+    window.staffSocket.on("appointments", load);
+    window.staffSocket.on("connect", load);
+  }
   setInterval(load, REFRESH_MS);
   document.addEventListener("visibilitychange", function () { if (!document.hidden) load(); });
 })();

@@ -471,15 +471,19 @@
     var eta = t.estimated_wait_minutes == null ? "–"
       : fill(T.eta, { time: timeFormat.format(new Date(Date.now() + t.estimated_wait_minutes * 60000)) });
     var waited = fill(T.waited, { n: minutesSince(t.checked_in_at) });
-    var look = JSON.stringify([t.number, t.priority, t.service, t.needs_call, t.reachable, t.tv_only, t.messages]);
+    var look = JSON.stringify([t.number, t.priority, t.service, t.needs_call, t.reachable, t.tv_only, t.messages, t.late]);
     if (old && old._look === look) {
       setText(old._waited, waited);
       setText(old._eta, eta);
       return old;
     }
     var priority = t.priority !== "walk_in" ? el("span", { className: "badge urgent", text: T["priority_" + t.priority] }) : null;
+    // Wrote "running late": the rooms pass over them until they are here (or reception says so).
+    var late = t.late ? el("span", { className: "badge late", text: T.late }) : null;
+    var arrived = t.late ? el("button", { type: "button", className: "small arrived", text: T.mark_arrived }) : null;
+    if (arrived) arrived.addEventListener("click", function () { markArrived(t, arrived); });
     var row = el("tr", { className: t.needs_call || (!t.reachable && !t.tv_only) ? "needs-call" : "", "data-ticket": t.id }, [
-      el("td", { className: "num" }, [document.createTextNode(t.number + " "), priority]),
+      el("td", { className: "num" }, [document.createTextNode(t.number + " "), priority, late, arrived]),
       el("td", { text: serviceNames[t.service] || t.service }),
       el("td", { text: waited }),
       el("td", { text: eta }),
@@ -489,6 +493,17 @@
     row._waited = row.children[2];
     row._eta = row.children[3];
     return row;
+  }
+
+  function markArrived(t, button) {
+    button.disabled = true;
+    api("POST", "/tickets/" + t.id + "/arrived").then(function (result) {
+      if (result.status === 200) say(null, fill(T.arrived_done, { number: t.number }));
+      else {
+        button.disabled = false;
+        say(null, errorText(null, result), true);
+      }
+    }, function () { button.disabled = false; say(null, fill(T.failed, { message: T.offline || "" }), true); });
   }
 
   function inRoomRow(t, old) {
