@@ -183,8 +183,10 @@ def patient_texts() -> dict[str, str]:
         **_common_texts(),
         **status_texts(),
         "go_to_room": _("Please go to {room}"),
-        "late_note": _("We know you are running late: the rooms call the next patient and keep your place "
-        "for a while. Write “here” below or tell reception when you arrive."),
+        "late_note": _(
+            "We know you are running late: the rooms call the next patient and keep your place "
+            "for a while. Write “here” below or tell reception when you arrive."
+        ),
         "ahead_count": _("{n} people"),
         "updated": _("Updated at {time}"),
         "leave_failed": _("We could not take you out of the queue. Please try again."),
