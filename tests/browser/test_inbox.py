@@ -70,6 +70,8 @@ def test_staff_answer_with_a_quick_reply_in_the_patients_language_and_see_it_del
     console.click("#inbox-list .conversation")
     console.wait_for_selector("#quick-replies [data-template=parking]")
 
+    # Labelled in the console's language by how the text begins, not by its id.
+    assert console.inner_text("#quick-replies [data-template=parking]").startswith("You can park behind")
     console.click("#quick-replies [data-template=parking]")
     assert console.input_value("#reply-body") == "Парковка за зданием клиники. Первый час бесплатно."
     console.click("#reply-send")

@@ -9,8 +9,10 @@ that every state shows without an accessibility problem.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 from .conftest import axe_check, staff_console
+from .test_inbox import close_every_conversation
 
 
 def test_every_state_in_korean(server, kiosk, display, phone, staff_api, contexts, screenshots):
@@ -109,3 +111,36 @@ def test_a_busy_day_on_the_console_in_korean(server, staff_api, contexts, screen
     staff.evaluate("document.getElementById('queue-area').scrollIntoView()")
     screenshots(staff, "staff-busy-day")
     staff.uncheck("#only-mine")  # the choice is kept in this browser only; leave it as found
+
+
+def test_a_conversation_and_an_appointment_in_korean(server, phone, staff_api, contexts, screenshots):
+    """A patient writes from the phone page and reception answers with a quick reply; a
+    patient opens the appointment page with its preparation instructions."""
+    close_every_conversation(server)
+    ticket = staff_api.check_in("general", language="ko")
+    mobile = phone(ticket["url"])
+    mobile.wait_for_selector("#thread-form")
+    mobile.fill("#thread-body", "주차는 어디에 하나요?")
+    mobile.click("#thread-send")
+    staff = staff_console(contexts, server.url, locale="ko-KR")
+    staff.wait_for_selector("#inbox-badge[data-count='1']", state="visible")
+    staff.click("#inbox-list .conversation")
+    staff.wait_for_selector("#quick-replies [data-template=parking]")
+    staff.click("#quick-replies [data-template=parking]")
+    staff.click("#reply-send")
+    staff.wait_for_selector("#thread-messages .from-clinic.status-sent")
+    staff.locator("#inbox").scroll_into_view_if_needed()
+    screenshots(staff, "staff-inbox")
+    mobile.wait_for_selector("#thread-messages .from-clinic")
+    mobile.locator("#thread").scroll_into_view_if_needed()
+    screenshots(mobile, "phone-thread")
+    axe_check(mobile)
+
+    soon = (datetime.now(UTC) + timedelta(minutes=20)).replace(microsecond=0).isoformat()
+    booked = staff_api.post(
+        "/appointments", json={"service": "general", "starts_at": soon, "language": "ko", "preparation": "endoscopy"}
+    ).json()
+    page = phone(booked["url"].replace(booked["url"].split("/a/")[0], server.url))
+    page.wait_for_selector("#instructions")
+    screenshots(page, "appointment-page")
+    axe_check(page)

@@ -12,7 +12,7 @@ import pytest
 
 from queue_app import create_app
 from queue_app.auth import create_user
-from queue_app.extensions import db, socketio
+from queue_app.extensions import db, limiter, socketio
 
 from ..conftest import make_settings, prepare_database
 from .conftest import PASSWORD, csrf_of
@@ -45,6 +45,10 @@ def clinic_with_limits(tmp_path, clock):
     # Flask-SocketIO keeps a message queue's client manager across init_app calls; later
     # tests' apps have none, and their Socket.IO test clients refuse to run with one.
     socketio.server_options.pop("client_manager", None)
+    # The limiter is one object for every app of this process; a test that took Redis away
+    # left it counting in its in-memory fallback until it next checks Redis, so the next
+    # test's hits and checks could land in two different stores.  Each test starts alive.
+    limiter._storage_dead = False
 
 
 def refused(response) -> bool:

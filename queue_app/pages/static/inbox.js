@@ -225,8 +225,12 @@
     parts.quick.appendChild(el("span", { className: "muted", text: T.quick_replies }));
     state.templates.forEach(function (template) {
       var text = template.texts[c.language] || template.texts[Object.keys(template.texts)[0]] || "";
+      // Labelled by how it begins, in the console's own language: an id like "parking" says
+      // little to a receptionist reading Korean.
+      var own = template.texts[document.documentElement.lang] || text;
+      var label = own.length > 28 ? own.slice(0, 27).trim() + "…" : own || template.id;
       var button = el("button", { type: "button", className: "button quick", "data-template": template.id,
-                                  title: text, text: template.id });
+                                  title: text, text: label });
       button.addEventListener("click", function () {
         // One click fills the box, in the patient's language; staff may still change it.
         parts.body.value = text;
