@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 
 ## Start the service: install, migrate the SQLite database, load the demo clinic if empty, serve.
 ## In demo mode ([server] demo): messages go to the demo phone page, /demo/messages.
-DEMO := QUEUE_APP_SERVER_DEMO=true
+DEMO := QUEUE_APP_SERVER_DEMO=true QUEUE_APP_SERVER_PORT=$(PORT)
 run: $(STAMP)
 	$(DEMO) $(BIN)/queue-app db upgrade
 	$(DEMO) $(BIN)/queue-app demo --if-empty
