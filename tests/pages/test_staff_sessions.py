@@ -47,6 +47,16 @@ def copy_of_session(app, client):
     return thief
 
 
+def end_nurses_sessions(app, change) -> None:
+    """What an admin does from the command line: a new password for the nurse, or deactivation."""
+    with app.app_context():
+        if change is set_password:
+            change(db.session(), "nurse", "another-pass-456")
+        else:
+            change(db.session(), "nurse")
+        db.session.commit()
+
+
 def signed_cookie(key: str, data: dict) -> str:
     """A session cookie for ``data`` signed the way Flask signs them, with ``key``."""
     forger = Flask("forger")
@@ -193,12 +203,7 @@ def test_signing_out_ends_the_users_sessions_on_other_computers_too(app, staff_u
 @pytest.mark.parametrize("change", [set_password, deactivate_user], ids=["new password", "deactivated"])
 def test_a_new_password_or_deactivation_ends_every_session(app, signed_in, change):
     thief = copy_of_session(app, signed_in)
-    with app.app_context():
-        if change is set_password:
-            change(db.session(), "nurse", "another-pass-456")
-        else:
-            change(db.session(), "nurse")
-        db.session.commit()
+    end_nurses_sessions(app, change)
 
     assert signed_in.get("/api/v1/queue").status_code == 401
     assert thief.get("/api/v1/queue").status_code == 401
@@ -253,14 +258,9 @@ def test_a_console_left_open_is_disconnected_when_its_session_ends_elsewhere(app
     console = socketio.test_client(app, flask_test_client=signed_in)
     # The reception PC's staff token: a socket that came in by a token, not a session.
     by_token = socketio.test_client(app, auth={"token": tokens["staff"]})
-    with app.app_context():
-        # The command line (another process) ends the sessions: this process hears of it
-        # only at its next sweep.
-        if change is set_password:
-            change(db.session(), "nurse", "another-pass-456")
-        else:
-            change(db.session(), "nurse")
-        db.session.commit()
+    # The command line (another process) ends the sessions: this process hears of it only at
+    # its next sweep.
+    end_nurses_sessions(app, change)
     assert console.is_connected()
 
     assert end_ended_sessions(app) == 1
