@@ -34,9 +34,6 @@ from .runtime import runtime
 def bind_limiter(app, settings: Settings) -> None:
     """Bind the limiter to ``app``, counting in Redis when the message queue is Redis."""
     app.config["RATELIMIT_STORAGE_URI"] = settings.message_queue or "memory://"
-    # A moving window: a fixed one forgets every count at the minute's turn, so a guesser
-    # timing their tries around it gets twice the limit (and a test crossing it sees none).
-    app.config["RATELIMIT_STRATEGY"] = "moving-window"
     # Two clinics sharing one Redis keep their own counts, as they keep their own channel.
     app.config["RATELIMIT_KEY_PREFIX"] = settings.channel
     limiter.init_app(app)
