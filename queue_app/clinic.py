@@ -238,7 +238,7 @@ class Clinic:
             queue = self.queue(session)
             # The number first: it holds the shared row until the commit, so no change of
             # another process can land between this read and this publish.
-            version = self._next_version(session)
+            version = next_queue_version(session)
             state = self.board.read(queue)
             messages = self.outbox.plan(session, state, (), state.now, base_url, thorough=True)
             if not messages:
@@ -319,7 +319,7 @@ class Clinic:
                 self.publisher.inbox(payloads.inbox_event(conversation, answer, inbox.unread_total()))
 
     def _commit(self, queue: ClinicQueue, base_url: str, result, *, called: Ticket | None, plan: bool = True):
-        version = self._next_version(queue.session)
+        version = next_queue_version(queue.session)
         try:
             state = self._extended(queue, version) or self.board.read(queue)
             messages = self.outbox.plan(queue.session, state, queue.happened, state.now, base_url) if plan else []
@@ -346,10 +346,6 @@ class Clinic:
             return self.board.carry(kept.state, queue)
         return None
 
-    @staticmethod
-    def _next_version(session: Session) -> int:
-        return next_queue_version(session)
-
     def _finish(
         self, queue: ClinicQueue, state: QueueState, messages: list, result, *, called, version: int | None = None
     ) -> Change:
@@ -359,7 +355,7 @@ class Clinic:
         for message in messages:
             state.messages[message.ticket_id] = [*state.messages.get(message.ticket_id, []), message]
         if version is None:
-            version = self._next_version(session)
+            version = next_queue_version(session)
         state.version = version
         session.commit()
         snapshot = Snapshot(version, state)
