@@ -256,7 +256,7 @@ class Clinic:
         and the queue's news goes out as for any other change.
         """
         queue = self.queue(session)
-        inbox = Inbox(queue, self.settings, self.outbox.channels)
+        inbox = Inbox(queue, self.settings, self.outbox.channels, base_url)
         result = act(inbox)
         for ticket, answer in inbox.page_answers:
             answer.relay_id = self.outbox.relay_answer(session, ticket, answer.id, self.clock.now(), base_url)

@@ -189,13 +189,17 @@ class Inbound:
 class Inbox:
     """The conversations over one ``ClinicQueue``'s session: receive, reply, read, assign, close."""
 
-    def __init__(self, queue: ClinicQueue, settings: Settings, channels: Collection[str] = ()) -> None:
+    def __init__(
+        self, queue: ClinicQueue, settings: Settings, channels: Collection[str] = (), base_url: str = ""
+    ) -> None:
         self.queue = queue
         self.session = queue.session
         self.clock = queue.clock
         self.settings = settings
         #: The messaging channels the clinic has (``sms``, ``telegram`` ...): where replies can go.
         self.channels = set(channels)
+        #: Where patients' links start (an appointment answered by reply keeps its page's link).
+        self.base_url = base_url
         #: Conversations changed here, in order: each goes to staff as an ``inbox`` event.
         self.touched: list[Conversation] = []
         #: (ticket id, message) for the phone page: the ``message`` event to the ticket's room.
@@ -430,7 +434,7 @@ class Inbox:
         """
         if inbound.channel != "sms" or not inbound.phone:
             return None
-        appointment = Appointments(self.queue.session, self.clock, self.settings, "").answer_by_reply(
+        appointment = Appointments(self.queue.session, self.clock, self.settings, self.base_url).answer_by_reply(
             inbound.phone, body
         )
         if appointment is None:

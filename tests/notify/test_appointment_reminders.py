@@ -14,6 +14,7 @@ from sqlalchemy import select
 from queue_app import create_app
 from queue_app.extensions import db
 from queue_app.models import Message
+from queue_app.notify.channels.sms import compute_twilio_signature
 from queue_app.runtime import look_again
 
 from ..conftest import SEOUL, prepare_database
@@ -160,3 +161,15 @@ def test_the_webhook_hears_of_confirmation_arrival_and_no_show(clinic):
     assert ("appointment_arrived", confirmed["id"]) in events
     assert ("appointment_no_show", missed["id"]) in events
     assert ("appointment_no_show", confirmed["id"]) not in events
+
+
+def test_a_confirmation_by_text_reaches_the_webhook_with_the_pages_whole_link(clinic):
+    appointment = book(clinic)
+    form = {"From": "+821012345678", "To": "+15005550006", "Body": "네", "MessageSid": "SM" + "7" * 32}
+    signature = compute_twilio_signature("http://localhost/hooks/twilio/inbound", form, "token")
+    answer = clinic.client.post("/hooks/twilio/inbound", data=form, headers={"X-Twilio-Signature": signature})
+    assert answer.status_code == 200
+    [event] = appointment_messages(clinic.app, "webhook")
+    assert event.kind == "appointment_confirmed"
+    # Its facts were made with the clinic's address, like a booking's, not a bare path.
+    assert json.loads(event.variables)["link"] == appointment["url"]
