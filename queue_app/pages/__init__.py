@@ -18,7 +18,9 @@ from __future__ import annotations
 import hmac
 import math
 import secrets
+from collections.abc import Callable
 from functools import partial
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import phonenumbers
@@ -69,6 +71,8 @@ from .i18n import (
 )
 
 __all__ = ["pages", "init_babel"]
+
+T = TypeVar("T")
 
 pages = Blueprint(
     "pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static/pages"
@@ -274,14 +278,20 @@ def display_file(filename: str):
 # -- the patient's phone page -------------------------------------------------------------------
 
 
-def _ticket_or_404(token: str):
-    """The ticket of this link, or the friendly "this link does not work" page with 404."""
+def found_by_link_or_404(find: Callable[[], T]) -> T:
+    """What a patient's link finds (a ticket, an appointment), its page in the patient's
+    language; or the friendly "this link does not work" page with 404."""
     try:
-        ticket = clinic_queue().ticket_by_token(token)
+        found = find()
     except NotFound:
         abort(make_response(render_template("ticket_not_found.html"), 404))
-    g.ticket_language = ticket.language
-    return ticket
+    g.ticket_language = found.language
+    return found
+
+
+def _ticket_or_404(token: str):
+    """The ticket of this link, or the friendly "this link does not work" page with 404."""
+    return found_by_link_or_404(lambda: clinic_queue().ticket_by_token(token))
 
 
 def _patient_view(ticket) -> dict:

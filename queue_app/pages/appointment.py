@@ -9,7 +9,7 @@ the clinic's one door and sends the patient on to its phone page ``/t/<token>``.
 from __future__ import annotations
 
 from babel.dates import format_skeleton
-from flask import abort, g, make_response, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -17,18 +17,14 @@ from .. import payloads
 from ..appointments import PATIENT_PAGE
 from ..extensions import db
 from ..models import Appointment, Ticket
-from ..queue import NotFound, QueueError
+from ..queue import QueueError
 from ..runtime import PATIENT_ACTIONS, answer_appointment, appointments, runtime
-from . import pages
+from . import found_by_link_or_404, pages
 
 
 def _appointment_or_404(token: str) -> Appointment:
-    try:
-        appointment = appointments().by_token(token)
-    except NotFound:
-        abort(make_response(render_template("ticket_not_found.html"), 404))
-    g.ticket_language = appointment.language
-    return appointment
+    """The appointment of this link, or the friendly "this link does not work" page with 404."""
+    return found_by_link_or_404(lambda: appointments().by_token(token))
 
 
 def status_texts() -> dict[str, str]:
