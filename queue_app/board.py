@@ -82,6 +82,18 @@ class QueueState:
     def line_of(self, ticket: Ticket) -> list[Ticket]:
         return self.lines.get(ticket.service_id, [])
 
+    def open_tickets(self, ids: list[int], session) -> list[Ticket]:
+        """The open tickets with these ids, in this order, as this state holds them.
+
+        A carried-on state holds tickets another session loaded: looking them up here costs
+        nothing, where ``session.get`` would read each one again.  One not held (it cannot
+        happen after a change; kept for safety) is read from ``session``.
+        """
+        held = {t.id: t for line in self.lines.values() for t in line}
+        held.update((t.id, t) for t in self.in_rooms)
+        found = (held.get(i) or session.get(Ticket, i) for i in ids)
+        return [t for t in found if t is not None]
+
 
 class QueueBoard:
     """This process's view of the queue: a fed estimator and the state builder."""

@@ -367,11 +367,8 @@ class Clinic:
         # Patients this change decided a message for (turn near, perhaps the call list):
         # staff see their whole row again, their phones only their place.
         self._mark(snapshot, earlier, [*touched_ids, *moved])
-        noted = tickets_of(
-            session.get(Ticket, ticket_id)
-            for ticket_id in dict.fromkeys(m.ticket_id for m in messages)
-            if ticket_id not in touched_ids
-        )
+        noted_ids = [i for i in dict.fromkeys(m.ticket_id for m in messages) if i is not None and i not in touched_ids]
+        noted = state.open_tickets(noted_ids, session) if noted_ids else []
         self.publisher.changed(snapshot, touched, called, moved, noted)
         if messages and self.wake is not None:
             self.wake()
@@ -437,12 +434,3 @@ def next_queue_version(session: Session) -> int:
     return session.execute(
         update(QueueVersion).values(version=QueueVersion.version + 1).returning(QueueVersion.version)
     ).scalar_one()
-
-
-def tickets_of(tickets: Iterable[Ticket | None]) -> list[Ticket]:
-    """The tickets that exist, once each, in order."""
-    seen: list[Ticket] = []
-    for ticket in tickets:
-        if ticket is not None and ticket not in seen:
-            seen.append(ticket)
-    return seen
