@@ -251,20 +251,22 @@ class Outbox:
         if not wanted:
             return []
 
-        keys = {self._key(t, k, route) for t, k in wanted for route in ("patient", WEBHOOK)}
-        existing = set(session.scalars(select(Message.dedupe_key).where(Message.dedupe_key.in_(keys))))
+        existing = self._planned_before(session, state, wanted)
         made: list[Message] = []
         for ticket, kind in wanted:
+            webhook_key = self._key(ticket, kind, WEBHOOK)
+            key = self._key(ticket, kind, "patient")
+            webhook = self.notify.webhook_enabled and webhook_key not in existing
+            if not webhook and key in existing:
+                continue
             facts = variables(self.settings, ticket, base_url)
             # Near already at check-in: the patient is at the desk and has just been told
             # their place; a "come back" message (or event) would only cost money.
             suppressed = kind == "turn_near" and ticket.id in checked_in_now
-            webhook_key = self._key(ticket, kind, WEBHOOK)
-            if self.notify.webhook_enabled and webhook_key not in existing:
+            if webhook:
                 status = MESSAGE_SKIPPED if suppressed else MESSAGE_QUEUED
                 made.append(self._message(ticket, kind, WEBHOOK, WEBHOOK, status, facts, now))
                 existing.add(webhook_key)
-            key = self._key(ticket, kind, "patient")
             if key in existing:
                 continue
             existing.add(key)
@@ -291,6 +293,22 @@ class Outbox:
             made.append(message)
         session.add_all(made)
         return made
+
+    def _planned_before(self, session: Session, state: QueueState, wanted: list[tuple[Ticket, str]]) -> set[str]:
+        """The keys of ``wanted``'s messages (each route in use) that were planned already.
+
+        Those among the state's messages are known without asking (a patient near stays
+        near change after change: at 1,000 waiting hundreds may be, each planned once);
+        only the rest are looked up.  The state never holds a message that was not saved: a
+        change whose commit fails drops its state.
+        """
+        held = {m.dedupe_key for t, _ in wanted for m in state.messages.get(t.id, ())}
+        routes = ("patient", WEBHOOK) if self.notify.webhook_enabled else ("patient",)
+        keys = {self._key(t, k, route) for t, k in wanted for route in routes}
+        unknown = keys - held
+        if unknown:
+            held.update(session.scalars(select(Message.dedupe_key).where(Message.dedupe_key.in_(unknown))))
+        return held & keys
 
     def relay_answer(
         self, session: Session, ticket: Ticket, answer_id: int, now: datetime, base_url: str
