@@ -61,18 +61,21 @@ class SocketIOPublisher:
         and a small ``place`` to each patient the change moved.
 
         A view nobody can hear (no display, no console connected, one process alone) is not
-        built; the personal events go out as one batch (``personal_events``).
+        built; the personal events go out as one batch (``personal_events``).  In the order
+        people wait for them: the announcement first (the TV shows and says it), then each
+        patient's own news, then the boards (the TV's list, the consoles' rows, which the
+        announcement has already told); events leave in the order they are handed over.
         """
         server, queued = socketio.server, bool(self.settings.message_queue)
+        if called is not None:
+            socketio.emit("called", snapshot.call(self.settings, called), to=[PUBLIC, STAFF])
+        send_each(server, self._personal(snapshot, tickets, moved, queued), queued=queued)
         if listened(server, PUBLIC, queued=queued):
             socketio.emit("queue", snapshot.public(self.settings), to=PUBLIC)
         if listened(server, STAFF, queued=queued):
             # Staff hold the whole view from their connect; each change sends what it changed.
             staff_rows = [*tickets, *noted]
             socketio.emit("staff_changes", snapshot.staff_changes(self.settings, staff_rows, moved), to=STAFF)
-        send_each(server, self._personal(snapshot, tickets, moved, queued), queued=queued)
-        if called is not None:
-            socketio.emit("called", snapshot.call(self.settings, called), to=[PUBLIC, STAFF])
 
     def _personal(self, snapshot, tickets, moved, queued: bool):
         """(room, event, view) for each patient this change sends something to."""
