@@ -841,6 +841,9 @@ class WaitEstimator:
         gap_counts = [len(g) for g in gaps]
         shape_counts = [len(s) for s in shapes]
 
+        # From here on no break lies ahead and rooms may call: ``add`` is a plain sum.
+        quiet = max(day.opens, breaks[-1][1]) if breaks else day.opens
+
         def rooms_next(rng: random.Random, i: int, si: int, t: float) -> float:
             """When room ``i``, calling a patient of line ``si`` at ``t``, calls again."""
             rand = rng.random
@@ -849,6 +852,10 @@ class WaitEstimator:
             else:
                 busy = room_means[i][si] * shapes[si][int(rand() * shape_counts[si])]
             end = t + busy
+            if end >= quiet:
+                # What ``add`` gives past the last break (most of a long queue), without the walk.
+                gap = gaps[si][int(rand() * gap_counts[si])] if gap_counts[si] else 0.0
+                return end + gap if gap > 0 else end
             if breaks and in_break(end):
                 gap = break_gaps[int(rand() * len(break_gaps))] if break_gaps else 0.0
             else:
