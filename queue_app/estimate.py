@@ -588,6 +588,14 @@ class Forecast:
         return t - start
 
 
+#: The simulation runs in C when the extension was built (``pip install`` builds it where a
+#: compiler is), else the Python loop of ``WaitEstimator.forecast``: the same figures.
+try:
+    from ._simulation import runs as _compiled_runs
+except ImportError:  # pragma: no cover - no compiler where the service was installed
+    _compiled_runs = None
+
+
 #: The run count steps down in these steps as the queue grows, so that one more patient
 #: rarely changes it (a changed count would move everyone's estimate).
 RUN_STEP = 5
@@ -718,10 +726,23 @@ class WaitEstimator:
         self._pooled_calibration.add(low_score, high_score, self._target)
 
     def _band(self, q50: float) -> _Calibration:
+        return self._calibration[self._bands(q50)]
+
+    @staticmethod
+    def _bands(q50: float) -> int:
+        """The calibration band of a median wait (its index)."""
         for i, edge in enumerate(CALIBRATION_BANDS):
             if q50 < edge:
-                return self._calibration[i]
-        return self._calibration[-1]
+                return i
+        return len(CALIBRATION_BANDS)
+
+    def _shifts(self, band: int) -> tuple[float, float]:
+        """How far a range of ``band`` is widened (low, high): the band's own calibration once
+        it has seen enough, else all bands' together, else not at all."""
+        calibration = self._calibration[band]
+        if not calibration.ready():
+            calibration = self._pooled_calibration
+        return calibration.shift if calibration.ready() else (0.0, 0.0)
 
     # -- estimating -------------------------------------------------------------------------
 
@@ -830,7 +851,6 @@ class WaitEstimator:
         n_tickets = len(waiting)
         n_rooms = len(room_services)
         runs = run_count(settings, n_tickets + n_rooms)
-        calls: list[list[float]] = [[] for _ in range(n_tickets)]
         heappush, heappop = heapq.heappush, heapq.heappop
         add = day.add
         in_break = day.in_break
@@ -865,57 +885,102 @@ class WaitEstimator:
         units = [patience_of(ticket.id, runs) for ticket in waiting]
         single = [mine[0] if len(mine) == 1 else -1 for mine in room_services]
         ends: list[tuple[int, list[random.Random], list[float]]] = []
-        for run in range(runs):
-            # Each room draws from a seed of its own in each run, in the order it reaches
-            # patients: a newcomer at the back of a line changes no draw (and so no estimate)
-            # of anyone ahead, and ``Forecast.extend`` can carry a run on exactly.
-            rngs = [random.Random(_room_seed(settings.seed, run, room_id)) for room_id in room_ids]
-            heap: list[tuple[float, int]] = []
-            for i in range(n_rooms):
-                heap.append((self._first_call(room_start[i], t0, day, rngs[i]), i))
-            heapq.heapify(heap)
-            free = [0.0] * n_rooms
-            pointer = [0] * len(lines)
-            remaining = n_tickets
-            while heap and remaining:
-                t, i = heappop(heap)
-                # The room calls the first in line among its services; one who gave up
-                # waiting before the room got to them is gone, and the next is called.
-                only = single[i]
-                while True:
-                    if only >= 0:  # a room of one service: no lines to compare
-                        best = only if pointer[only] < line_lengths[only] else -1
-                    else:
-                        best = -1
-                        best_key = None
-                        for si in room_services[i]:
-                            p = pointer[si]
-                            if p < line_lengths[si]:
-                                key = keys[lines[si][p]]
-                                if best_key is None or key < best_key:
-                                    best, best_key = si, key
-                    if best < 0:
+        if _compiled_runs is not None:
+            # The same runs in C (``_simulation.c``): the figures to the last bit, the time a
+            # fraction.  Each room's first call is drawn here, its random numbers handed over.
+            first_calls, twisters, all_rngs = [], [], []
+            for run in range(runs):
+                rngs = [random.Random(_room_seed(settings.seed, run, room_id)) for room_id in room_ids]
+                first_calls.append([self._first_call(room_start[i], t0, day, rngs[i]) for i in range(n_rooms)])
+                twisters.append([rng.getstate() for rng in rngs])
+                all_rngs.append(rngs)
+            figures, free_at, moved_on = _compiled_runs(
+                t0,
+                [[state[1] for state in states] for states in twisters],
+                first_calls,
+                room_services,
+                lines,
+                [key[0] for key in keys],
+                [key[1] for key in keys],
+                leave,
+                units,
+                no_show,
+                blocks,
+                [[room_means[i].get(si, 0.0) for si in range(len(service_names))] for i in range(n_rooms)],
+                shapes,
+                gaps,
+                break_gaps,
+                [moment for pair in breaks for moment in pair],
+                day.opens,
+                quiet,
+                CALIBRATION_BANDS,
+                [shift for band in range(len(CALIBRATION_BANDS) + 1) for shift in self._shifts(band)],
+            )
+            for run in range(runs):
+                for rng, before, words in zip(all_rngs[run], twisters[run], moved_on[run], strict=True):
+                    rng.setstate((before[0], words, before[2]))
+                ends.append((run, all_rngs[run], free_at[run]))
+        else:
+            calls: list[list[float]] = [[] for _ in range(n_tickets)]
+            for run in range(runs):
+                # Each room draws from a seed of its own in each run, in the order it reaches
+                # patients: a newcomer at the back of a line changes no draw (and so no estimate)
+                # of anyone ahead, and ``Forecast.extend`` can carry a run on exactly.
+                rngs = [random.Random(_room_seed(settings.seed, run, room_id)) for room_id in room_ids]
+                heap: list[tuple[float, int]] = []
+                for i in range(n_rooms):
+                    heap.append((self._first_call(room_start[i], t0, day, rngs[i]), i))
+                heapq.heapify(heap)
+                free = [0.0] * n_rooms
+                pointer = [0] * len(lines)
+                remaining = n_tickets
+                while heap and remaining:
+                    t, i = heappop(heap)
+                    # The room calls the first in line among its services; one who gave up
+                    # waiting before the room got to them is gone, and the next is called.
+                    only = single[i]
+                    while True:
+                        if only >= 0:  # a room of one service: no lines to compare
+                            best = only if pointer[only] < line_lengths[only] else -1
+                        else:
+                            best = -1
+                            best_key = None
+                            for si in room_services[i]:
+                                p = pointer[si]
+                                if p < line_lengths[si]:
+                                    key = keys[lines[si][p]]
+                                    if best_key is None or key < best_key:
+                                        best, best_key = si, key
+                        if best < 0:
+                            break
+                        j = lines[best][pointer[best]]
+                        pointer[best] += 1
+                        remaining -= 1
+                        calls[j].append(t - t0)
+                        rate = leave[best]
+                        if rate > 0 and t0 + units[j][run] / rate < t:
+                            continue  # left before the room got to them: nobody comes
                         break
-                    j = lines[best][pointer[best]]
-                    pointer[best] += 1
-                    remaining -= 1
-                    calls[j].append(t - t0)
-                    rate = leave[best]
-                    if rate > 0 and t0 + units[j][run] / rate < t:
-                        continue  # left before the room got to them: nobody comes
-                    break
-                if best < 0:
-                    free[i] = t  # nothing left for this room: free from now on
-                    continue
-                heappush(heap, (rooms_next(rngs[i], i, best, t), i))
-            for t, i in heap:
-                free[i] = t
-            ends.append((run, rngs, free))
+                    if best < 0:
+                        free[i] = t  # nothing left for this room: free from now on
+                        continue
+                    heappush(heap, (rooms_next(rngs[i], i, best, t), i))
+                for t, i in heap:
+                    free[i] = t
+                ends.append((run, rngs, free))
 
         result: dict[str, Estimate] = {}
-        estimate_of = self._estimate_of
-        for j, ticket in enumerate(waiting):
-            result[ticket.id] = estimate_of(calls[j], ticket.service, keys[j][1], t0)
+        if _compiled_runs is not None:
+            pending = self._pending
+            for j, (ticket, *figure) in enumerate(zip(waiting, *figures, strict=True)):
+                result[ticket.id] = Estimate(figure[1], figure[3], figure[4])
+                key = (ticket.service, round(keys[j][1] * 60, 3))
+                if key not in pending:
+                    pending[key] = tuple(figure)
+        else:
+            estimate_of = self._estimate_of
+            for j, ticket in enumerate(waiting):
+                result[ticket.id] = estimate_of(calls[j], ticket.service, keys[j][1], t0)
         if len(self._pending) > PENDING_MAX:
             self._prune(t0)
         rooms_of = [[i for i in range(n_rooms) if si in room_services[i]] for si in range(len(service_names))]
@@ -950,10 +1015,7 @@ class WaitEstimator:
         return estimate
 
     def _range(self, q10: float, q50: float, q90: float) -> Estimate:
-        calibration = self._band(q50)
-        if not calibration.ready():
-            calibration = self._pooled_calibration
-        low_shift, high_shift = calibration.shift if calibration.ready() else (0.0, 0.0)
+        low_shift, high_shift = self._shifts(self._bands(q50))
         width = max(1.0, (q90 - q10) / 2)
         low = max(0.0, min(q50, q10 - low_shift * width))
         high = max(q50, q90 + high_shift * width)
