@@ -233,6 +233,7 @@ class Outbox:
             kind = EVENT_MESSAGES.get(event)
             if kind:
                 wanted.append((ticket, kind))
+        waits = state.waits
         for service_id, service_line in state.lines.items():
             threshold = self.notify.threshold(service_id)
             # Estimates grow along a line (it is called in its order), so past the place rule
@@ -240,9 +241,9 @@ class Outbox:
             # a change costs the same with 50 or 5,000 waiting.
             farthest = max(threshold.minutes, *LEAD_CHOICES) * LEAD_MARGIN
             for place, ticket in enumerate(service_line, start=1):
-                if self._is_near(state, ticket):
+                wait = waits.get(ticket.id)
+                if is_turn_near(threshold, ticket.lead_minutes, place, wait):
                     wanted.append((ticket, "turn_near"))
-                wait = state.waits.get(ticket.id)
                 if not thorough and place - 1 > threshold.positions and wait is not None and wait.low > farthest:
                     # A wider range further back could still reach lower: the minute's
                     # thorough look finds it, at most a minute late.
@@ -251,12 +252,11 @@ class Outbox:
         if not wanted:
             return []
 
-        existing = self._planned_before(session, state, wanted)
+        keyed = [(ticket, kind, *self._keys(ticket, kind)) for ticket, kind in wanted]
+        existing = self._planned_before(session, state, keyed)
         made: list[Message] = []
-        for ticket, kind in wanted:
-            webhook_key = self._key(ticket, kind, WEBHOOK)
-            key = self._key(ticket, kind, "patient")
-            webhook = self.notify.webhook_enabled and webhook_key not in existing
+        for ticket, kind, key, webhook_key in keyed:
+            webhook = webhook_key is not None and webhook_key not in existing
             if not webhook and key in existing:
                 continue
             facts = variables(self.settings, ticket, base_url)
@@ -294,17 +294,17 @@ class Outbox:
         session.add_all(made)
         return made
 
-    def _planned_before(self, session: Session, state: QueueState, wanted: list[tuple[Ticket, str]]) -> set[str]:
-        """The keys of ``wanted``'s messages (each route in use) that were planned already.
+    def _planned_before(self, session: Session, state: QueueState, keyed: list[tuple]) -> set[str]:
+        """Which of the keys of ``keyed`` (ticket, kind, key, webhook key or None) were planned already.
 
         Those among the state's messages are known without asking (a patient near stays
         near change after change: at 1,000 waiting hundreds may be, each planned once);
         only the rest are looked up.  The state never holds a message that was not saved: a
         change whose commit fails drops its state.
         """
-        held = {m.dedupe_key for t, _ in wanted for m in state.messages.get(t.id, ())}
-        routes = ("patient", WEBHOOK) if self.notify.webhook_enabled else ("patient",)
-        keys = {self._key(t, k, route) for t, k in wanted for route in routes}
+        messages = state.messages
+        held = {m.dedupe_key for ticket, *_ in keyed for m in messages.get(ticket.id, ())}
+        keys = {key for _, _, *both in keyed for key in both if key is not None}
         unknown = keys - held
         if unknown:
             held.update(session.scalars(select(Message.dedupe_key).where(Message.dedupe_key.in_(unknown))))
@@ -374,20 +374,19 @@ class Outbox:
             return timedelta(0)
         return timedelta(seconds=self.notify.checkin_delay_seconds)
 
-    def _is_near(self, state: QueueState, ticket: Ticket) -> bool:
-        return is_turn_near(
-            self.notify.threshold(ticket.service_id),
-            ticket.lead_minutes,
-            state.positions.get(ticket.id),
-            state.waits.get(ticket.id),
-        )
-
     @staticmethod
     def _key(ticket: Ticket, kind: str, route: str) -> str:
         # Every recall is news of its own ("called again, 2nd call"); the rest happen once
         # per line the ticket waits in.
         kind_key = f"{kind}{ticket.call_count}" if kind == "recalled" else kind
         return f"{ticket.id}:{kind_key}:{ticket.transfer_count}:{route}"
+
+    def _keys(self, ticket: Ticket, kind: str) -> tuple[str, str | None]:
+        """The message's key to the patient, and to the clinic's webhook (None: no webhook)."""
+        key = self._key(ticket, kind, "patient")
+        if not self.notify.webhook_enabled:
+            return key, None
+        return key, key[: -len("patient")] + WEBHOOK
 
     def _message(
         self,
