@@ -13,6 +13,7 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import and_, or_, select
 
@@ -29,9 +30,11 @@ HISTORY_DAYS = 14
 HISTORY_LIMIT = 5000
 
 
-@dataclass(frozen=True)
-class Wait:
-    """A rounded estimate in whole minutes, as patients are shown it."""
+class Wait(NamedTuple):
+    """A rounded estimate in whole minutes, as patients are shown it.
+
+    A named tuple, not a dataclass: a change at 1,000 waiting makes a thousand of them.
+    """
 
     minutes: int
     low: int
@@ -73,6 +76,9 @@ class QueueState:
     forecast: Forecast | None = None
     #: When the estimates were made (a carried-on check-in moves ``now``, not this).
     estimated_at: datetime | None = None
+    #: ticket id -> (what the estimator is told of the waiting ticket, whether that moves with
+    #: the clock): kept from change to change for whoever the change did not touch.
+    entries: dict[int, tuple[WaitingTicket, bool]] = field(default_factory=dict, repr=False)
 
     @property
     def serving(self) -> dict[str, Ticket]:
@@ -167,24 +173,32 @@ class QueueBoard:
             )
             for room in state.rooms
         ]
-        waiting = [
-            # The rank the line is called by now: an appointment before its time waits as a walk-in.
-            WaitingTicket(str(ticket.id), ticket.service_id, ticket.checked_in_at, rank(ticket, state.now))
-            for service in state.services
-            for ticket in state.lines.get(service.id, [])
-        ]
+        entries, kept, now = {}, state.entries, state.now
+        for service in state.services:
+            for ticket in state.lines.get(service.id, ()):
+                entry = kept.get(ticket.id)
+                if entry is None or entry[1]:
+                    # The rank the line is called by now: an appointment before its time
+                    # waits as a walk-in (that one is worked out again at every change).
+                    entry = (
+                        WaitingTicket(str(ticket.id), ticket.service_id, ticket.checked_in_at, rank(ticket, now)),
+                        ticket.appointment_at is not None,
+                    )
+                entries[ticket.id] = entry
+        state.entries = entries
+        waiting = [entry for entry, _ in entries.values()]
         services = [service.id for service in state.services]
         simulated_walk_ins = not waiting
         if simulated_walk_ins:
             # Nobody waits anywhere: a walk-in of each service, simulated now.
-            waiting = [WaitingTicket(f"next:{service}", service, state.now) for service in services]
-        forecast = self.estimator.forecast(state.now, waiting, rooms, services)
+            waiting = [WaitingTicket(f"next:{service}", service, now) for service in services]
+        forecast = self.estimator.forecast(now, waiting, rooms, services)
         estimates = forecast.estimates if forecast is not None else {}
-        for key, estimate in estimates.items():
-            if key.startswith("next:"):
+        if simulated_walk_ins:
+            for key, estimate in estimates.items():
                 state.next_walk_in[key[5:]] = Wait.of(estimate)
-            else:
-                state.waits[int(key)] = Wait.of(estimate)
+        else:
+            state.waits = {i: Wait.of(estimates[entry.id]) for i, (entry, _) in entries.items()}
         if forecast is not None and not simulated_walk_ins:
             # A walk-in checking in now would join the end of each line (empty ones are
             # simulated too, with nobody in them): a look at the runs' end.
@@ -258,21 +272,9 @@ class QueueBoard:
         if not same_order(earlier, queue, now):
             return None
         touched = {t.id: t for t in queue.touched}
-        lines = {}
-        found = set()
-        for service_id, line in earlier.lines.items():
-            kept = []
-            for ticket in line:
-                ticket = touched.get(ticket.id, ticket)
-                if ticket.status == WAITING:
-                    if ticket.service_id != service_id:
-                        return None  # moved to another line: where in it is for the database
-                    found.add(ticket.id)
-                    kept.append(ticket)
-            if kept:
-                lines[service_id] = kept
-        if any(t.status == WAITING and i not in found for i, t in touched.items()):
-            return None  # someone joined a line
+        lines = carried_lines(earlier, touched)
+        if lines is None:
+            return None
         in_rooms = [t for t in earlier.in_rooms if t.id not in touched]
         in_rooms += [t for t in touched.values() if t.status in (CALLED, IN_CONSULTATION)]
         in_rooms.sort(key=lambda t: (t.called_at, t.id))
@@ -280,7 +282,8 @@ class QueueBoard:
         calls = {t.id: t for t in earlier.recent_calls}
         calls.update((i, t) for i, t in touched.items() if t.called_at is not None and t.clinic_day == today)
         recent = sorted(calls.values(), key=lambda t: (t.called_at, t.id), reverse=True)[:RECENT_CALLS]
-        open_ids = {t.id for line in lines.values() for t in line}.union(t.id for t in in_rooms)
+        positions = line_places(earlier, lines, touched)
+        open_ids = set(positions).union(t.id for t in in_rooms)
         still_open = [t for t in touched.values() if t.id in open_ids]
         messages = {i: m for i, m in earlier.messages.items() if i in open_ids and i not in touched}
         messages.update(read_messages(queue.session, [t.id for t in still_open]))
@@ -296,14 +299,57 @@ class QueueBoard:
             recent_calls=recent,
             messages=messages,
             channels=channels,
+            positions=positions,
+            entries={i: e for i, e in earlier.entries.items() if i not in touched},
         )
-        for line in lines.values():
-            for place, ticket in enumerate(line, start=1):
-                state.positions[ticket.id] = place
         with self._lock:
             self.learn_new_visits(queue.session, now)
             self._estimate(state)
         return state
+
+
+def carried_lines(earlier: QueueState, touched: dict[int, Ticket]) -> dict[str, list[Ticket]] | None:
+    """The lines of ``earlier`` after a change to the ``touched`` tickets (id -> ticket).
+
+    Whoever left a line (called, cancelled, gone) is taken out, whoever still waits keeps
+    their place (as the ticket the change holds); nobody else is looked at, so a call costs
+    the same with 50 or 5,000 waiting.  None when the change put someone into a line or
+    moved them to another: where they stand there is for the database to say.
+    """
+    lines = dict(earlier.lines)
+    places = earlier.positions
+    for ticket_id, ticket in touched.items():
+        place = places.get(ticket_id)
+        waiting = ticket.status == WAITING
+        if place is None:
+            if waiting:
+                return None  # someone joined a line
+            continue
+        line = lines.get(ticket.service_id)
+        if line is None or place > len(line) or line[place - 1].id != ticket_id:
+            return None  # moved to another line (or not where the state had them)
+        if line is earlier.lines.get(ticket.service_id):
+            line = lines[ticket.service_id] = list(line)
+        line[place - 1] = ticket if waiting else None
+    for service_id, line in list(lines.items()):
+        if line is not earlier.lines.get(service_id):
+            kept = [t for t in line if t is not None]
+            if kept:
+                lines[service_id] = kept
+            else:
+                del lines[service_id]
+    return lines
+
+
+def line_places(earlier: QueueState, lines: dict[str, list[Ticket]], touched: dict[int, Ticket]) -> dict[int, int]:
+    """ticket id -> place in line, numbered again only in the lines the change touched."""
+    changed = {t.service_id for t in touched.values()}
+    positions = {i: p for i, p in earlier.positions.items() if i not in touched}
+    for service_id in changed:
+        for place, ticket in enumerate(lines.get(service_id, ()), start=1):
+            positions[ticket.id] = place
+    # Lines the change emptied are gone from ``lines``; their last patients left with it.
+    return positions
 
 
 def same_order(earlier: QueueState, queue: ClinicQueue, now: datetime) -> bool:
