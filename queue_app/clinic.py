@@ -108,7 +108,7 @@ class Snapshot:
 
     def place(self, ticket_id: int) -> dict:
         """A waiting patient's place and range (the ``place`` event)."""
-        return {**payloads.place(self.state, ticket_id), **self.personal(ticket_id)}
+        return payloads.place(self.state, ticket_id, self.personal(ticket_id))
 
     def moved_since(self, earlier: Snapshot | None) -> list[int]:
         """The waiting patients (ids) whose place or range is not what ``earlier`` told them.

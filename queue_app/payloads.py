@@ -223,13 +223,16 @@ def patient_ticket(settings: Settings, state: QueueState, ticket: Ticket) -> dic
     return view
 
 
-def place(state: QueueState, ticket_id: int) -> dict:
-    """The ``place`` event: a waiting patient's place and range, the few fields that move."""
+def place(state: QueueState, ticket_id: int, sequence: dict) -> dict:
+    """The ``place`` event: a waiting patient's place and range, the few fields that move, and
+    where it stands in the phone's own sequence (``Snapshot.personal``).
+    """
     position = state.positions.get(ticket_id)
     return {
         "position": position,
         "ahead": position - 1 if position else None,
         **_wait_fields(state.waits.get(ticket_id)),
+        **sequence,
     }
 
 
