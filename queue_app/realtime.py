@@ -76,6 +76,11 @@ class SocketIOPublisher:
             # Staff hold the whole view from their connect; each change sends what it changed.
             staff_rows = [*tickets, *noted]
             socketio.emit("staff_changes", snapshot.staff_changes(self.settings, staff_rows, moved), to=STAFF)
+        # Every event of this change is handed over: let them leave now, before the rest of
+        # the request (its answer, waking the sender), which no phone waits for.  Under
+        # eventlet each socket writes in its own green thread, which runs only when this one
+        # lets it.
+        socketio.sleep(0)
 
     def _personal(self, snapshot, tickets, moved, queued: bool):
         """(room, event, view) for each patient this change sends something to."""
