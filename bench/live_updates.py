@@ -283,7 +283,6 @@ class Worker:
 
     async def expect(self, want: dict) -> dict:
         """Wait until every client has what the call ``want`` describes changed for it."""
-        cpu0 = time.process_time()
         self.want, self.done_at, self.all_done = want, [], asyncio.Event()
         self.pending = set(range(len(self.listeners)))
         for index in list(self.pending):
@@ -298,7 +297,6 @@ class Worker:
         return {
             "last": max(self.done_at) if self.done_at else None,
             "missing": missing,
-            "cpu": time.process_time() - cpu0,
             "sizes": dict(self.sizes),
         }
 
@@ -319,6 +317,8 @@ def worker_main(conn) -> None:
                 conn.send(await worker.connect(*rest))
             elif command == "expect":
                 conn.send(await worker.expect(*rest))
+            elif command == "cpu":
+                conn.send(time.process_time())
             elif command == "close":
                 await worker.close()
                 conn.send({"cpu": time.process_time()})
@@ -362,15 +362,20 @@ class Crowd:
             raise RuntimeError(f"{errors} of {len(specs)} clients failed to connect, e.g. {first}")
         return {"seconds": max(a["last"] for a in answers) - started, "client_cpu": sum(a["cpu"] for a in answers)}
 
-    def expect(self, want: dict, since: float) -> dict:
-        """Milliseconds from ``since`` until every client had ``want``; the clients' CPU ms."""
+    def cpu(self) -> float:
+        """The client processes' CPU seconds so far, all together."""
+        return sum(self._all("cpu"))
+
+    def expect(self, want: dict, since: float, cpu_before: float) -> dict:
+        """Milliseconds from ``since`` until every client had ``want``; the clients' CPU ms since
+        ``cpu_before`` (taken before the request: events may arrive before its answer)."""
         answers = self._all("expect", want)
         missing = sum(a["missing"] for a in answers)
         if missing:
             raise RuntimeError(f"{missing} clients never had call {want['number']} within {CALL_TIMEOUT} s")
         return {
             "ms": (max(a["last"] for a in answers) - since) * 1000,
-            "client_cpu_ms": sum(a["cpu"] for a in answers) * 1000,
+            "client_cpu_ms": (self.cpu() - cpu_before) * 1000,
             "sizes": {name: size for a in answers for name, size in a["sizes"].items()},
         }
 
@@ -491,9 +496,9 @@ def connect_crowd(stage, crowd: Crowd, args) -> dict:
 
 def timed_call(stage, crowd: Crowd, k: int) -> dict:
     """One call (or bare broadcast) and the time until every client had what it changed for it."""
-    cpu0 = cpu_seconds(stage.pid)
+    cpu0, clients_cpu0 = cpu_seconds(stage.pid), crowd.cpu()
     t0, want = stage.call(k)
-    reached = crowd.expect(want, t0)
+    reached = crowd.expect(want, t0, clients_cpu0)
     reached["server_cpu_ms"] = (cpu_seconds(stage.pid) - cpu0) * 1000
     stage.after_call()
     return reached
