@@ -79,6 +79,8 @@ class QueueState:
     #: ticket id -> (what the estimator is told of the waiting ticket, whether that moves with
     #: the clock): kept from change to change for whoever the change did not touch.
     entries: dict[int, tuple[WaitingTicket, bool]] = field(default_factory=dict, repr=False)
+    #: The waiting tickets whose place can move with the clock (None: not worked out yet).
+    timed: list[Ticket] | None = field(default=None, repr=False)
 
     @property
     def serving(self) -> dict[str, Ticket]:
@@ -87,6 +89,13 @@ class QueueState:
 
     def line_of(self, ticket: Ticket) -> list[Ticket]:
         return self.lines.get(ticket.service_id, [])
+
+    def clocked(self) -> list[Ticket]:
+        """The waiting tickets whose place can move with the clock: a late patient's hold, an
+        appointment's time (``same_order``).  Worked out once per full read, then carried."""
+        if self.timed is None:
+            self.timed = [t for line in self.lines.values() for t in line if moves_with_clock(t)]
+        return self.timed
 
     def open_tickets(self, ids: list[int], session) -> list[Ticket]:
         """The open tickets with these ids, in this order, as this state holds them.
@@ -301,6 +310,8 @@ class QueueBoard:
             channels=channels,
             positions=positions,
             entries={i: e for i, e in earlier.entries.items() if i not in touched},
+            timed=[t for t in earlier.clocked() if t.id not in touched]
+            + [t for t in touched.values() if t.status == WAITING and moves_with_clock(t)],
         )
         with self._lock:
             self.learn_new_visits(queue.session, now)
@@ -363,13 +374,13 @@ def same_order(earlier: QueueState, queue: ClinicQueue, now: datetime) -> bool:
         return False
     then = earlier.now
     # Only a hold or an appointment's time makes a place move with the clock: the others
-    # (nearly everyone) need no key worked out twice.
-    return all(
-        line_key(t, then) == line_key(t, now)
-        for line in earlier.lines.values()
-        for t in line
-        if t.held_until is not None or t.appointment_at is not None
-    )
+    # (nearly everyone) are not looked at.
+    return all(line_key(t, then) == line_key(t, now) for t in earlier.clocked())
+
+
+def moves_with_clock(ticket: Ticket) -> bool:
+    """Whether a waiting ticket's place in line can change with time alone."""
+    return ticket.held_until is not None or ticket.appointment_at is not None
 
 
 def read_messages(session, ticket_ids: list[int]) -> dict[int, list[Message]]:
