@@ -240,6 +240,26 @@ static Doubles *doubles_list(PyObject *seq, Py_ssize_t n) {
     return out;
 }
 
+/* Rows of indexes, each below ``bound``, laid end to end: each row's start and length in
+ * ``items`` (``capacity`` at most).  -1, with a ValueError saying ``what``, on one out of range. */
+static int flatten(const Doubles *rows, Py_ssize_t n_rows, Py_ssize_t bound, Py_ssize_t capacity, Py_ssize_t *start,
+                   Py_ssize_t *len, Py_ssize_t *items, const char *what) {
+    Py_ssize_t filled = 0;
+    for (Py_ssize_t r = 0; r < n_rows; r++) {
+        start[r] = filled;
+        len[r] = rows[r].n;
+        for (Py_ssize_t k = 0; k < rows[r].n; k++) {
+            Py_ssize_t index = (Py_ssize_t)rows[r].v[k];
+            if (index < 0 || index >= bound || filled >= capacity) {
+                PyErr_SetString(PyExc_ValueError, what);
+                return -1;
+            }
+            items[filled++] = index;
+        }
+    }
+    return 0;
+}
+
 static const char run_doc[] =
     "runs(t0, states, firsts, room_services, lines, priorities, check_ins, leave, units, no_show,\n"
     "     blocks, room_means, shapes, gaps, break_gaps, breaks, opens, quiet, band_edges, band_shifts)\n"
@@ -297,17 +317,14 @@ static PyObject *runs(PyObject *self, PyObject *args) {
     }
     S.room_means = PyMem_Calloc(S.n_rooms * S.n_lines + 1, sizeof(double));
     if (S.room_means == NULL) goto nomem;
+    Doubles *means = doubles_list(room_means_seq, S.n_rooms);
+    if (means == NULL) goto done;
     for (Py_ssize_t i = 0; i < S.n_rooms; i++) {
-        PyObject *row = PySequence_GetItem(room_means_seq, i);
-        Doubles d;
-        if (row == NULL || doubles_of(row, &d) < 0) {
-            Py_XDECREF(row);
-            goto done;
+        for (Py_ssize_t si = 0; si < S.n_lines && si < means[i].n; si++) {
+            S.room_means[i * S.n_lines + si] = means[i].v[si];
         }
-        Py_DECREF(row);
-        for (Py_ssize_t si = 0; si < S.n_lines && si < d.n; si++) S.room_means[i * S.n_lines + si] = d.v[si];
-        PyMem_Free(d.v);
     }
+    free_doubles(means, S.n_rooms);
 
     /* The lines (ticket indexes in call order) and the rooms' services, flattened. */
     line_start = PyMem_Calloc(S.n_lines + 1, sizeof(Py_ssize_t));
@@ -317,52 +334,22 @@ static PyObject *runs(PyObject *self, PyObject *args) {
     serv_start = PyMem_Calloc(S.n_rooms + 1, sizeof(Py_ssize_t));
     serv_len = PyMem_Calloc(S.n_rooms + 1, sizeof(Py_ssize_t));
     if (!line_start || !line_len || !line_items || !pointer || !serv_start || !serv_len) goto nomem;
-    Py_ssize_t filled = 0;
-    for (Py_ssize_t si = 0; si < S.n_lines; si++) {
-        PyObject *line = PySequence_GetItem(lines, si);
-        Doubles d;
-        if (line == NULL || doubles_of(line, &d) < 0) {
-            Py_XDECREF(line);
-            goto done;
-        }
-        Py_DECREF(line);
-        line_start[si] = filled;
-        line_len[si] = d.n;
-        for (Py_ssize_t k = 0; k < d.n; k++) {
-            Py_ssize_t j = (Py_ssize_t)d.v[k];
-            if (j < 0 || j >= S.n_tickets || filled >= S.n_tickets) {
-                PyMem_Free(d.v);
-                PyErr_SetString(PyExc_ValueError, "a line names a ticket that is not there");
-                goto done;
-            }
-            line_items[filled++] = j;
-        }
-        PyMem_Free(d.v);
-    }
-    Py_ssize_t total_services = 0;
+    Doubles *in_line = doubles_list(lines, S.n_lines);
+    if (in_line == NULL) goto done;
+    int bad = flatten(in_line, S.n_lines, S.n_tickets, S.n_tickets, line_start, line_len, line_items,
+                      "a line names a ticket that is not there");
+    free_doubles(in_line, S.n_lines);
+    if (bad) goto done;
     Doubles *served = doubles_list(room_services, S.n_rooms);
     if (served == NULL) goto done;
+    Py_ssize_t total_services = 0;
     for (Py_ssize_t i = 0; i < S.n_rooms; i++) total_services += served[i].n;
     serv_items = PyMem_Calloc(total_services + 1, sizeof(Py_ssize_t));
-    if (serv_items == NULL) {
-        free_doubles(served, S.n_rooms);
-        goto nomem;
-    }
-    filled = 0;
-    for (Py_ssize_t i = 0; i < S.n_rooms; i++) {
-        serv_start[i] = filled;
-        serv_len[i] = served[i].n;
-        for (Py_ssize_t k = 0; k < served[i].n; k++) {
-            Py_ssize_t si = (Py_ssize_t)served[i].v[k];
-            if (si < 0 || si >= S.n_lines) {
-                free_doubles(served, S.n_rooms);
-                PyErr_SetString(PyExc_ValueError, "a room serves a line that is not there");
-                goto done;
-            }
-            serv_items[filled++] = si;
-        }
-    }
+    bad = serv_items == NULL ? (PyErr_NoMemory(), -1)
+                             : flatten(served, S.n_rooms, S.n_lines, total_services, serv_start, serv_len, serv_items,
+                                       "a room serves a line that is not there");
     free_doubles(served, S.n_rooms);
+    if (bad) goto done;
 
     /* Each patient's patience draws: rows of Python floats, read in place. */
     unit_rows = PyMem_Calloc(S.n_tickets + 1, sizeof(PyObject *));

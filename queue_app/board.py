@@ -90,6 +90,10 @@ class QueueState:
     def line_of(self, ticket: Ticket) -> list[Ticket]:
         return self.lines.get(ticket.service_id, [])
 
+    def everyone_open(self) -> list[Ticket]:
+        """Every open ticket: those waiting, line by line, then those in the rooms."""
+        return [t for line in self.lines.values() for t in line] + list(self.in_rooms)
+
     def clocked(self) -> list[Ticket]:
         """The waiting tickets whose place can move with the clock: a late patient's hold, an
         appointment's time (``same_order``).  Worked out once per full read, then carried."""
@@ -104,8 +108,7 @@ class QueueState:
         nothing, where ``session.get`` would read each one again.  One not held (it cannot
         happen after a change; kept for safety) is read from ``session``.
         """
-        held = {t.id: t for line in self.lines.values() for t in line}
-        held.update((t.id, t) for t in self.in_rooms)
+        held = {t.id: t for t in self.everyone_open()}
         found = (held.get(i) or session.get(Ticket, i) for i in ids)
         return [t for t in found if t is not None]
 

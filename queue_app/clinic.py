@@ -135,8 +135,7 @@ class Snapshot:
     def open_ticket(self, token: str) -> Ticket | None:
         """The open ticket of this patient link, as of this snapshot (None: not open here)."""
         if "tokens" not in self._views:
-            tickets = [t for line in self.state.lines.values() for t in line] + list(self.state.in_rooms)
-            self._views["tokens"] = {t.token: t for t in tickets}
+            self._views["tokens"] = {t.token: t for t in self.state.everyone_open()}
         return self._views["tokens"].get(token)
 
 
@@ -404,7 +403,7 @@ class Clinic:
             if kept.attempts_seen != attempts:
                 # Only messages moved (sent, failed, the next channel): read those alone.
                 state = kept.state
-                ids = [t.id for line in state.lines.values() for t in line] + [t.id for t in state.in_rooms]
+                ids = [t.id for t in state.everyone_open()]
                 kept = kept.with_messages(read_messages(session, ids), attempts)
                 self._keep(kept)
             return kept

@@ -506,6 +506,12 @@ class _Patience:
         return draws
 
 
+def _visit_key(service: str, checked_in: float) -> tuple[str, float]:
+    """A visit as the calibration knows it between its first estimate and its end: the service
+    and the check-in to the millisecond (minutes since the epoch in, seconds kept)."""
+    return (service, round(checked_in * 60, 3))
+
+
 def _room_seed(seed: int, run: int, room_id: str) -> int:
     """The seed of one room's draws in one run: stable across processes (no ``hash()``)."""
     return (seed * 1009 + run) * 1_000_003 + zlib.crc32(room_id.encode("utf-8"))
@@ -663,7 +669,7 @@ class WaitEstimator:
         stats.ended += 1
         checked_in = _minutes(visit.checked_in_at)
         ended = _minutes(visit.ended_at)
-        record = self._pending.pop((visit.service, round(checked_in * 60, 3)), None)
+        record = self._pending.pop(_visit_key(visit.service, checked_in), None)
         called = _minutes(visit.called_at) if visit.called_at is not None else None
         if visit.outcome in (SERVED, NO_SHOW) and called is not None:
             waited = max(0.0, called - checked_in)
@@ -885,15 +891,17 @@ class WaitEstimator:
         units = [patience_of(ticket.id, runs) for ticket in waiting]
         single = [mine[0] if len(mine) == 1 else -1 for mine in room_services]
         ends: list[tuple[int, list[random.Random], list[float]]] = []
+        # Each room draws from a seed of its own in each run, in the order it reaches
+        # patients: a newcomer at the back of a line changes no draw (and so no estimate)
+        # of anyone ahead, and ``Forecast.extend`` can carry a run on exactly.
+        all_rngs = [
+            [random.Random(_room_seed(settings.seed, run, room_id)) for room_id in room_ids] for run in range(runs)
+        ]
+        first_calls = [[self._first_call(room_start[i], t0, day, rngs[i]) for i in range(n_rooms)] for rngs in all_rngs]
         if _compiled_runs is not None:
             # The same runs in C (``_simulation.c``): the figures to the last bit, the time a
-            # fraction.  Each room's first call is drawn here, its random numbers handed over.
-            first_calls, twisters, all_rngs = [], [], []
-            for run in range(runs):
-                rngs = [random.Random(_room_seed(settings.seed, run, room_id)) for room_id in room_ids]
-                first_calls.append([self._first_call(room_start[i], t0, day, rngs[i]) for i in range(n_rooms)])
-                twisters.append([rng.getstate() for rng in rngs])
-                all_rngs.append(rngs)
+            # fraction.  The rooms' random numbers are handed over after their first calls.
+            twisters = [[rng.getstate() for rng in rngs] for rngs in all_rngs]
             figures, free_at, moved_on = _compiled_runs(
                 t0,
                 [[state[1] for state in states] for states in twisters],
@@ -922,14 +930,8 @@ class WaitEstimator:
                 ends.append((run, all_rngs[run], free_at[run]))
         else:
             calls: list[list[float]] = [[] for _ in range(n_tickets)]
-            for run in range(runs):
-                # Each room draws from a seed of its own in each run, in the order it reaches
-                # patients: a newcomer at the back of a line changes no draw (and so no estimate)
-                # of anyone ahead, and ``Forecast.extend`` can carry a run on exactly.
-                rngs = [random.Random(_room_seed(settings.seed, run, room_id)) for room_id in room_ids]
-                heap: list[tuple[float, int]] = []
-                for i in range(n_rooms):
-                    heap.append((self._first_call(room_start[i], t0, day, rngs[i]), i))
+            for run, rngs in enumerate(all_rngs):
+                heap = [(first_call, i) for i, first_call in enumerate(first_calls[run])]
                 heapq.heapify(heap)
                 free = [0.0] * n_rooms
                 pointer = [0] * len(lines)
@@ -971,12 +973,10 @@ class WaitEstimator:
 
         result: dict[str, Estimate] = {}
         if _compiled_runs is not None:
-            pending = self._pending
+            keep_first = self._keep_first
             for j, (ticket, *figure) in enumerate(zip(waiting, *figures, strict=True)):
                 result[ticket.id] = Estimate(figure[1], figure[3], figure[4])
-                key = (ticket.service, round(keys[j][1] * 60, 3))
-                if key not in pending:
-                    pending[key] = tuple(figure)
+                keep_first(ticket.service, keys[j][1], tuple(figure))
         else:
             estimate_of = self._estimate_of
             for j, ticket in enumerate(waiting):
@@ -1009,10 +1009,12 @@ class WaitEstimator:
         times.sort()
         q10, q50, q90 = _deciles(times)
         estimate = self._range(q10, q50, q90)
-        key = (service, round(checked_in * 60, 3))
-        if key not in self._pending:
-            self._pending[key] = (q10, q50, q90, estimate.low, estimate.high)
+        self._keep_first(service, checked_in, (q10, q50, q90, estimate.low, estimate.high))
         return estimate
+
+    def _keep_first(self, service: str, checked_in: float, figures: tuple) -> None:
+        """Keep a visit's first estimate (q10, q50, q90, low, high) for the calibration."""
+        self._pending.setdefault(_visit_key(service, checked_in), figures)
 
     def _range(self, q10: float, q50: float, q90: float) -> Estimate:
         low_shift, high_shift = self._shifts(self._bands(q50))

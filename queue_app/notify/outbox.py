@@ -383,10 +383,8 @@ class Outbox:
 
     def _keys(self, ticket: Ticket, kind: str) -> tuple[str, str | None]:
         """The message's key to the patient, and to the clinic's webhook (None: no webhook)."""
-        key = self._key(ticket, kind, "patient")
-        if not self.notify.webhook_enabled:
-            return key, None
-        return key, key[: -len("patient")] + WEBHOOK
+        webhook = self._key(ticket, kind, WEBHOOK) if self.notify.webhook_enabled else None
+        return self._key(ticket, kind, "patient"), webhook
 
     def _message(
         self,
