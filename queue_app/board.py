@@ -81,6 +81,8 @@ class QueueState:
     entries: dict[int, tuple[WaitingTicket, bool]] = field(default_factory=dict, repr=False)
     #: The waiting tickets whose place can move with the clock (None: not worked out yet).
     timed: list[Ticket] | None = field(default=None, repr=False)
+    #: Keys of messages known saved (None: not worked out yet; see ``planned_keys``).
+    planned: set[str] | None = field(default=None, repr=False)
 
     @property
     def serving(self) -> dict[str, Ticket]:
@@ -100,6 +102,23 @@ class QueueState:
         if self.timed is None:
             self.timed = [t for line in self.lines.values() for t in line if moves_with_clock(t)]
         return self.timed
+
+    def planned_keys(self) -> set[str]:
+        """The dedupe keys of messages known to be saved: those of ``messages``, and those of
+        messages saved since for tickets that have closed.
+
+        Worked out once per full read, then carried on and added to as changes plan, so the
+        turn-near planning asks only about patients newly near (at 1,000 waiting hundreds may
+        be near, each told once).  A key missing here is only looked up; a key here must be
+        saved: a change whose commit fails drops its state.
+        """
+        if self.planned is None:
+            self.planned = {m.dedupe_key for held in self.messages.values() for m in held}
+        return self.planned
+
+    def carried_planned(self) -> set[str] | None:
+        """``planned`` for a state carried on from this one (its own set: it will be added to)."""
+        return set(self.planned) if self.planned is not None else None
 
     def open_tickets(self, ids: list[int], session) -> list[Ticket]:
         """The open tickets with these ids, in this order, as this state holds them.
@@ -263,6 +282,7 @@ class QueueBoard:
                 **{service_id: Wait.of(look) for service_id, look in looks.items() if look is not None},
             },
             messages=dict(earlier.messages),
+            planned=earlier.carried_planned(),
             channels={**earlier.channels, **(self.reach(queue.session, [ticket]) if self.reach else {})},
             version=0,
         )
@@ -310,6 +330,7 @@ class QueueBoard:
             in_rooms=in_rooms,
             recent_calls=recent,
             messages=messages,
+            planned=earlier.carried_planned(),
             channels=channels,
             positions=positions,
             entries={i: e for i, e in earlier.entries.items() if i not in touched},

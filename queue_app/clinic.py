@@ -353,6 +353,7 @@ class Clinic:
         # may share them with the snapshot before).
         for message in messages:
             state.messages[message.ticket_id] = [*state.messages.get(message.ticket_id, []), message]
+        state.planned_keys().update(m.dedupe_key for m in messages)
         if version is None:
             version = next_queue_version(session)
         state.version = version

@@ -47,6 +47,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 #: Priority ranks: lower goes first.  Stored on tickets and passed through here.
@@ -90,9 +91,11 @@ class EstimatorSettings:
     seed: int = 20260302
 
 
-@dataclass(frozen=True)
-class Estimate:
-    """Minutes from ``now`` until the patient is called: a central figure and an 80% range."""
+class Estimate(NamedTuple):
+    """Minutes from ``now`` until the patient is called: a central figure and an 80% range.
+
+    A named tuple, not a dataclass: a change at 1,000 waiting makes a thousand of them.
+    """
 
     minutes: float
     low: float
@@ -973,10 +976,13 @@ class WaitEstimator:
 
         result: dict[str, Estimate] = {}
         if _compiled_runs is not None:
-            keep_first = self._keep_first
-            for j, (ticket, *figure) in enumerate(zip(waiting, *figures, strict=True)):
-                result[ticket.id] = Estimate(figure[1], figure[3], figure[4])
-                keep_first(ticket.service, keys[j][1], tuple(figure))
+            q10s, q50s, q90s, lows, highs = figures
+            result = dict(zip([ticket.id for ticket in waiting], map(Estimate, q50s, lows, highs), strict=True))
+            pending = self._pending
+            for ticket, key, q10, q50, q90, low, high in zip(waiting, keys, q10s, q50s, q90s, lows, highs, strict=True):
+                visit = _visit_key(ticket.service, key[1])
+                if visit not in pending:  # each visit's first estimate kept (``_keep_first``)
+                    pending[visit] = (q10, q50, q90, low, high)
         else:
             estimate_of = self._estimate_of
             for j, ticket in enumerate(waiting):

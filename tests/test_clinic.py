@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from queue_app import create_app
 from queue_app.clinic import Clinic
 from queue_app.extensions import db
+from queue_app.models import Message
 from queue_app.notify.dispatcher import Delivery
 from queue_app.queue import Actor, IllegalTransition
 
@@ -48,18 +50,30 @@ class Door:
             return self.clinic.snapshot(session)
 
 
-@pytest.fixture
-def door(tmp_path, clock):
+def open_door(tmp_path, clock, near_positions: int = 1) -> Door:
     settings = make_settings(
         f"sqlite:///{tmp_path / 'door.db'}",
-        notify={"channels": ["sms"], "near_positions": 1, "near_minutes": 0},
+        notify={"channels": ["sms"], "near_positions": near_positions, "near_minutes": 0},
         channels={
             "sms": {"account_sid": "AC" + "1" * 32, "auth_token": "t", "from_number": "+15005550006"},
             "telegram": {"bot_token": "1:a", "bot_username": "clinic_bot", "webhook_secret": "s"},
         },
     )
     prepare_database(settings)
-    yield Door(settings, clock)
+    return Door(settings, clock)
+
+
+@pytest.fixture
+def door(tmp_path, clock):
+    yield open_door(tmp_path, clock)
+    db.session.remove()
+    db.engine.dispose()
+
+
+@pytest.fixture
+def door_near_four(tmp_path, clock):
+    """A door whose patients are near four places ahead."""
+    yield open_door(tmp_path, clock, near_positions=4)
     db.session.remove()
     db.engine.dispose()
 
@@ -232,6 +246,39 @@ def test_staff_are_sent_the_row_of_a_patient_a_change_decided_a_message_for(door
     assert row["needs_call"] is True
 
 
+def test_patients_still_near_are_not_asked_about_again_and_a_failed_commit_forgets_nothing(door_near_four):
+    """Turn near is planned once per patient; after that the planning knows it from the kept
+    state (at 1,000 waiting hundreds may be near).  A change whose commit fails leaves no key
+    behind: done again, it plans what it planned the first time."""
+    door = door_near_four
+    tickets = [door.change(check_in).result for _ in range(7)]
+    asked: list = []
+    listen = lambda *args: "messages.dedupe_key IN" in args[2] and asked.append(args[3])  # noqa: E731
+    event.listen(door.engine, "before_cursor_execute", listen)
+    door.change(lambda queue: queue.call_next("room1", STAFF), announce=True)
+    event.remove(door.engine, "before_cursor_execute", listen)
+    # Asked only about what is new: the call's message and the sixth patient, near now (the
+    # four ahead of them were near from their check-in).
+    keys = {key for params in asked for key in params if isinstance(key, str)}
+    assert keys == {f"{tickets[0].id}:called:0:patient", f"{tickets[5].id}:turn_near:0:patient"}
+
+    def fail(_session):
+        raise RuntimeError("the disk is full")
+
+    event.listen(Session, "before_commit", fail)
+    try:
+        with pytest.raises(RuntimeError):
+            door.change(lambda queue: queue.call_next("room2", STAFF), announce=True)
+    finally:
+        event.remove(Session, "before_commit", fail)
+    door.change(lambda queue: queue.call_next("room2", STAFF), announce=True)
+    with Session(door.engine) as session:
+        told = session.execute(select(Message.ticket_id, Message.kind)).all()
+    # The seventh, near since the second call, is told once; so is the second patient called.
+    assert sorted(i for i, kind in told if kind == "turn_near") == sorted(t.id for t in tickets)
+    assert sorted(i for i, kind in told if kind == "called") == [tickets[0].id, tickets[1].id]
+
+
 def test_a_whole_answer_names_no_earlier_event_so_a_phone_never_loops_asking_again(door):
     first = door.change(check_in).result
     second = door.change(check_in).result
@@ -329,8 +376,6 @@ def test_a_state_carried_on_through_calls_and_finishes_is_what_reading_everythin
     Late patients are passed over and held, and their holds run out as the clock moves."""
     import random
 
-    from sqlalchemy import event
-
     from queue_app.queue import QueueError
 
     rng = random.Random(seed)
@@ -353,6 +398,9 @@ def test_a_state_carried_on_through_calls_and_finishes_is_what_reading_everythin
             continue
         reads_lines = any("ORDER BY tickets.service_id, tickets.priority" in s for s in statements)
         kept = door.snapshot()
+        # What the planning takes as told without asking has been saved, every key of it.
+        with Session(door.engine) as session:
+            assert kept.state.planned_keys() <= set(session.scalars(select(Message.dedupe_key)))
         if kind not in ("check_in", "transfer", "pause", "late", "here"):
             carried += not reads_lines
         with Session(door.engine, expire_on_commit=False) as session:

@@ -297,18 +297,16 @@ class Outbox:
     def _planned_before(self, session: Session, state: QueueState, keyed: list[tuple]) -> set[str]:
         """Which of the keys of ``keyed`` (ticket, kind, key, webhook key or None) were planned already.
 
-        Those among the state's messages are known without asking (a patient near stays
-        near change after change: at 1,000 waiting hundreds may be, each planned once);
-        only the rest are looked up.  The state never holds a message that was not saved: a
-        change whose commit fails drops its state.
+        Those the state knows saved are known without asking (a patient near stays near
+        change after change: at 1,000 waiting hundreds may be, each planned once); only the
+        rest are looked up.
         """
-        messages = state.messages
-        held = {m.dedupe_key for ticket, *_ in keyed for m in messages.get(ticket.id, ())}
         keys = {key for _, _, *both in keyed for key in both if key is not None}
-        unknown = keys - held
+        unknown = keys - state.planned_keys()
+        held = keys - unknown
         if unknown:
             held.update(session.scalars(select(Message.dedupe_key).where(Message.dedupe_key.in_(unknown))))
-        return held & keys
+        return held
 
     def relay_answer(
         self, session: Session, ticket: Ticket, answer_id: int, now: datetime, base_url: str
