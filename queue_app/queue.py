@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .estimate import PRIORITY_APPOINTMENT, PRIORITY_URGENT, PRIORITY_WALK_IN
 from .late_hold import call_order, line_key
@@ -447,6 +448,8 @@ class ClinicQueue:
             ).rowcount
             if claimed_room != 1:
                 raise RoomBusy("this room has just called someone; press again if needed", "room")
+            # The patient's row comes back with the claim (RETURNING): the ticket as it is
+            # now, without reading it again.
             claimed_ticket = self.session.execute(
                 update(Ticket)
                 .where(Ticket.id == candidate.id, Ticket.status == WAITING)
@@ -457,13 +460,13 @@ class ClinicQueue:
                     call_count=1,
                     version=Ticket.version + 1,
                 )
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            if claimed_ticket == 1:
-                self.session.refresh(candidate)
-                self.session.refresh(room)
-                self._log(candidate, "called", actor, now, room_id=room.id)
-                return candidate
+                .returning(Ticket),
+                execution_options={"synchronize_session": False, "populate_existing": True},
+            ).scalar_one_or_none()
+            if claimed_ticket is not None:
+                set_committed_value(room, "current_ticket_id", candidate.id)
+                self._log(claimed_ticket, "called", actor, now, room_id=room.id)
+                return claimed_ticket
             # Another room took this patient in the same instant: give the room back and
             # look again.  Nobody is skipped: the patient we lost is in the other room.
             self.session.execute(
@@ -736,15 +739,19 @@ class ClinicQueue:
         """Free the room the ticket held, if it still holds it."""
         if ticket.room_id is None:
             return
-        self.session.execute(
+        released = self.session.execute(
             update(Room)
             .where(Room.id == ticket.room_id, Room.current_ticket_id == ticket.id)
             .values(current_ticket_id=None)
             .execution_options(synchronize_session=False)
-        )
+        ).rowcount
         room = self.session.get(Room, ticket.room_id)
-        if room is not None:
-            self.session.refresh(room, ["current_ticket_id"])
+        if room is None:
+            return
+        if released == 1:
+            set_committed_value(room, "current_ticket_id", None)  # what the row now says
+        else:
+            self.session.refresh(room, ["current_ticket_id"])  # someone else's now: as it is
 
     def _log(
         self,

@@ -18,6 +18,7 @@ while nothing changed.  After a change, ``SocketIOPublisher`` sends each audienc
 from __future__ import annotations
 
 import logging
+import threading
 
 from flask import request
 from flask_socketio import join_room
@@ -55,6 +56,10 @@ class SocketIOPublisher:
 
     def __init__(self, settings) -> None:
         self.settings = settings
+        #: One change's events at a time, in order: another change made while this one lets
+        #: its first events leave waits, rather than overtake its boards (clients would see a
+        #: number skipped and ask again).  Green under eventlet (the server monkey-patches).
+        self._in_order = threading.Lock()
 
     def changed(self, snapshot, tickets, called, moved=(), noted=()) -> None:
         """Send each audience its view of the snapshot, the changed tickets to their patients,
@@ -67,15 +72,20 @@ class SocketIOPublisher:
         announcement has already told); events leave in the order they are handed over.
         """
         server, queued = socketio.server, bool(self.settings.message_queue)
-        if called is not None:
-            socketio.emit("called", snapshot.call(self.settings, called), to=[PUBLIC, STAFF])
-        send_each(server, self._personal(snapshot, tickets, moved, queued), queued=queued)
-        if listened(server, PUBLIC, queued=queued):
-            socketio.emit("queue", snapshot.public(self.settings), to=PUBLIC)
-        if listened(server, STAFF, queued=queued):
-            # Staff hold the whole view from their connect; each change sends what it changed.
-            staff_rows = [*tickets, *noted]
-            socketio.emit("staff_changes", snapshot.staff_changes(self.settings, staff_rows, moved), to=STAFF)
+        with self._in_order:
+            if called is not None:
+                socketio.emit("called", snapshot.call(self.settings, called), to=[PUBLIC, STAFF])
+            send_each(server, self._personal(snapshot, tickets, moved, queued), queued=queued)
+            # Let the announcement and each patient's news leave before the boards are handed
+            # over: a socket's writer sends all it holds when it runs, and a TV's would send
+            # its 3 KB board with the announcement, ahead of a thousand phones' places.
+            socketio.sleep(0)
+            if listened(server, PUBLIC, queued=queued):
+                socketio.emit("queue", snapshot.public(self.settings), to=PUBLIC)
+            if listened(server, STAFF, queued=queued):
+                # Staff hold the whole view from their connect; each change sends what it changed.
+                staff_rows = [*tickets, *noted]
+                socketio.emit("staff_changes", snapshot.staff_changes(self.settings, staff_rows, moved), to=STAFF)
         # Every event of this change is handed over: let them leave now, before the rest of
         # the request (its answer, waking the sender), which no phone waits for.  Under
         # eventlet each socket writes in its own green thread, which runs only when this one
