@@ -36,7 +36,7 @@ from . import payloads
 from .board import QueueBoard, QueueState, read_messages
 from .config import Settings
 from .conversations import Inbox
-from .models import Conversation, ConversationMessage, MessageAttempt, QueueVersion, Ticket
+from .models import MESSAGE_QUEUED, Conversation, ConversationMessage, MessageAttempt, QueueVersion, Ticket
 from .notify.outbox import ANSWER, Outbox
 from .queue import ClinicQueue
 
@@ -106,9 +106,11 @@ class Snapshot:
         """
         return {**payloads.patient_ticket(settings, self.state, ticket), **self.personal(ticket.id, whole=whole)}
 
-    def place(self, ticket_id: int) -> dict:
-        """A waiting patient's place and range (the ``place`` event)."""
-        return payloads.place(self.state, ticket_id, self.personal(ticket_id))
+    def place(self, ticket_id: int) -> str:
+        """A waiting patient's place and range: the ``place`` event, as JSON text."""
+        return payloads.place(
+            self.state, ticket_id, self.version, self.state.marks.get(ticket_id), self._since.get(ticket_id)
+        )
 
     def moved_since(self, earlier: Snapshot | None) -> list[int]:
         """The waiting patients (ids) whose place or range is not what ``earlier`` told them.
@@ -370,7 +372,9 @@ class Clinic:
         noted_ids = [i for i in dict.fromkeys(m.ticket_id for m in messages) if i is not None and i not in touched_ids]
         noted = state.open_tickets(noted_ids, session) if noted_ids else []
         self.publisher.changed(snapshot, touched, called, moved, noted)
-        if messages and self.wake is not None:
+        # The sender wakes for messages to send, not for those decided and skipped (a
+        # patient who follows the TV, one near at check-in) or failed to the call list.
+        if self.wake is not None and any(m.status == MESSAGE_QUEUED for m in messages):
             self.wake()
         queue.happened.clear()
         return Change(result, snapshot, messages)

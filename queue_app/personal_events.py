@@ -6,7 +6,8 @@ way through python-socketio (arguments sorted out, the room looked up, a packet 
 checked for binary parts and encoded, the message queue asked) and the server spent more
 on that than on the change itself.  Here each event is encoded once, as the same packet
 python-socketio would build, and given to the sockets of its room on this process; a
-ticket's room with nobody in it here costs only the lookup.
+ticket's room with nobody in it here costs only the lookup.  A batch carries each event as
+its packet's text, so that every process sends what was encoded once.
 
 With several server processes the whole batch goes through the message queue as one
 message (the event ``EACH``), not one per phone: each process sends its own clients their
@@ -25,10 +26,11 @@ from socketio import packet as sio_packet
 #: that room: a manager that did not know the batch would send it to nobody.
 EACH = "__each__"
 NAMESPACE = "/"
+_EVENT = str(sio_packet.EVENT)
 
 
-def send_each(server, batch: Iterable[tuple[str, str, dict]], *, queued: bool) -> None:
-    """Send each ``(room, event, data)`` of ``batch`` to the clients in that room.
+def send_each(server, batch: Iterable[tuple[str, str]], *, queued: bool) -> None:
+    """Send each ``(room, packet text)`` of ``batch`` (``event_packet``) to the clients in that room.
 
     ``server``: python-socketio's ``Server``; ``queued``: a message queue joins the server
     processes, so the batch goes through it (and comes back to ``send_local`` on each).
@@ -39,22 +41,31 @@ def send_each(server, batch: Iterable[tuple[str, str, dict]], *, queued: bool) -
         send_local(server, batch)
 
 
-def send_local(server, batch: Iterable[tuple[str, str, dict]]) -> int:
+def send_local(server, batch: Iterable[tuple[str, str]]) -> int:
     """Send each item to the clients of its room connected to this process; how many sends."""
     rooms = server.manager.rooms.get(NAMESPACE, {})
-    # The text python-socketio's ``Packet.encode`` makes of an event in the default namespace
-    # (our views are JSON: never the binary kind, which it would first look for, part by part).
-    encode, event_type = compact_encoder(server.packet_class.json), str(sio_packet.EVENT)
     sent = 0
-    for room, event, data in batch:
+    for room, text in batch:
         members = rooms.get(room)
         if not members:
             continue
-        packet = eio_packet.Packet(eio_packet.MESSAGE, event_type + encode([event, data]))
+        packet = eio_packet.Packet(eio_packet.MESSAGE, text)
         for eio_sid in list(members.values()):
             server._send_eio_packet(eio_sid, packet)
             sent += 1
     return sent
+
+
+def event_packet(encode: Callable[[object], str], event: str, data) -> str:
+    """The text python-socketio's ``Packet.encode`` makes of an event in the default namespace
+    (our views are JSON: never the binary kind, which it would first look for, part by part).
+    ``encode``: ``compact_encoder`` of the server's JSON module."""
+    return _EVENT + encode([event, data])
+
+
+def event_packet_of_json(event: str, data_json: str) -> str:
+    """``event_packet`` of data already written as JSON text (``payloads.place``)."""
+    return f'{_EVENT}["{event}",{data_json}]'
 
 
 def listened(server, room: str, *, queued: bool) -> bool:

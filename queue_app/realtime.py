@@ -27,7 +27,7 @@ from sqlalchemy import select
 from .auth import DEVICE_COOKIE, principal_for_device, principal_for_token, principal_for_user
 from .extensions import db, socketio
 from .models import StaffUser
-from .personal_events import listened, send_each
+from .personal_events import compact_encoder, event_packet, event_packet_of_json, listened, send_each
 from .queue import NotFound
 from .runtime import clinic_queue, runtime
 from .staff_sessions import signed_in_user
@@ -93,16 +93,17 @@ class SocketIOPublisher:
         socketio.sleep(0)
 
     def _personal(self, snapshot, tickets, moved, queued: bool):
-        """(room, event, view) for each patient this change sends something to."""
+        """(room, event packet text) for each patient this change sends something to."""
         server = socketio.server
+        encode = compact_encoder(server.packet_class.json)
         for ticket in tickets:
             room = ticket_room(ticket.id)
             if listened(server, room, queued=queued):
-                yield room, "ticket", snapshot.patient(self.settings, ticket, whole=False)
+                yield room, event_packet(encode, "ticket", snapshot.patient(self.settings, ticket, whole=False))
         for ticket_id in moved:
             room = ticket_room(ticket_id)
             if listened(server, room, queued=queued):
-                yield room, "place", snapshot.place(ticket_id)
+                yield room, event_packet_of_json("place", snapshot.place(ticket_id))
 
     def delivered(self, delivery) -> None:
         """Tell staff how a message went."""

@@ -107,7 +107,7 @@ class ResyncingRedisManager(socketio.RedisManager):
         if message.get("event") == EACH:
             data = message.get("data")
             if isinstance(data, list) and len(data) == 1 and isinstance(data[0], list):
-                send_local(self.server, (tuple(item) for item in data[0] if len(item) == 3))
+                send_local(self.server, (tuple(item) for item in data[0] if len(item) == 2))
             return None
         return super()._handle_emit(message)
 

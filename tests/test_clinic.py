@@ -458,3 +458,14 @@ def test_an_appointments_time_coming_between_two_changes_is_not_carried_over(doo
     assert [t.id for t in door.snapshot().state.lines["general"]][-1] == booked.id
     kept = _recalled_every_50_seconds(door, clock, called, times=10)
     assert [t.id for t in kept.state.lines["general"]][0] == booked.id  # its time came
+
+
+def test_the_sender_is_woken_for_messages_to_send_not_for_those_skipped(door):
+    woken: list[int] = []
+    door.clinic.wake = lambda: woken.append(1)
+    tv_only = door.change(lambda queue: check_in(queue, phone=None))
+    # Decided and skipped (no number: the patient follows the TV): nothing for the sender.
+    assert tv_only.messages and {m.status for m in tv_only.messages} == {"skipped"}
+    assert woken == []
+    door.change(check_in)  # a number: the check-in text is queued
+    assert woken == [1]
