@@ -175,45 +175,65 @@ static double spot(const double *sorted, Py_ssize_t n, double q) {
     return sorted[i] * (1 - frac) + sorted[i + 1] * frac;
 }
 
-static int twister_of(PyObject *state, Twister *out) {
-    /* The middle of ``Random.getstate()``: 624 words and the index. */
-    if (!PyTuple_Check(state) || PyTuple_GET_SIZE(state) != MT_N + 1) {
-        PyErr_SetString(PyExc_ValueError, "a Mersenne Twister state of 625 numbers was expected");
+/* CPython's ``random.seed(n)`` for a whole number ``n >= 0`` (``init_by_array`` of its 32-bit
+   words, least significant first), so that a room's numbers start where Python's would. */
+static void seed_twister(Twister *t, const uint32_t *key, size_t key_length) {
+    uint32_t *mt = t->mt;
+    size_t i, j, k;
+    mt[0] = 19650218U;
+    for (i = 1; i < MT_N; i++) mt[i] = (1812433253U * (mt[i - 1] ^ (mt[i - 1] >> 30)) + (uint32_t)i);
+    i = 1;
+    j = 0;
+    k = (MT_N > key_length ? MT_N : key_length);
+    for (; k; k--) {
+        mt[i] = (mt[i] ^ ((mt[i - 1] ^ (mt[i - 1] >> 30)) * 1664525U)) + key[j] + (uint32_t)j;
+        i++;
+        j++;
+        if (i >= MT_N) {
+            mt[0] = mt[MT_N - 1];
+            i = 1;
+        }
+        if (j >= key_length) j = 0;
+    }
+    for (k = MT_N - 1; k; k--) {
+        mt[i] = (mt[i] ^ ((mt[i - 1] ^ (mt[i - 1] >> 30)) * 1566083941U)) - (uint32_t)i;
+        i++;
+        if (i >= MT_N) {
+            mt[0] = mt[MT_N - 1];
+            i = 1;
+        }
+    }
+    mt[0] = 0x80000000U;
+    t->index = MT_N;
+}
+
+static int twister_of(PyObject *spec, Twister *out) {
+    /* A room's numbers as Python left them: (its seed as little-endian bytes, words drawn since). */
+    PyObject *key_bytes;
+    Py_ssize_t drawn;
+    if (!PyTuple_Check(spec) || !PyArg_ParseTuple(spec, "Sn", &key_bytes, &drawn)) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "(seed bytes, words drawn) was expected");
         return -1;
     }
-    for (int k = 0; k < MT_N; k++) {
-        unsigned long w = PyLong_AsUnsignedLong(PyTuple_GET_ITEM(state, k));
-        if (w == (unsigned long)-1 && PyErr_Occurred()) return -1;
-        out->mt[k] = (uint32_t)w;
-    }
-    long index = PyLong_AsLong(PyTuple_GET_ITEM(state, MT_N));
-    if (index == -1 && PyErr_Occurred()) return -1;
-    if (index < 0 || index > MT_N) {
-        PyErr_SetString(PyExc_ValueError, "a Mersenne Twister index out of range");
+    Py_ssize_t n = PyBytes_GET_SIZE(key_bytes);
+    if (n == 0 || n % 4 != 0 || n > 4 * 64 || drawn < 0) {
+        PyErr_SetString(PyExc_ValueError, "a seed of 1 to 64 whole 32-bit words was expected");
         return -1;
     }
-    out->index = (int)index;
+    uint32_t key[64];
+    const unsigned char *b = (const unsigned char *)PyBytes_AS_STRING(key_bytes);
+    for (Py_ssize_t w = 0; w < n / 4; w++)
+        key[w] = (uint32_t)b[4 * w] | (uint32_t)b[4 * w + 1] << 8 | (uint32_t)b[4 * w + 2] << 16 |
+                 (uint32_t)b[4 * w + 3] << 24;
+    seed_twister(out, key, (size_t)(n / 4));
+    for (Py_ssize_t d = 0; d < drawn; d++) genrand(out);
     return 0;
 }
 
 static PyObject *state_of(const Twister *t) {
-    PyObject *words = PyTuple_New(MT_N + 1);
-    if (words == NULL) return NULL;
-    for (int k = 0; k < MT_N; k++) {
-        PyObject *w = PyLong_FromUnsignedLong(t->mt[k]);
-        if (w == NULL) {
-            Py_DECREF(words);
-            return NULL;
-        }
-        PyTuple_SET_ITEM(words, k, w);
-    }
-    PyObject *index = PyLong_FromLong(t->index);
-    if (index == NULL) {
-        Py_DECREF(words);
-        return NULL;
-    }
-    PyTuple_SET_ITEM(words, MT_N, index);
-    return words;
+    /* (the 624 words as native 32-bit integers, the index): ``Forecast`` makes a state of it
+       for ``Random.setstate`` only if a newcomer is carried on. */
+    return Py_BuildValue("(y#i)", (const char *)t->mt, (Py_ssize_t)sizeof(t->mt), t->index);
 }
 
 static void free_doubles(Doubles *d, Py_ssize_t n) {
@@ -261,9 +281,9 @@ static int flatten(const Doubles *rows, Py_ssize_t n_rows, Py_ssize_t bound, Py_
 }
 
 static const char run_doc[] =
-    "runs(t0, states, firsts, room_services, lines, priorities, check_ins, leave, units, no_show,\n"
+    "runs(t0, seeds, firsts, room_services, lines, priorities, check_ins, leave, units, no_show,\n"
     "     blocks, room_means, shapes, gaps, break_gaps, breaks, opens, quiet, band_edges, band_shifts)\n"
-    "-> ((q10, q50, q90, low, high) per ticket, free per run, twister states per run)\n\n"
+    "-> ((q10, q50, q90, low, high) per ticket, free per run, (words, index) per run and room)\n\n"
     "The simulation runs of ``WaitEstimator.forecast``; see estimate.py for each argument.";
 
 static PyObject *runs(PyObject *self, PyObject *args) {

@@ -42,6 +42,7 @@ import heapq
 import math
 import random
 import zlib
+from array import array
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -515,6 +516,22 @@ def _visit_key(service: str, checked_in: float) -> tuple[str, float]:
     return (service, round(checked_in * 60, 3))
 
 
+class _CountedRandom(random.Random):
+    """A room's random numbers, counting the draws (the C runs take them on from there)."""
+
+    drawn = 0
+
+    def random(self) -> float:
+        self.drawn += 1
+        return super().random()
+
+
+def _seed_bytes(seed: int) -> bytes:
+    """``seed`` as ``random.seed`` takes a whole number: its 32-bit words, least significant first."""
+    seed = abs(seed)
+    return seed.to_bytes(max(1, (seed.bit_length() + 31) // 32) * 4, "little")
+
+
 def _room_seed(seed: int, run: int, room_id: str) -> int:
     """The seed of one room's draws in one run: stable across processes (no ``hash()``)."""
     return (seed * 1009 + run) * 1_000_003 + zlib.crc32(room_id.encode("utf-8"))
@@ -541,8 +558,20 @@ class Forecast:
     rooms_of: list[list[int]]
     leave: list[float]
     ends: list[tuple[int, list[random.Random], list[float]]]
+    #: From the C runs: each room's (words, index) where its run ended, not yet given to its
+    #: Random (``_settle``).  None: the Random objects are where the runs left them.
+    unsettled: list | None
     rooms_next: Callable[[random.Random, int, int, float], float]
     estimates: dict[str, Estimate]
+
+    def _settle(self) -> None:
+        """Give each room's Random its numbers as the C runs left them (once, on first use)."""
+        if self.unsettled is None:
+            return
+        for (_, rngs, _), states in zip(self.ends, self.unsettled, strict=True):
+            for rng, (words, index) in zip(rngs, states, strict=True):
+                rng.setstate((rng.VERSION, (*array("I", words), index), rng.gauss_next))
+        self.unsettled = None
 
     def extend(self, ticket: WaitingTicket, now: datetime | None = None) -> Estimate | None:
         """The newcomer's estimate, and the runs carried on past them; None if it cannot be.
@@ -558,6 +587,7 @@ class Forecast:
         if si is None or key <= self.last_key or run_count(settings, self.size + 1) != self.runs:
             return None
         start = self._start(now)
+        self._settle()
         times = [self._step(si, run, rngs, free, ticket.id, start) for run, rngs, free in self.ends]
         self.size += 1
         self.last_key = key
@@ -897,17 +927,20 @@ class WaitEstimator:
         # Each room draws from a seed of its own in each run, in the order it reaches
         # patients: a newcomer at the back of a line changes no draw (and so no estimate)
         # of anyone ahead, and ``Forecast.extend`` can carry a run on exactly.
-        all_rngs = [
-            [random.Random(_room_seed(settings.seed, run, room_id)) for room_id in room_ids] for run in range(runs)
-        ]
+        seeds = [[_room_seed(settings.seed, run, room_id) for room_id in room_ids] for run in range(runs)]
+        all_rngs = [[_CountedRandom(seed) for seed in run_seeds] for run_seeds in seeds]
         first_calls = [[self._first_call(room_start[i], t0, day, rngs[i]) for i in range(n_rooms)] for rngs in all_rngs]
+        unsettled = None
         if _compiled_runs is not None:
             # The same runs in C (``_simulation.c``): the figures to the last bit, the time a
-            # fraction.  The rooms' random numbers are handed over after their first calls.
-            twisters = [[rng.getstate() for rng in rngs] for rngs in all_rngs]
-            figures, free_at, moved_on = _compiled_runs(
+            # fraction.  Each room's numbers are taken on after its first calls: C seeds its
+            # own twister as Python did and skips the words those calls drew.
+            figures, free_at, unsettled = _compiled_runs(
                 t0,
-                [[state[1] for state in states] for states in twisters],
+                [
+                    [(_seed_bytes(seed), 2 * rng.drawn) for seed, rng in zip(run_seeds, rngs, strict=True)]
+                    for run_seeds, rngs in zip(seeds, all_rngs, strict=True)
+                ],
                 first_calls,
                 room_services,
                 lines,
@@ -927,10 +960,9 @@ class WaitEstimator:
                 CALIBRATION_BANDS,
                 [shift for band in range(len(CALIBRATION_BANDS) + 1) for shift in self._shifts(band)],
             )
-            for run in range(runs):
-                for rng, before, words in zip(all_rngs[run], twisters[run], moved_on[run], strict=True):
-                    rng.setstate((before[0], words, before[2]))
-                ends.append((run, all_rngs[run], free_at[run]))
+            # The rooms' numbers as the runs left them are given to the Random objects only
+            # if a newcomer is carried on (``Forecast.extend``): most forecasts never are.
+            ends.extend((run, all_rngs[run], free_at[run]) for run in range(runs))
         else:
             calls: list[list[float]] = [[] for _ in range(n_tickets)]
             for run, rngs in enumerate(all_rngs):
@@ -1000,6 +1032,7 @@ class WaitEstimator:
             rooms_of=rooms_of,
             leave=leave,
             ends=ends,
+            unsettled=unsettled,
             rooms_next=rooms_next,
             estimates=result,
         )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import os
 import random
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -118,6 +119,22 @@ def test_the_runs_in_c_give_what_the_python_loop_gives(seed, monkeypatch):
     assert compiled[1] == python[1]  # the first estimates kept for the calibration
     assert compiled[2:] == python[2:]  # the runs carried on: a newcomer, walk-ins, when rooms are free
     assert len(compiled[0]) == len(waiting)
+
+
+@pytest.mark.parametrize("clinic_seed", [0, 1, 2**32 - 1, 2**32, 2**80 + 7])
+def test_the_c_runs_seed_each_room_as_python_does_whatever_the_clinics_seed(clinic_seed, monkeypatch):
+    """C seeds each room's twister from its seed, as ``random.seed`` does, and skips the words
+    the first calls drew: a seed of one 32-bit word, of several, and of none (zero) alike."""
+    rng = random.Random(clinic_seed % 1000)
+    now = datetime(2026, 12, 1, 10, 30, tzinfo=TZ)
+    waiting, rooms = clinic_now(rng, now)
+    clinic = learned(random.Random(7), False)
+    clinic.settings = replace(clinic.settings, seed=clinic_seed)
+    compiled = everything_a_forecast_gives(
+        copy.deepcopy(clinic), now, waiting, rooms, estimate._compiled_runs, monkeypatch
+    )
+    python = everything_a_forecast_gives(copy.deepcopy(clinic), now, waiting, rooms, None, monkeypatch)
+    assert compiled == python
 
 
 def test_the_clinics_compared_have_calibrated_ranges():
