@@ -216,16 +216,21 @@ static int twister_of(PyObject *spec, Twister *out) {
         return -1;
     }
     Py_ssize_t n = PyBytes_GET_SIZE(key_bytes);
-    if (n == 0 || n % 4 != 0 || n > 4 * 64 || drawn < 0) {
-        PyErr_SetString(PyExc_ValueError, "a seed of 1 to 64 whole 32-bit words was expected");
+    if (n == 0 || n % 4 != 0 || drawn < 0) {
+        PyErr_SetString(PyExc_ValueError, "a seed of whole 32-bit words was expected");
         return -1;
     }
-    uint32_t key[64];
+    uint32_t *key = PyMem_Malloc((size_t)n);
+    if (key == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
     const unsigned char *b = (const unsigned char *)PyBytes_AS_STRING(key_bytes);
     for (Py_ssize_t w = 0; w < n / 4; w++)
         key[w] = (uint32_t)b[4 * w] | (uint32_t)b[4 * w + 1] << 8 | (uint32_t)b[4 * w + 2] << 16 |
                  (uint32_t)b[4 * w + 3] << 24;
     seed_twister(out, key, (size_t)(n / 4));
+    PyMem_Free(key);
     for (Py_ssize_t d = 0; d < drawn; d++) genrand(out);
     return 0;
 }

@@ -30,6 +30,9 @@ HISTORY_DAYS = 14
 HISTORY_LIMIT = 5000
 
 
+_new_tuple = tuple.__new__
+
+
 class Wait(NamedTuple):
     """A rounded estimate in whole minutes, as patients are shown it.
 
@@ -42,10 +45,9 @@ class Wait(NamedTuple):
 
     @classmethod
     def of(cls, estimate: Estimate) -> Wait:
-        minutes = max(0, round(estimate.minutes))
-        low = max(0, min(minutes, math.floor(estimate.low)))
-        high = max(minutes, math.ceil(estimate.high))
-        return cls(minutes, low, high)
+        q50, low, high = estimate
+        minutes = max(0, round(q50))
+        return _new_tuple(cls, (minutes, max(0, min(minutes, math.floor(low))), max(minutes, math.ceil(high))))
 
 
 @dataclass
@@ -229,7 +231,8 @@ class QueueBoard:
             for key, estimate in estimates.items():
                 state.next_walk_in[key[5:]] = Wait.of(estimate)
         else:
-            state.waits = {i: Wait.of(estimates[entry.id]) for i, (entry, _) in entries.items()}
+            of = Wait.of
+            state.waits = {i: of(estimates[entry.id]) for i, (entry, _) in entries.items()}
         if forecast is not None and not simulated_walk_ins:
             # A walk-in checking in now would join the end of each line (empty ones are
             # simulated too, with nobody in them): a look at the runs' end.

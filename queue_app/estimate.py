@@ -41,8 +41,8 @@ from __future__ import annotations
 import heapq
 import math
 import random
+import struct
 import zlib
-from array import array
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -516,6 +516,10 @@ def _visit_key(service: str, checked_in: float) -> tuple[str, float]:
     return (service, round(checked_in * 60, 3))
 
 
+#: A twister's 624 words as the C runs hand them back: native order, 32 bits each.
+_WORDS = struct.Struct("=624I")
+
+
 class _CountedRandom(random.Random):
     """A room's random numbers, counting the draws (the C runs take them on from there)."""
 
@@ -570,7 +574,7 @@ class Forecast:
             return
         for (_, rngs, _), states in zip(self.ends, self.unsettled, strict=True):
             for rng, (words, index) in zip(rngs, states, strict=True):
-                rng.setstate((rng.VERSION, (*array("I", words), index), rng.gauss_next))
+                rng.setstate((rng.VERSION, (*_WORDS.unpack(words), index), rng.gauss_next))
         self.unsettled = None
 
     def extend(self, ticket: WaitingTicket, now: datetime | None = None) -> Estimate | None:
@@ -928,7 +932,9 @@ class WaitEstimator:
         # patients: a newcomer at the back of a line changes no draw (and so no estimate)
         # of anyone ahead, and ``Forecast.extend`` can carry a run on exactly.
         seeds = [[_room_seed(settings.seed, run, room_id) for room_id in room_ids] for run in range(runs)]
-        all_rngs = [[_CountedRandom(seed) for seed in run_seeds] for run_seeds in seeds]
+        # Counted only where C takes the numbers on: the Python loop draws thousands more.
+        make_rng = _CountedRandom if _compiled_runs is not None else random.Random
+        all_rngs = [[make_rng(seed) for seed in run_seeds] for run_seeds in seeds]
         first_calls = [[self._first_call(room_start[i], t0, day, rngs[i]) for i in range(n_rooms)] for rngs in all_rngs]
         unsettled = None
         if _compiled_runs is not None:

@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .estimate import PRIORITY_APPOINTMENT, PRIORITY_URGENT, PRIORITY_WALK_IN
@@ -210,7 +210,8 @@ class ClinicQueue:
 
     def room(self, room_id: str) -> Room:
         """An active room, or ``NotFound``."""
-        room = self.session.get(Room, room_id)
+        # With its services in the same query (a call reads them at once).
+        room = self.session.get(Room, room_id, options=[joinedload(Room.services)])
         if room is None or not room.active:
             raise NotFound(f"unknown room {room_id!r}", field="room")
         return room

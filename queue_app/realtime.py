@@ -56,9 +56,11 @@ class SocketIOPublisher:
 
     def __init__(self, settings) -> None:
         self.settings = settings
-        #: One change's events at a time, in order: another change made while this one lets
-        #: its first events leave waits, rather than overtake its boards (clients would see a
-        #: number skipped and ask again).  Green under eventlet (the server monkey-patches).
+        #: One change's events at a time: another change made while this one lets its first
+        #: events leave waits, rather than overtake its boards (clients would see a number
+        #: skipped and ask again).  Changes reach here in the order they committed: nothing
+        #: between a commit and its publishing yields.  Green under eventlet (the server
+        #: monkey-patches before it builds the app).
         self._in_order = threading.Lock()
 
     def changed(self, snapshot, tickets, called, moved=(), noted=()) -> None:

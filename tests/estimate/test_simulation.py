@@ -121,7 +121,7 @@ def test_the_runs_in_c_give_what_the_python_loop_gives(seed, monkeypatch):
     assert len(compiled[0]) == len(waiting)
 
 
-@pytest.mark.parametrize("clinic_seed", [0, 1, 2**32 - 1, 2**32, 2**80 + 7])
+@pytest.mark.parametrize("clinic_seed", [0, 1, 2**32 - 1, 2**32, 2**80 + 7, 2**2100 + 3])
 def test_the_c_runs_seed_each_room_as_python_does_whatever_the_clinics_seed(clinic_seed, monkeypatch):
     """C seeds each room's twister from its seed, as ``random.seed`` does, and skips the words
     the first calls drew: a seed of one 32-bit word, of several, and of none (zero) alike."""
