@@ -469,3 +469,21 @@ def test_the_sender_is_woken_for_messages_to_send_not_for_those_skipped(door):
     assert woken == []
     door.change(check_in)  # a number: the check-in text is queued
     assert woken == [1]
+
+
+def test_a_patient_following_the_tv_who_leaves_a_number_while_near_is_told_after_all(door):
+    first = door.change(check_in).result
+    door.change(check_in)
+    tv_only = door.change(lambda queue: check_in(queue, phone=None)).result  # not near yet: third
+    door.change(lambda queue: queue.call_next("room1", STAFF), announce=True)  # one ahead now: near
+    door.change(lambda queue: queue.give_phone(queue.ticket(tv_only.id), "+821055556666"))
+    door.change(lambda queue: queue.start(first.id, STAFF))  # a later change decides nothing more
+    with Session(door.engine) as session:
+        near = session.execute(
+            select(Message.status, Message.channel, Message.last_error).where(
+                Message.ticket_id == tv_only.id, Message.kind == "turn_near"
+            )
+        ).all()
+    # Decided while they followed the TV (nothing to send), then sent once they could be reached.
+    assert sorted((status, channel or "") for status, channel, _ in near) == [("queued", "sms"), ("skipped", "")]
+    assert any(error and error.startswith("TV only") for _, _, error in near)

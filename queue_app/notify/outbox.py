@@ -377,7 +377,12 @@ class Outbox:
         # Every recall is news of its own ("called again, 2nd call"); the rest happen once
         # per line the ticket waits in.
         kind_key = f"{kind}{ticket.call_count}" if kind == "recalled" else kind
-        return f"{ticket.id}:{kind_key}:{ticket.transfer_count}:{route}"
+        key = f"{ticket.id}:{kind_key}:{ticket.transfer_count}:{route}"
+        if kind == "turn_near" and route == "patient" and not ticket.has_contact:
+            # Decided for a patient who follows the TV: one who then leaves a number or
+            # turns on notifications while still near is told after all.
+            key += ":tv"
+        return key
 
     def _keys(self, ticket: Ticket, kind: str) -> tuple[str, str | None]:
         """The message's key to the patient, and to the clinic's webhook (None: no webhook)."""
