@@ -93,5 +93,8 @@
   $("appointment-back").addEventListener("click", function () { clear(); kiosk.show("start"); });
   $("appointment-form").addEventListener("submit", find);
   document.addEventListener("kiosk:texts", applyTexts);
+  // The kiosk may have shown its texts before this script arrived (its setup came back first):
+  // without this the "I have an appointment" button stays empty until the language changes.
+  if (kiosk.hasTexts()) applyTexts();
   document.addEventListener("kiosk:reset", clear);
 })();

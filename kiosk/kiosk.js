@@ -37,6 +37,7 @@
   var idle = 0;               // seconds since the last touch on the current screen
   var screen = "loading";
   var sendCancelled = false;
+  var textsShown = false;     // the texts were put on the screens (a script loaded later asks)
 
   function $(id) { return document.getElementById(id); }
   function T(key, values) {
@@ -100,6 +101,7 @@
     renderPhoneFeedback();
     renderHours();
     renderServices();
+    textsShown = true;
     document.dispatchEvent(new CustomEvent("kiosk:texts"));
   }
 
@@ -532,6 +534,7 @@
     showResult: showResult,
     T: T,
     lang: function () { return lang; },
+    hasTexts: function () { return textsShown; },
   };
   start();
 })();

@@ -6,6 +6,7 @@ long, and a printed ticket in the clinic's time."""
 from __future__ import annotations
 
 import signal
+import time
 
 from .conftest import axe_check, start_clinic
 
@@ -120,3 +121,20 @@ def test_without_auto_print_the_ticket_is_printed_only_when_asked(kiosk):
     assert kiosk.evaluate("window.__prints") == 0
     kiosk.click("#print")
     assert kiosk.evaluate("window.__prints") == 1
+
+
+def test_the_appointment_button_has_its_text_when_its_script_arrives_after_the_setup(server, contexts):
+    """The kiosk's setup can come back before ``appointment.js`` has loaded (a slow network):
+    the "I have an appointment" button still gets its text, not an empty button."""
+    page = contexts(viewport={"width": 1280, "height": 800}, locale="ko-KR").new_page()
+
+    def late(route):
+        time.sleep(1.5)
+        route.continue_()
+
+    page.route("**/kiosk/appointment.js", late)
+    page.goto(f"{server.url}/kiosk?pair={server.tokens['kiosk']}")
+    page.wait_for_selector("#start:not([hidden]) .service-button")
+    page.wait_for_function("() => window.Kiosk && document.readyState === 'complete'")
+    assert page.text_content("#appointment-start").strip() != ""
+    axe_check(page)
