@@ -108,9 +108,7 @@ class Snapshot:
 
     def place(self, ticket_id: int) -> str:
         """A waiting patient's place and range: the ``place`` event, as JSON text."""
-        return payloads.place(
-            self.state, ticket_id, self.version, self.state.marks.get(ticket_id), self._since.get(ticket_id)
-        )
+        return payloads.place(self.state, ticket_id, **self.personal(ticket_id))
 
     def moved_since(self, earlier: Snapshot | None) -> list[int]:
         """The waiting patients (ids) whose place or range is not what ``earlier`` told them.

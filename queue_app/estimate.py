@@ -1016,11 +1016,9 @@ class WaitEstimator:
         if _compiled_runs is not None:
             q10s, q50s, q90s, lows, highs = figures
             result = dict(zip([ticket.id for ticket in waiting], map(Estimate, q50s, lows, highs), strict=True))
-            pending = self._pending
-            for ticket, key, q10, q50, q90, low, high in zip(waiting, keys, q10s, q50s, q90s, lows, highs, strict=True):
-                visit = _visit_key(ticket.service, key[1])
-                if visit not in pending:  # each visit's first estimate kept (``_keep_first``)
-                    pending[visit] = (q10, q50, q90, low, high)
+            keep_first = self._keep_first
+            for ticket, key, *figure in zip(waiting, keys, q10s, q50s, q90s, lows, highs, strict=True):
+                keep_first(ticket.service, key[1], figure)
         else:
             estimate_of = self._estimate_of
             for j, ticket in enumerate(waiting):
@@ -1057,9 +1055,11 @@ class WaitEstimator:
         self._keep_first(service, checked_in, (q10, q50, q90, estimate.low, estimate.high))
         return estimate
 
-    def _keep_first(self, service: str, checked_in: float, figures: tuple) -> None:
+    def _keep_first(self, service: str, checked_in: float, figures: Sequence[float]) -> None:
         """Keep a visit's first estimate (q10, q50, q90, low, high) for the calibration."""
-        self._pending.setdefault(_visit_key(service, checked_in), figures)
+        visit = _visit_key(service, checked_in)
+        if visit not in self._pending:  # a tuple made only for the visit not kept yet
+            self._pending[visit] = tuple(figures)
 
     def _range(self, q10: float, q50: float, q90: float) -> Estimate:
         low_shift, high_shift = self._shifts(self._bands(q50))

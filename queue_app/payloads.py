@@ -237,7 +237,7 @@ PLACE_FIELDS = (
 _PLACE_TEXT = "{" + ",".join(f'"{name}":%s' for name in PLACE_FIELDS) + "}"
 
 
-def place(state: QueueState, ticket_id: int, version: int, mark: int | None, since: int | None) -> str:
+def place(state: QueueState, ticket_id: int, *, version: int, mark: int | None, since: int | None) -> str:
     """The ``place`` event as JSON text: a waiting patient's place and range, the few fields
     that move, and where it stands in the phone's own sequence (``Snapshot.personal``).
 

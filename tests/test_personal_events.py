@@ -39,7 +39,7 @@ def test_a_place_written_straight_is_what_json_and_python_socketio_would_write()
         (9, 42, None, None, {"position": None, "ahead": None, "estimate_high_minutes": None}),
     ]
     for ticket_id, version, mark, since, expected in cases:
-        text = payloads.place(state, ticket_id, version, mark, since)
+        text = payloads.place(state, ticket_id, version=version, mark=mark, since=since)
         fields = json.loads(text)
         assert list(fields) == list(payloads.PLACE_FIELDS)
         assert fields.items() >= {**expected, "version": version, "mark": mark, "since": since}.items()
