@@ -85,6 +85,11 @@ class QueueState:
     timed: list[Ticket] | None = field(default=None, repr=False)
     #: Keys of messages known saved (None: not worked out yet; see ``planned_keys``).
     planned: set[str] | None = field(default=None, repr=False)
+    #: Waiting tickets whose "turn near" is known saved for the ticket as this state holds it
+    #: (``Outbox.plan`` adds to it): near after every change, they are passed over without
+    #: working out their keys.  Carried on without the tickets a change touched (a number left,
+    #: a transfer: the key may be another now); empty after a full read.
+    told_near: set[int] = field(default_factory=set, repr=False)
 
     @property
     def serving(self) -> dict[str, Ticket]:
@@ -286,6 +291,7 @@ class QueueBoard:
             },
             messages=dict(earlier.messages),
             planned=earlier.carried_planned(),
+            told_near=set(earlier.told_near),
             channels={**earlier.channels, **(self.reach(queue.session, [ticket]) if self.reach else {})},
             version=0,
         )
@@ -334,6 +340,7 @@ class QueueBoard:
             recent_calls=recent,
             messages=messages,
             planned=earlier.carried_planned(),
+            told_near=earlier.told_near.difference(touched),
             channels=channels,
             positions=positions,
             entries={i: e for i, e in earlier.entries.items() if i not in touched},

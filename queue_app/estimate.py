@@ -47,6 +47,7 @@ from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -111,6 +112,18 @@ class WaitingTicket:
     service: str
     checked_in_at: datetime
     priority: int = PRIORITY_WALK_IN
+
+    # Worked out once per ticket, not once per estimate: the board keeps a waiting ticket's
+    # ``WaitingTicket`` from change to change, and a call at 1,000 waiting estimates them all.
+    @cached_property
+    def minutes(self) -> float:
+        """The check-in in minutes since the epoch, as the runs count time."""
+        return _minutes(self.checked_in_at)
+
+    @cached_property
+    def visit(self) -> tuple[str, float]:
+        """The visit as the calibration keeps its first estimate (``_visit_key``)."""
+        return _visit_key(self.service, self.minutes)
 
 
 @dataclass(frozen=True)
@@ -584,7 +597,7 @@ class Forecast:
         before then calls them then.
         """
         si = self.service_index.get(ticket.service)
-        key = (ticket.priority, _minutes(ticket.checked_in_at))
+        key = (ticket.priority, ticket.minutes)
         settings = self.estimator.settings
         # Strictly after the last in line: at the same instant the rooms' order between two
         # lines would be decided by the order of the list, which a carried-on run cannot know.
@@ -836,7 +849,7 @@ class WaitEstimator:
                 service_names.append(ticket.service)
                 lines.append([])
             lines[si].append(j)
-            keys.append((ticket.priority, _minutes(ticket.checked_in_at), j))
+            keys.append((ticket.priority, ticket.minutes, j))
         for service in services:
             if service not in service_index:
                 service_index[service] = len(service_names)
@@ -1016,9 +1029,10 @@ class WaitEstimator:
         if _compiled_runs is not None:
             q10s, q50s, q90s, lows, highs = figures
             result = dict(zip([ticket.id for ticket in waiting], map(Estimate, q50s, lows, highs), strict=True))
-            keep_first = self._keep_first
-            for ticket, key, *figure in zip(waiting, keys, q10s, q50s, q90s, lows, highs, strict=True):
-                keep_first(ticket.service, key[1], figure)
+            # Only visits not kept yet (a newcomer now and then) are looked at twice.
+            pending = self._pending
+            for j in [j for j, ticket in enumerate(waiting) if ticket.visit not in pending]:
+                self._keep_first(waiting[j].visit, (q10s[j], q50s[j], q90s[j], lows[j], highs[j]))
         else:
             estimate_of = self._estimate_of
             for j, ticket in enumerate(waiting):
@@ -1052,14 +1066,13 @@ class WaitEstimator:
         times.sort()
         q10, q50, q90 = _deciles(times)
         estimate = self._range(q10, q50, q90)
-        self._keep_first(service, checked_in, (q10, q50, q90, estimate.low, estimate.high))
+        self._keep_first(_visit_key(service, checked_in), (q10, q50, q90, estimate.low, estimate.high))
         return estimate
 
-    def _keep_first(self, service: str, checked_in: float, figures: Sequence[float]) -> None:
+    def _keep_first(self, visit: tuple[str, float], figures: tuple[float, ...]) -> None:
         """Keep a visit's first estimate (q10, q50, q90, low, high) for the calibration."""
-        visit = _visit_key(service, checked_in)
-        if visit not in self._pending:  # a tuple made only for the visit not kept yet
-            self._pending[visit] = tuple(figures)
+        if visit not in self._pending:
+            self._pending[visit] = figures
 
     def _range(self, q10: float, q50: float, q90: float) -> Estimate:
         low_shift, high_shift = self._shifts(self._bands(q50))

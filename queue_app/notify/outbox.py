@@ -233,7 +233,7 @@ class Outbox:
             kind = EVENT_MESSAGES.get(event)
             if kind:
                 wanted.append((ticket, kind))
-        waits = state.waits
+        waits, told = state.waits, state.told_near
         for service_id, service_line in state.lines.items():
             threshold = self.notify.threshold(service_id)
             # Estimates grow along a line (it is called in its order), so past the place rule
@@ -241,8 +241,9 @@ class Outbox:
             # a change costs the same with 50 or 5,000 waiting.
             farthest = max(threshold.minutes, *LEAD_CHOICES) * LEAD_MARGIN
             for place, ticket in enumerate(service_line, start=1):
-                wait = waits.get(ticket.id)
-                if is_turn_near(threshold, ticket.lead_minutes, place, wait):
+                ticket_id = ticket.id
+                wait = waits.get(ticket_id)
+                if ticket_id not in told and is_turn_near(threshold, ticket.lead_minutes, place, wait):
                     wanted.append((ticket, "turn_near"))
                 if not thorough and place - 1 > threshold.positions and wait is not None and wait.low > farthest:
                     # A wider range further back could still reach lower: the minute's
@@ -292,6 +293,8 @@ class Outbox:
                 message.next_attempt_at = now + self._checkin_delay(channel)
             made.append(message)
         session.add_all(made)
+        # Every key of these is saved now (or was): the next change passes them over.
+        told.update(ticket.id for ticket, kind, _, _ in keyed if kind == "turn_near")
         return made
 
     def _planned_before(self, session: Session, state: QueueState, keyed: list[tuple]) -> set[str]:
