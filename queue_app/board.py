@@ -231,13 +231,12 @@ class QueueBoard:
             # Nobody waits anywhere: a walk-in of each service, simulated now.
             waiting = [WaitingTicket(f"next:{service}", service, now) for service in services]
         forecast = self.estimator.forecast(now, waiting, rooms, services)
-        estimates = forecast.estimates if forecast is not None else {}
-        if simulated_walk_ins:
-            for key, estimate in estimates.items():
+        if forecast is not None and simulated_walk_ins:
+            for key, estimate in forecast.estimates.items():
                 state.next_walk_in[key[5:]] = Wait.of(estimate)
-        else:
-            of = Wait.of
-            state.waits = {i: of(estimates[entry.id]) for i, (entry, _) in entries.items()}
+        elif forecast is not None:
+            # ``ranges`` are in the order of ``waiting``, which is the order of ``entries``.
+            state.waits = dict(zip(entries, map(Wait.of, forecast.ranges), strict=True))
         if forecast is not None and not simulated_walk_ins:
             # A walk-in checking in now would join the end of each line (empty ones are
             # simulated too, with nobody in them): a look at the runs' end.

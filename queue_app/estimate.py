@@ -579,7 +579,23 @@ class Forecast:
     #: Random (``_settle``).  None: the Random objects are where the runs left them.
     unsettled: list | None
     rooms_next: Callable[[random.Random, int, int, float], float]
-    estimates: dict[str, Estimate]
+    #: Each waiting ticket's (minutes, low, high), in the order they were given: three
+    #: columns from the C runs, or the estimates the Python runs made.
+    ranges: Sequence[tuple[float, float, float]]
+    #: The waiting tickets' ids, in the same order.
+    ids: list[str]
+    _estimates: dict[str, Estimate] | None = field(default=None, repr=False)
+
+    @property
+    def estimates(self) -> dict[str, Estimate]:
+        """ticket id -> estimate, the newcomers ``extend`` added included.
+
+        Made when first asked for: after a change the board takes ``ranges`` in order, and
+        a thousand named tuples and a dictionary of them would be made for nothing.
+        """
+        if self._estimates is None:
+            self._estimates = dict(zip(self.ids, map(Estimate._make, self.ranges), strict=True))
+        return self._estimates
 
     def _settle(self) -> None:
         """Give each room's Random its numbers as the C runs left them (once, on first use)."""
@@ -1025,18 +1041,16 @@ class WaitEstimator:
                     free[i] = t
                 ends.append((run, rngs, free))
 
-        result: dict[str, Estimate] = {}
         if _compiled_runs is not None:
             q10s, q50s, q90s, lows, highs = figures
-            result = dict(zip([ticket.id for ticket in waiting], map(Estimate, q50s, lows, highs), strict=True))
+            ranges: Sequence[tuple[float, float, float]] = list(zip(q50s, lows, highs, strict=True))
             # Only visits not kept yet (a newcomer now and then) are looked at twice.
             pending = self._pending
             for j in [j for j, ticket in enumerate(waiting) if ticket.visit not in pending]:
                 self._keep_first(waiting[j].visit, (q10s[j], q50s[j], q90s[j], lows[j], highs[j]))
         else:
             estimate_of = self._estimate_of
-            for j, ticket in enumerate(waiting):
-                result[ticket.id] = estimate_of(calls[j], ticket.service, keys[j][1], t0)
+            ranges = [estimate_of(calls[j], ticket.service, keys[j][1], t0) for j, ticket in enumerate(waiting)]
         if len(self._pending) > PENDING_MAX:
             self._prune(t0)
         rooms_of = [[i for i in range(n_rooms) if si in room_services[i]] for si in range(len(service_names))]
@@ -1052,7 +1066,8 @@ class WaitEstimator:
             ends=ends,
             unsettled=unsettled,
             rooms_next=rooms_next,
-            estimates=result,
+            ranges=ranges,
+            ids=[ticket.id for ticket in waiting],
         )
 
     def _estimate_of(self, times: list[float], service: str, checked_in: float, t0: float) -> Estimate:
