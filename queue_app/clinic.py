@@ -24,7 +24,7 @@ running the estimator again.  No Flask here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, Generic, Protocol, TypeVar
@@ -95,8 +95,12 @@ class Snapshot:
         whole).  A phone is sent only its own news, not every change, so it follows its own
         sequence rather than the clinic's.
         """
-        since = None if whole else self._since.get(ticket_id)
-        return {"version": self.version, "mark": self.state.marks.get(ticket_id), "since": since}
+        version, mark, since = self._sequence(ticket_id, whole)
+        return {"version": version, "mark": mark, "since": since}
+
+    def _sequence(self, ticket_id: int, whole: bool = False) -> tuple[int, int | None, int | None]:
+        """(version, mark, since) of ``personal``."""
+        return self.version, self.state.marks.get(ticket_id), None if whole else self._since.get(ticket_id)
 
     def patient(self, settings: Settings, ticket: Ticket, *, whole: bool = True) -> dict:
         """One patient's own view of their ticket.
@@ -106,9 +110,15 @@ class Snapshot:
         """
         return {**payloads.patient_ticket(settings, self.state, ticket), **self.personal(ticket.id, whole=whole)}
 
-    def place(self, ticket_id: int) -> str:
-        """A waiting patient's place and range: the ``place`` event, as JSON text."""
-        return payloads.place(self.state, ticket_id, **self.personal(ticket_id))
+    def places(self, ticket_ids: Iterable[int]) -> Iterator[str]:
+        """Each waiting patient's place and range, in turn: the ``place`` event, as JSON text.
+
+        Made one after another as they are sent: a call at 1,000 waiting makes a thousand.
+        """
+        state, sequence, place = self.state, self._sequence, payloads.place
+        for ticket_id in ticket_ids:
+            version, mark, since = sequence(ticket_id)
+            yield place(state, ticket_id, version=version, mark=mark, since=since)
 
     def moved_since(self, earlier: Snapshot | None) -> list[int]:
         """The waiting patients (ids) whose place or range is not what ``earlier`` told them.

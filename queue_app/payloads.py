@@ -247,6 +247,17 @@ def place(state: QueueState, ticket_id: int, *, version: int, mark: int | None, 
     """
     position = state.positions.get(ticket_id)
     wait = state.waits.get(ticket_id)
+    if position and wait:  # nearly always: a moved patient has both, each a whole number
+        return _PLACE_TEXT % (
+            position,
+            position - 1,
+            wait.minutes,
+            wait.low,
+            wait.high,
+            version,
+            "null" if mark is None else mark,
+            "null" if since is None else since,
+        )
     values = (
         position,
         position - 1 if position else None,

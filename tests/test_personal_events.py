@@ -35,6 +35,8 @@ def test_a_place_written_straight_is_what_json_and_python_socketio_would_write()
     cases = [
         (7, 40, 39, None, {"position": 1, "ahead": 0, "estimated_wait_minutes": 0, "estimate_low_minutes": 0}),
         (8, 41, 41, 38, {"position": 12, "ahead": 11, "estimated_wait_minutes": 35, "estimate_high_minutes": 58}),
+        # Never sent anything before (no mark yet).
+        (8, 43, None, None, {"position": 12, "estimate_low_minutes": 21}),
         # Not waiting any more (a stale id): every field of the place is null, the sequence stays.
         (9, 42, None, None, {"position": None, "ahead": None, "estimate_high_minutes": None}),
     ]
