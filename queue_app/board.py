@@ -212,7 +212,11 @@ class QueueBoard:
             for room in state.rooms
         ]
         entries, kept, now = {}, state.entries, state.now
-        for service in state.services:
+        if kept and not state.clocked() and len(kept) == sum(map(len, state.lines.values())):
+            # Carried on (``carry``): every waiting ticket's entry is kept, in line order (a
+            # change only took tickets out), and none moves with the clock.
+            entries = kept
+        for service in state.services if entries is not kept else ():
             for ticket in state.lines.get(service.id, ()):
                 entry = kept.get(ticket.id)
                 if entry is None or entry[1]:
