@@ -390,8 +390,9 @@ def carried_lines(earlier: QueueState, touched: dict[int, Ticket]) -> dict[str, 
 
 
 def line_places(earlier: QueueState, lines: dict[str, list[Ticket]], touched: dict[int, Ticket]) -> dict[int, int]:
-    """ticket id -> place in line, numbered again only in the lines the change touched."""
-    changed = {t.service_id for t in touched.values()}
+    """ticket id -> place in line, numbered again only in the lines someone left (``carried_lines``
+    makes a new list only for those: a start or a finish leaves the line as it was)."""
+    changed = [service_id for service_id, line in lines.items() if line is not earlier.lines.get(service_id)]
     positions = {i: p for i, p in earlier.positions.items() if i not in touched}
     for service_id in changed:
         for place, ticket in enumerate(lines.get(service_id, ()), start=1):

