@@ -14,7 +14,9 @@ Measured on the real ``queue-app serve`` (eventlet, SQLite), and in the same run
    new place (position one less, from a ``place`` or ``ticket`` event); the called patient's
    phone its ``ticket`` saying "called" (phones are sent only their own news).  The floor:
    the bare server broadcasts one small ``called`` event (150 bytes of JSON) to the same
-   clients.  Server CPU per call is read from ``/proc/<pid>/stat``.  The servers run side by
+   clients.  Also the time until the first client has its news: what the server does before
+   its first event leaves (the rest is sending and the clients reading).  Server CPU per call
+   is read from ``/proc/<pid>/stat``.  The servers run side by
    side, each with its own clients, and the calls alternate between them: on a shared machine all are measured under the
    same load.  A second floor (``--no-nodelay-floor`` leaves it out) is the bare server with
    TCP_NODELAY: without it each connect waits ~45 ms for a delayed ACK, in both servers.
@@ -306,6 +308,7 @@ class Worker:
         self.want = None
         return {
             "last": max(self.done_at) if self.done_at else None,
+            "first": min((t for t in self.done_at if t > 0), default=None),
             "missing": missing,
             "sizes": dict(self.sizes),
         }
@@ -385,6 +388,7 @@ class Crowd:
             raise RuntimeError(f"{missing} clients never had call {want['number']} within {CALL_TIMEOUT} s")
         return {
             "ms": (max(a["last"] for a in answers) - since) * 1000,
+            "first_ms": (min(a["first"] for a in answers if a["first"]) - since) * 1000,
             "client_cpu_ms": (self.cpu() - cpu_before) * 1000,
             "sizes": {name: size for a in answers for name, size in a["sizes"].items()},
         }
@@ -609,6 +613,7 @@ def figures(stage: dict) -> dict:
     calls, connect = stage["calls"], stage["connect"]
     return {
         "median": statistics.median(c["ms"] for c in calls),
+        "first": statistics.median(c["first_ms"] for c in calls),
         "p95": p95([c["ms"] for c in calls]),
         "server_cpu": statistics.mean(c["server_cpu_ms"] for c in calls),
         "client_cpu": statistics.mean(c["client_cpu_ms"] for c in calls),
@@ -652,6 +657,7 @@ def report(ours: dict | None, bare: dict | None, nodelay: dict | None, rows: lis
             rule,
             row("call -> every phone updated, median ms", "median", ".0f", "within 1.5x"),
             row("same, p95 ms", "p95", ".0f"),
+            row("call -> the first client has its news, median ms", "first", ".0f"),
             row("server CPU per call, ms", "server_cpu", ".0f"),
             row("clients' CPU per call, ms", "client_cpu", ".0f"),
             row(
