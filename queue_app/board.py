@@ -214,7 +214,9 @@ class QueueBoard:
         entries, kept, now = {}, state.entries, state.now
         if kept and not state.clocked() and len(kept) == sum(map(len, state.lines.values())):
             # Carried on (``carry``): every waiting ticket's entry is kept, in line order (a
-            # change only took tickets out), and none moves with the clock.
+            # change only took tickets out), and none moves with the clock.  The kept entries
+            # are always of tickets still waiting (``carry`` drops the touched ones), so the
+            # same count is the same tickets.
             entries = kept
         for service in state.services if entries is not kept else ():
             for ticket in state.lines.get(service.id, ()):

@@ -580,9 +580,10 @@ class Forecast:
     unsettled: list | None
     rooms_next: Callable[[random.Random, int, int, float], float]
     #: Each waiting ticket's (minutes, low, high), in the order they were given: three
-    #: columns from the C runs, or the estimates the Python runs made.
+    #: columns from the C runs, or the estimates the Python runs made.  As the runs gave them:
+    #: a newcomer carried on by ``extend`` is only in ``estimates``.
     ranges: Sequence[tuple[float, float, float]]
-    #: The waiting tickets' ids, in the same order.
+    #: The waiting tickets' ids, in the same order (the same caveat).
     ids: list[str]
     _estimates: dict[str, Estimate] | None = field(default=None, repr=False)
 
