@@ -68,3 +68,12 @@ def test_korean_never_writes_both_forms_of_a_particle():
     """ "{room}(으)로" reads as a form nobody filled in: ``{room|로}`` picks the one that fits."""
     both = re.compile(r"\(으\)|이\(가\)|을\(를\)|은\(는\)|와\(과\)")
     assert [m.string for m in catalog("ko") if m.string and both.search(m.string)] == []
+
+
+def test_the_template_lists_every_text_of_the_code():
+    """``messages.pot`` is where a new language starts (``pybabel init``): a text missing there
+    would be missing from that language until someone noticed.  Made again with the command in
+    ``babel.cfg``."""
+    with open(TRANSLATIONS / "messages.pot", "rb") as pot:
+        listed = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(pot) if m.id}
+    assert listed == source_texts()
