@@ -46,14 +46,15 @@ from .queue import (
     is_link_token,
     new_patient_token,
 )
+from .reply_words import is_reply_word, reply_words
 
 REFERENCE_LENGTH = 64
 PATIENT_PAGE = Actor("patient", "page")
 PATIENT_REPLY = Actor("patient", "reply")
 KIOSK_ARRIVAL = Actor("kiosk", "appointment")
 #: What a patient may reply to a reminder (compared case-folded, trimmed of punctuation).
-CONFIRM_WORDS = frozenset({"확인", "네", "예", "yes", "y", "да"})
-CANCEL_WORDS = frozenset({"취소", "cancel", "отмена", "отменить"})
+CONFIRM_WORDS = reply_words({"확인", "네", "예", "yes", "y", "да"})
+CANCEL_WORDS = reply_words({"취소", "cancel", "отмена", "отменить"})
 
 
 @dataclass(frozen=True)
@@ -125,11 +126,6 @@ def _moment(value, zone_if_missing) -> datetime:
             raise InvalidInput("starts_at needs its offset, like 2026-11-24T10:30:00+09:00", field="starts_at")
         moment = moment.replace(tzinfo=zone_if_missing)
     return moment.astimezone(UTC)
-
-
-def is_reply_word(text: str, words: frozenset[str]) -> bool:
-    """Is the reply one of ``words``?  "네.", " YES! " and "Да" count."""
-    return isinstance(text, str) and text.strip().strip(".!?,").casefold() in words
 
 
 class Appointments:

@@ -53,6 +53,7 @@ from .notify import texts
 from .notify.outbox import SEEN_ON_PAGE, in_force
 from .opening import is_open, next_opening
 from .queue import Actor, ClinicQueue, IllegalTransition, InvalidInput, NotFound
+from .reply_words import LONGEST_REPLY, squeezed
 
 #: Bodies longer than this are cut, with ``CUT_NOTE`` saying so.
 MAX_BODY = 1000
@@ -120,18 +121,12 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def _squeezed(text: str) -> str:
-    """Text as keywords are compared: no case, no spaces, no punctuation, ё as е."""
-    text = unicodedata.normalize("NFKC", text).casefold().replace("ё", "е").replace("’", "'")
-    return "".join(ch for ch in text if ch.isalnum())
-
-
-_KEYWORD_INDEX = {_squeezed(word): keyword for keyword, words in KEYWORDS.items() for word in words}
+_KEYWORD_INDEX = {squeezed(word): keyword for keyword, words in KEYWORDS.items() for word in words}
 
 
 def keyword_of(body: str) -> str | None:
     """``late``, ``here`` or ``cancel`` when the whole message is one of their words, else None."""
-    return _KEYWORD_INDEX.get(_squeezed(body)) if len(body) <= 60 else None
+    return _KEYWORD_INDEX.get(squeezed(body)) if len(body) <= LONGEST_REPLY else None
 
 
 def plain_body(body: str) -> str:

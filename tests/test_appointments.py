@@ -119,6 +119,11 @@ def test_not_arrived_fifteen_minutes_after_its_time_is_a_no_show(app, session, d
         ("취소", "cancelled"),
         ("cancel", "cancelled"),
         ("Отмена!", "cancelled"),
+        # As tolerant as the conversation keywords (one rule, queue_app.reply_words): a space
+        # before the full stop, full-width letters from a Korean keyboard.
+        ("ДА .", "confirmed"),
+        ("ｙｅｓ", "confirmed"),
+        (" 취소 !", "cancelled"),
     ],
 )
 def test_a_reply_confirms_or_cancels_the_next_appointment_of_the_number(desk, clock, reply, status):
@@ -132,6 +137,7 @@ def test_a_reply_confirms_or_cancels_the_next_appointment_of_the_number(desk, cl
 def test_a_reply_that_is_not_an_answer_or_from_another_number_is_left_alone(desk, clock):
     appointment = booked(desk, clock.now() + timedelta(days=1))
     assert desk.answer_by_reply("+821012345678", "what time is it?") is None
+    assert desk.answer_by_reply("+821012345678", "yes, but can I come at 11 instead? " * 3) is None
     assert desk.answer_by_reply("+821000000000", "확인") is None
     assert appointment.status == "booked"
 
