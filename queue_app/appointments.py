@@ -52,7 +52,7 @@ REFERENCE_LENGTH = 64
 PATIENT_PAGE = Actor("patient", "page")
 PATIENT_REPLY = Actor("patient", "reply")
 KIOSK_ARRIVAL = Actor("kiosk", "appointment")
-#: What a patient may reply to a reminder (compared case-folded, trimmed of punctuation).
+#: What a patient may reply to a reminder (compared as ``reply_words`` compares every short reply).
 CONFIRM_WORDS = reply_words({"확인", "네", "예", "yes", "y", "да"})
 CANCEL_WORDS = reply_words({"취소", "cancel", "отмена", "отменить"})
 

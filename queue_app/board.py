@@ -211,24 +211,26 @@ class QueueBoard:
             )
             for room in state.rooms
         ]
-        entries, kept, now = {}, state.entries, state.now
+        kept, now = state.entries, state.now
         if kept and not state.clocked() and len(kept) == sum(map(len, state.lines.values())):
             # Carried on (``carry``): every waiting ticket's entry is kept, in line order (a
             # change only took tickets out), and none moves with the clock.  The kept entries
             # are always of tickets still waiting (``carry`` drops the touched ones), so the
             # same count is the same tickets.
             entries = kept
-        for service in state.services if entries is not kept else ():
-            for ticket in state.lines.get(service.id, ()):
-                entry = kept.get(ticket.id)
-                if entry is None or entry[1]:
-                    # The rank the line is called by now: an appointment before its time
-                    # waits as a walk-in (that one is worked out again at every change).
-                    entry = (
-                        WaitingTicket(str(ticket.id), ticket.service_id, ticket.checked_in_at, rank(ticket, now)),
-                        ticket.appointment_at is not None,
-                    )
-                entries[ticket.id] = entry
+        else:
+            entries = {}
+            for service in state.services:
+                for ticket in state.lines.get(service.id, ()):
+                    entry = kept.get(ticket.id)
+                    if entry is None or entry[1]:
+                        # The rank the line is called by now: an appointment before its time
+                        # waits as a walk-in (that one is worked out again at every change).
+                        entry = (
+                            WaitingTicket(str(ticket.id), ticket.service_id, ticket.checked_in_at, rank(ticket, now)),
+                            ticket.appointment_at is not None,
+                        )
+                    entries[ticket.id] = entry
         state.entries = entries
         waiting = [entry for entry, _ in entries.values()]
         services = [service.id for service in state.services]
@@ -240,10 +242,9 @@ class QueueBoard:
         if forecast is not None and simulated_walk_ins:
             for key, estimate in forecast.estimates.items():
                 state.next_walk_in[key[5:]] = Wait.of(estimate)
-        elif forecast is not None:
+        if forecast is not None and not simulated_walk_ins:
             # ``ranges`` are in the order of ``waiting``, which is the order of ``entries``.
             state.waits = dict(zip(entries, map(Wait.of, forecast.ranges), strict=True))
-        if forecast is not None and not simulated_walk_ins:
             # A walk-in checking in now would join the end of each line (empty ones are
             # simulated too, with nobody in them): a look at the runs' end.
             for service in services:

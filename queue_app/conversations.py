@@ -53,7 +53,7 @@ from .notify import texts
 from .notify.outbox import SEEN_ON_PAGE, in_force
 from .opening import is_open, next_opening
 from .queue import Actor, ClinicQueue, IllegalTransition, InvalidInput, NotFound
-from .reply_words import LONGEST_REPLY, squeezed
+from .reply_words import as_reply, squeezed
 
 #: Bodies longer than this are cut, with ``CUT_NOTE`` saying so.
 MAX_BODY = 1000
@@ -126,7 +126,7 @@ _KEYWORD_INDEX = {squeezed(word): keyword for keyword, words in KEYWORDS.items()
 
 def keyword_of(body: str) -> str | None:
     """``late``, ``here`` or ``cancel`` when the whole message is one of their words, else None."""
-    return _KEYWORD_INDEX.get(squeezed(body)) if len(body) <= LONGEST_REPLY else None
+    return _KEYWORD_INDEX.get(as_reply(body))
 
 
 def plain_body(body: str) -> str:

@@ -102,10 +102,9 @@ class SocketIOPublisher:
             room = ticket_room(ticket.id)
             if listened(server, room, queued=queued):
                 yield room, event_packet(encode, "ticket", snapshot.patient(self.settings, ticket, whole=False))
-        rooms = {ticket_id: ticket_room(ticket_id) for ticket_id in moved}
-        heard = [ticket_id for ticket_id, room in rooms.items() if listened(server, room, queued=queued)]
-        for ticket_id, place in zip(heard, snapshot.places(heard), strict=True):
-            yield rooms[ticket_id], event_packet_of_json("place", place)
+        heard = {i: room for i in moved if listened(server, room := ticket_room(i), queued=queued)}
+        for room, place in zip(heard.values(), snapshot.places(heard), strict=True):
+            yield room, event_packet_of_json("place", place)
 
     def delivered(self, delivery) -> None:
         """Tell staff how a message went."""

@@ -20,6 +20,12 @@ def squeezed(text: str) -> str:
     return "".join(ch for ch in text if ch.isalnum())
 
 
+def as_reply(text: str) -> str | None:
+    """The reply as its words are looked up (``squeezed``); None when it cannot be one of
+    them (not text, or a whole message)."""
+    return squeezed(text) if isinstance(text, str) and len(text) <= LONGEST_REPLY else None
+
+
 def reply_words(words: Iterable[str]) -> frozenset[str]:
     """``words`` as ``is_reply_word`` looks them up."""
     return frozenset(squeezed(word) for word in words)
@@ -27,4 +33,4 @@ def reply_words(words: Iterable[str]) -> frozenset[str]:
 
 def is_reply_word(text: str, words: frozenset[str]) -> bool:
     """Is the whole reply one of ``words`` (made by ``reply_words``)?"""
-    return isinstance(text, str) and len(text) <= LONGEST_REPLY and squeezed(text) in words
+    return as_reply(text) in words
